@@ -1,0 +1,1 @@
+"""Accounts: labs, the lab hierarchy and users."""

@@ -1,0 +1,144 @@
+"""Labs, the links between them, and users.
+
+Labs form a hierarchy through LabRelation rows (parent -> child). A parent
+lab sees its descendants' data; a child never sees its parent's or a
+sibling's. Queries over the hierarchy live on the `LabRelations` proxy in
+`proxies/lab_relation.py`.
+"""
+
+import zoneinfo
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import connection, models
+from django.db.models import F, Q
+
+from core.models import BaseModel
+
+#: PostgreSQL advisory-lock key serialising changes to the lab hierarchy, so
+#: two concurrent links cannot each pass the cycle check and form a cycle
+#: together. Any constant unique within the database will do.
+LAB_HIERARCHY_LOCK_KEY = 7_201_001
+
+
+def validate_time_zone(value: str) -> None:
+    """Refuse a name that is not an IANA time zone."""
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(
+            f"{value!r} is not a time zone; use an IANA name such as "
+            "'Asia/Kolkata' or 'Europe/London'.",
+            code="invalid_time_zone",
+        )
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """The languages a lab may choose, from settings.LANGUAGES (read at use)."""
+    return list(settings.LANGUAGES)
+
+
+class Lab(BaseModel):
+    """A laboratory (a tenant). Its time zone decides its "today" and report
+    times; its language, the language of its reports; its country, the region
+    for phone numbers written without a country code."""
+
+    name = models.CharField(max_length=200)
+    time_zone = models.CharField(
+        max_length=64, default="UTC", validators=[validate_time_zone]
+    )
+    language = models.CharField(max_length=8, choices=language_choices, default="en")
+    country = models.CharField(
+        max_length=2, default="IN", help_text="ISO 3166-1 alpha-2 code, e.g. IN."
+    )
+    is_active = models.BooleanField(default=True)
+
+    mandatory_fields = ("name", "time_zone", "language", "country")
+
+    class Meta:
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name
+
+    def before_save(self, *args: Any, **kwargs: Any) -> None:
+        self.name = " ".join(self.name.split())
+        self.country = self.country.upper()
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The lab's time zone as a tzinfo."""
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class LabRelation(BaseModel):
+    """A parent -> child link between two labs. A lab may have several
+    parents (a collection centre serving two processing labs); cycles are
+    refused."""
+
+    parent_lab = models.ForeignKey(
+        Lab, on_delete=models.PROTECT, related_name="child_relations"
+    )
+    child_lab = models.ForeignKey(
+        Lab, on_delete=models.PROTECT, related_name="parent_relations"
+    )
+
+    mandatory_fields = ("parent_lab", "child_lab")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["parent_lab", "child_lab"], name="unique_lab_relation"
+            ),
+            models.CheckConstraint(
+                condition=~Q(parent_lab=F("child_lab")),
+                name="lab_relation_not_to_itself",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.parent_lab_id} -> {self.child_lab_id}"
+
+    def validate(self, *args: Any, **kwargs: Any) -> None:
+        """Refuse a link that would make a lab its own ancestor."""
+        super().validate(*args, **kwargs)
+        # Local import: the proxy module imports this one.
+        from admin.account.proxies.lab_relation import LabRelations
+
+        _lock_hierarchy()
+        parent_id, child_id = self.parent_lab_id, self.child_lab_id
+        if parent_id == child_id:
+            raise ValidationError(
+                {"child_lab": "A lab cannot be its own parent."}, code="cycle"
+            )
+        if parent_id in LabRelations.get_child_labs(child_id):
+            raise ValidationError(
+                {
+                    "child_lab": f"Lab {child_id} is already an ancestor of lab "
+                    f"{parent_id}; linking them would create a cycle."
+                },
+                code="cycle",
+            )
+
+
+def _lock_hierarchy() -> None:
+    """Serialise hierarchy changes until the transaction ends (PostgreSQL).
+
+    SQLite needs nothing: its writers are serialised by the database lock.
+    """
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LAB_HIERARCHY_LOCK_KEY])
+
+
+class User(AbstractUser):
+    """A person who signs in: lab staff or a doctor, attached to a home lab."""
+
+    class Kind(models.TextChoices):
+        STAFF = "staff", "Lab staff"
+        DOCTOR = "doctor", "Doctor"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.STAFF)
+    lab = models.ForeignKey(
+        Lab, on_delete=models.PROTECT, null=True, blank=True, related_name="users"
+    )

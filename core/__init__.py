@@ -1,0 +1,1 @@
+"""The core app: shared infrastructure every domain app builds on (no domain logic)."""

@@ -1,0 +1,61 @@
+"""Admin support for BaseModel: the same validation and version check as save().
+
+`BaseModelAdmin` gives a form that
+- carries the version the user loaded in a hidden field, so saving a page that
+  someone else changed meanwhile shows an error instead of overwriting, and
+- runs the model's `validate()`, so its errors show beside the fields instead
+  of as a server error;
+and deletes selected rows through `delete_each()` (each row's own delete()).
+"""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from core.models.base import BaseModel
+
+
+class BaseModelForm(forms.ModelForm):  # type: ignore[type-arg]
+    """ModelForm for BaseModel: version check and `validate()` at clean time."""
+
+    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["loaded_version"].initial = self.instance.version
+
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        instance: BaseModel = self.instance
+        if instance.pk is not None:
+            loaded = self.cleaned_data.get("loaded_version")
+            if loaded is not None and loaded != instance.version:
+                self.add_error(
+                    None,
+                    "Someone else changed this record after you opened it "
+                    f"(you opened version {loaded}, it is now at version "
+                    f"{instance.version}). Reload the page and apply your change "
+                    "again.",
+                )
+                return
+            if loaded is not None:
+                instance.version = loaded
+        try:
+            instance.validate(created=instance._state.adding, update_fields=None)
+        except ValidationError as exc:
+            self._update_errors(exc)
+
+
+class BaseModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """ModelAdmin for BaseModel subclasses."""
+
+    form = BaseModelForm
+    readonly_fields: Any = ("version", "created_at", "updated_at")
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        queryset.delete_each()  # type: ignore[attr-defined]

@@ -1,0 +1,427 @@
+"""BaseModel: the abstract model every domain model inherits.
+
+Save path, all in one transaction (a savepoint when nested):
+
+    validate() -> before_save() -> INSERT/UPDATE (version checked) -> after_save()
+
+- `validate()` raising `ValidationError` aborts before anything is written.
+- Anything raised later (a hook, the database, a stale version) rolls the whole
+  save back and leaves the instance as it was before `save()` (primary key,
+  `version`, timestamps), so it can be corrected and saved again.
+- Every save bumps `version`. An UPDATE only matches the row at the version the
+  instance was loaded with; otherwise `VersionConflict` is raised, so an edit
+  from a stale copy can never silently overwrite someone else's.
+- Side effects that leave the process (jobs, notifications) are registered with
+  `self.on_commit(...)` and run only once the transaction commits.
+
+Delete mirrors it: `before_delete()` -> DELETE (version checked) ->
+`after_delete()`. No Django signals are used: every effect is explicit here.
+Bulk QuerySet writes that would skip this are refused; see `managers.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from enum import StrEnum
+from typing import Any, ClassVar, Self
+
+from django.core.exceptions import (
+    FieldDoesNotExist,
+    MultipleObjectsReturned,
+    ObjectDoesNotExist,
+    ValidationError,
+)
+from django.db import models, router, transaction
+from django.db.models.fields import Field
+from django.utils import timezone
+
+from core.exceptions import VersionConflict
+from core.models.managers import BaseManager
+from core.utils.transactions import run_after_commit
+
+#: Fields that save() manages; set_values() and forms never set them.
+MANAGED_FIELDS = frozenset({"created_at", "updated_at", "version"})
+
+
+class CacheType(StrEnum):
+    """What a model keeps in the instance cache (used by `core/cache.py`).
+
+    - NONE: nothing is cached; every read goes to the database.
+    - INSTANCE: single rows, cached on first read by `get_cached_instance`.
+    - LIST: the lab's whole list in one hash, for small master data such as a
+      lab's test catalogue, read with `get_cached_list`.
+    """
+
+    NONE = "none"
+    INSTANCE = "instance"
+    LIST = "list"
+
+
+class BaseModel(models.Model):
+    """Abstract base of every domain model: lifecycle hooks, versioned saves,
+    `set_values`, `get`, mandatory fields.
+
+    Class-level options (override in subclasses):
+
+    - `mandatory_fields`: names that must have a value (not None, "", [] or {});
+      `validate_mandatory_fields()` names every missing one in one error.
+    - `cache_type` (`CacheType`, default NONE) and
+      `allow_individual_instance_caching` (default False: a LIST-cached model
+      is read as a whole list; True lets `get_cached_instance` also cache its
+      rows one at a time). Read by the instance cache.
+    - `webhook_enabled` (default False): creates, updates and deletes of this
+      model are delivered to the lab's webhook subscriptions.
+
+    Hooks receive `created` (True for an insert) and `update_fields` (None, or
+    the names passed to `save(update_fields=...)`) as keyword arguments.
+    """
+
+    mandatory_fields: ClassVar[tuple[str, ...]] = ()
+    cache_type: ClassVar[CacheType] = CacheType.NONE
+    allow_individual_instance_caching: ClassVar[bool] = False
+    webhook_enabled: ClassVar[bool] = False
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+    version = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Bumped by every save; a save from an older copy is refused.",
+    )
+
+    objects = BaseManager()
+
+    #: Set by save() for the duration of an UPDATE; read by _do_update().
+    _expected_version: int | None = None
+
+    class Meta:
+        abstract = True
+
+    # -- hooks ------------------------------------------------------------
+
+    def validate(self, *args: Any, **kwargs: Any) -> None:
+        """Check the instance before anything is written; raise ValidationError.
+
+        The base checks mandatory fields and each filled field's own rules
+        (type, max_length, choices, validators), and reports every problem in
+        one error. Overrides call `super().validate(*args, **kwargs)` first.
+        """
+        errors: dict[str, list[str]] = {}
+        for check in (self.validate_mandatory_fields, self.validate_field_values):
+            try:
+                check()
+            except ValidationError as exc:
+                errors = exc.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
+
+    def before_save(self, *args: Any, **kwargs: Any) -> None:
+        """Prepare the instance after validation, inside the transaction
+        (normalise, derive fields). Raising rolls the save back."""
+
+    def after_save(self, *args: Any, **kwargs: Any) -> None:
+        """Runs after the write, inside the transaction: raising rolls the
+        save back. Anything leaving the process belongs in `self.on_commit()`."""
+
+    def before_delete(self, *args: Any, **kwargs: Any) -> None:
+        """Runs inside the delete's transaction before the row is deleted;
+        raise to refuse the delete."""
+
+    def after_delete(self, *args: Any, **kwargs: Any) -> None:
+        """Runs inside the delete's transaction after the row is deleted;
+        raising rolls the delete back."""
+
+    # -- validation ---------------------------------------------------------
+
+    def validate_mandatory_fields(self) -> None:
+        """Raise one ValidationError naming every mandatory field without a value.
+
+        Example: `{"first_name": ["This field is required."], "lab": [...]}`.
+        """
+        missing = {}
+        for name in self.mandatory_fields:
+            field = self._meta.get_field(name)
+            attname = getattr(field, "attname", name)
+            if getattr(self, attname) in Field.empty_values:
+                missing[name] = ValidationError(
+                    "This field is required.", code="required"
+                )
+        if missing:
+            raise ValidationError(missing)
+
+    def validate_field_values(self) -> None:
+        """Run each filled field's own validation (Django's `clean_fields`).
+
+        Empty fields are left to `mandatory_fields`; relations are left to the
+        database's foreign keys, which check them without an extra query.
+        """
+        exclude = {
+            field.name
+            for field in self._meta.concrete_fields
+            if field.is_relation
+            or not field.editable
+            or getattr(self, field.attname) in field.empty_values
+        }
+        self.clean_fields(exclude=exclude)
+
+    # -- save and delete ----------------------------------------------------
+
+    def save(
+        self,
+        *,
+        force_insert: bool | tuple[type[models.Model], ...] = False,
+        force_update: bool = False,
+        using: str | None = None,
+        update_fields: Any = None,
+    ) -> None:
+        """Validate, run the hooks and write, in one transaction (see module doc).
+
+        A new instance is always INSERTed (a clashing primary key is an error,
+        never an overwrite); a loaded one is always UPDATEd at its version.
+        """
+        if update_fields is not None and not update_fields:
+            return  # Django's rule: an empty update_fields saves nothing.
+        created = self._state.adding
+        if created and (force_update or update_fields):
+            raise ValueError(
+                f"This {type(self).__name__} has not been saved yet; it cannot be "
+                "saved with force_update or update_fields."
+            )
+        using = using or router.db_for_write(type(self), instance=self)
+        hook_kwargs = {"created": created, "update_fields": update_fields}
+        state_before = _SaveState.capture(self)
+        try:
+            with transaction.atomic(using=using):
+                self.validate(**hook_kwargs)
+                self.before_save(**hook_kwargs)
+                self._write(using, created, update_fields)
+                self.after_save(**hook_kwargs)
+        except BaseException:
+            state_before.restore(self)
+            raise
+        finally:
+            self._expected_version = None
+
+    save.alters_data = True  # type: ignore[attr-defined]
+
+    def _write(self, using: str, created: bool, update_fields: Any) -> None:
+        now = timezone.now()
+        self.updated_at = now
+        if created:
+            self.created_at = now
+            self.version = 1
+            super().save(using=using, force_insert=True)
+            return
+        self._expected_version = self.version
+        self.version += 1
+        if update_fields is not None:
+            update_fields = {*update_fields, "updated_at", "version"}
+        super().save(using=using, force_update=True, update_fields=update_fields)
+
+    def _do_update(
+        self,
+        base_qs: models.QuerySet[Any],
+        using: str,
+        pk_val: Any,
+        values: Any,
+        update_fields: Any,
+        forced_update: Any,
+        returning_fields: Any,
+    ) -> Any:
+        """Django's UPDATE step, restricted to the row at the loaded version.
+
+        Overriding this (private but stable since Django 1.x) keeps the check
+        and the write in one statement: no SELECT FOR UPDATE round trip.
+        """
+        expected = getattr(self, "_expected_version", None)
+        has_version = any(
+            f.name == "version" for f in base_qs.model._meta.local_concrete_fields
+        )
+        if expected is None or not has_version:
+            return super()._do_update(
+                base_qs, using, pk_val, values, update_fields, forced_update,
+                returning_fields,
+            )  # fmt: skip
+        results = super()._do_update(
+            base_qs.filter(version=expected), using, pk_val, values, update_fields,
+            forced_update, returning_fields,
+        )  # fmt: skip
+        if not results:
+            current = base_qs.filter(pk=pk_val).values_list("version", flat=True)
+            raise VersionConflict(
+                type(self).__name__, pk_val, expected, current.first()
+            )
+        return results
+
+    def delete(
+        self, using: str | None = None, keep_parents: bool = False
+    ) -> tuple[int, dict[str, int]]:
+        """Delete in one transaction: lock the row, check the version,
+        `before_delete()`, DELETE, `after_delete()`."""
+        using = using or router.db_for_write(type(self), instance=self)
+        pk_before = self.pk
+        try:
+            with transaction.atomic(using=using):
+                self._lock_at_loaded_version(using)
+                self.before_delete()
+                result = super().delete(using=using, keep_parents=keep_parents)
+                self.after_delete()
+        except BaseException:
+            self.pk = pk_before
+            raise
+        return result
+
+    delete.alters_data = True  # type: ignore[attr-defined]
+
+    def _lock_at_loaded_version(self, using: str) -> None:
+        current = (
+            type(self)
+            ._base_manager.using(using)
+            .select_for_update()
+            .filter(pk=self.pk)
+            .values_list("version", flat=True)
+            .first()
+        )
+        if current != self.version:
+            raise VersionConflict(type(self).__name__, self.pk, self.version, current)
+
+    def on_commit(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Run `func(*args, **kwargs)` once this instance's transaction commits,
+        never if it rolls back; see `core.utils.transactions.run_after_commit`."""
+        using = self._state.db or router.db_for_write(type(self), instance=self)
+        run_after_commit(func, *args, using=using, **kwargs)
+
+    # -- setting and getting ------------------------------------------------
+
+    def set_values(self, values: Mapping[str, Any]) -> Self:
+        """Set several fields at once, each converted by its own field.
+
+        Accepts field names and foreign-key attnames (`lab` with a Lab or its
+        id, `lab_id` with an id). Every problem (an unknown or managed field,
+        a value the field cannot convert, None for a non-null field) is
+        reported together in one ValidationError keyed by field name, and then
+        nothing is set. Returns the instance, for chaining.
+
+        Example: `patient.set_values({"date_of_birth": "1990-04-01", "lab_id": "3"})`
+        sets a `date` and an `int`.
+        """
+        converted: dict[str, Any] = {}
+        errors: dict[str, list[str]] = {}
+        for name, value in values.items():
+            try:
+                field = self._settable_field(name)
+                attname, converted_value = _convert(field, name, value)
+                converted[attname] = converted_value
+            except ValidationError as exc:
+                errors[name] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+        for attname, value in converted.items():
+            setattr(self, attname, value)
+        return self
+
+    @classmethod
+    def _settable_field(cls, name: str) -> Field[Any, Any]:
+        try:
+            field = cls._meta.get_field(name)
+        except FieldDoesNotExist:
+            field = next(
+                (f for f in cls._meta.concrete_fields if f.attname == name), None
+            )
+            if field is None:
+                raise ValidationError(
+                    f"{cls.__name__} has no field {name!r}.", code="unknown_field"
+                ) from None
+        if not isinstance(field, Field) or not field.concrete or field.many_to_many:
+            raise ValidationError(
+                f"{name!r} is a relation that set_values cannot set; set it on its "
+                "own model.",
+                code="not_settable",
+            )
+        if field.primary_key or not field.editable or name in MANAGED_FIELDS:
+            raise ValidationError(
+                f"{name!r} is managed by {cls.__name__} and cannot be set.",
+                code="not_settable",
+            )
+        return field
+
+    @classmethod
+    def get(
+        cls,
+        exception_to_raise: type[Exception] | Exception | None = None,
+        /,
+        **filters: Any,
+    ) -> Self:
+        """The one row matching `filters`; otherwise raise `exception_to_raise`.
+
+        `exception_to_raise` may be a class (instantiated with a message naming
+        the model and the filter names, never their values) or an instance
+        (raised as is). Without it, Django's `DoesNotExist` or
+        `MultipleObjectsReturned` propagate.
+
+        Example: `Patient.get(Http404, pk=patient_id, lab_id=lab_id)`.
+        """
+        try:
+            return cls._default_manager.get(**filters)
+        except (ObjectDoesNotExist, MultipleObjectsReturned) as exc:
+            if exception_to_raise is None:
+                raise
+            if isinstance(exception_to_raise, BaseException):
+                raise exception_to_raise from exc
+            names = ", ".join(sorted(filters)) or "no filters"
+            problem = (
+                "No" if isinstance(exc, ObjectDoesNotExist) else "More than one"
+            )
+            raise exception_to_raise(
+                f"{problem} {cls.__name__} matches the given {names}."
+            ) from exc
+
+
+def _convert(field: Field[Any, Any], name: str, value: Any) -> tuple[str, Any]:
+    """Convert `value` for `field` the way the field itself would.
+
+    Returns the attribute to set and the value; raises ValidationError with the
+    field's own message when the value cannot be converted.
+    """
+    if value is None:
+        if not field.null:
+            raise ValidationError("This field cannot be null.", code="null")
+        return name, None
+    if not field.is_relation:
+        return name, field.to_python(value)
+    related_model = field.related_model
+    if isinstance(value, models.Model):
+        if name == field.name and isinstance(related_model, type):
+            if isinstance(value, related_model):
+                return name, value
+        raise ValidationError(
+            f"Expected the id of a {getattr(related_model, '__name__', '')}, "
+            f"got a {type(value).__name__}.",
+            code="invalid",
+        )
+    target = field.target_field  # type: ignore[attr-defined]
+    return field.attname, target.to_python(value)
+
+
+class _SaveState:
+    """What a failed save must put back on the instance, since a rollback
+    restores the database but not the Python object."""
+
+    __slots__ = ("adding", "created_at", "pk", "updated_at", "version")
+
+    @classmethod
+    def capture(cls, instance: BaseModel) -> _SaveState:
+        state = cls()
+        state.pk = instance.pk
+        state.adding = instance._state.adding
+        state.version = instance.version
+        state.created_at = instance.created_at
+        state.updated_at = instance.updated_at
+        return state
+
+    def restore(self, instance: BaseModel) -> None:
+        instance.pk = self.pk
+        instance._state.adding = self.adding
+        instance.version = self.version
+        instance.created_at = self.created_at
+        instance.updated_at = self.updated_at

@@ -1,0 +1,1 @@
+"""Stateless utilities shared by every app; one concept per module."""

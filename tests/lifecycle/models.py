@@ -1,0 +1,57 @@
+"""Test-only models: a BaseModel whose hooks record calls and can be told to fail.
+
+Tables are created by the test database set-up (the app has no migrations).
+"""
+
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection, models
+
+from core.models import BaseModel
+
+
+class HookFailure(Exception):
+    """Raised by a hook that a test told to fail."""
+
+
+class Instrument(BaseModel):
+    """An analyser with a serial number; every hook appends to `calls`."""
+
+    name = models.CharField(max_length=50)
+    serial = models.CharField(max_length=20, blank=True)
+    calibrated_on = models.DateField(null=True, blank=True)
+    reading = models.DecimalField(
+        max_digits=8, decimal_places=3, null=True, blank=True
+    )
+    channels = models.PositiveSmallIntegerField(default=1)
+
+    mandatory_fields = ("name", "serial")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.calls: list[tuple[str, bool]] = []
+        self.fail_in: str | None = None
+
+    def _record(self, hook: str) -> None:
+        self.calls.append((hook, connection.in_atomic_block))
+        if self.fail_in == hook:
+            raise HookFailure(f"{hook} failed on purpose")
+
+    def validate(self, *args: Any, **kwargs: Any) -> None:
+        self._record("validate")
+        super().validate(*args, **kwargs)
+
+    def before_save(self, *args: Any, **kwargs: Any) -> None:
+        self._record("before_save")
+        if self.reading is not None:
+            self.reading = self.reading.quantize(Decimal("0.001"))
+
+    def after_save(self, *args: Any, **kwargs: Any) -> None:
+        self._record("after_save")
+
+    def before_delete(self, *args: Any, **kwargs: Any) -> None:
+        self._record("before_delete")
+
+    def after_delete(self, *args: Any, **kwargs: Any) -> None:
+        self._record("after_delete")
