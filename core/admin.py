@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from core.models.base import BaseModel
 
 
-class BaseModelForm(forms.ModelForm):  # type: ignore[type-arg]
+class BaseModelForm(forms.ModelForm):
     """ModelForm for BaseModel: version check and `validate()` at clean time."""
 
     loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
@@ -29,8 +29,10 @@ class BaseModelForm(forms.ModelForm):  # type: ignore[type-arg]
         if self.instance.pk is not None:
             self.fields["loaded_version"].initial = self.instance.version
 
+    # Django's private hook that builds the instance and runs full_clean();
+    # the documented clean() runs too early (before the instance is built).
     def _post_clean(self) -> None:
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]
         instance: BaseModel = self.instance
         if instance.pk is not None:
             loaded = self.cleaned_data.get("loaded_version")
@@ -48,14 +50,14 @@ class BaseModelForm(forms.ModelForm):  # type: ignore[type-arg]
         try:
             instance.validate(created=instance._state.adding, update_fields=None)
         except ValidationError as exc:
-            self._update_errors(exc)
+            self._update_errors(exc)  # type: ignore[attr-defined]
 
 
-class BaseModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class BaseModelAdmin(admin.ModelAdmin):
     """ModelAdmin for BaseModel subclasses."""
 
     form = BaseModelForm
-    readonly_fields: Any = ("version", "created_at", "updated_at")
+    readonly_fields = ("version", "created_at", "updated_at")
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         queryset.delete_each()  # type: ignore[attr-defined]

@@ -21,7 +21,9 @@ Bulk QuerySet writes that would skip this are refused; see `managers.py`.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar, Self
 
@@ -32,7 +34,9 @@ from django.core.exceptions import (
     ValidationError,
 )
 from django.db import models, router, transaction
+from django.db.models.base import ModelBase
 from django.db.models.fields import Field
+from django.db.models.fields.reverse_related import ForeignObjectRel
 from django.utils import timezone
 
 from core.exceptions import VersionConflict
@@ -89,7 +93,7 @@ class BaseModel(models.Model):
         help_text="Bumped by every save; a save from an older copy is refused.",
     )
 
-    objects = BaseManager()
+    objects: BaseManager[Any] = BaseManager()
 
     #: Set by save() for the duration of an UPDATE; read by _do_update().
     _expected_version: int | None = None
@@ -97,79 +101,12 @@ class BaseModel(models.Model):
     class Meta:
         abstract = True
 
-    # -- hooks ------------------------------------------------------------
-
-    def validate(self, *args: Any, **kwargs: Any) -> None:
-        """Check the instance before anything is written; raise ValidationError.
-
-        The base checks mandatory fields and each filled field's own rules
-        (type, max_length, choices, validators), and reports every problem in
-        one error. Overrides call `super().validate(*args, **kwargs)` first.
-        """
-        errors: dict[str, list[str]] = {}
-        for check in (self.validate_mandatory_fields, self.validate_field_values):
-            try:
-                check()
-            except ValidationError as exc:
-                errors = exc.update_error_dict(errors)
-        if errors:
-            raise ValidationError(errors)
-
-    def before_save(self, *args: Any, **kwargs: Any) -> None:
-        """Prepare the instance after validation, inside the transaction
-        (normalise, derive fields). Raising rolls the save back."""
-
-    def after_save(self, *args: Any, **kwargs: Any) -> None:
-        """Runs after the write, inside the transaction: raising rolls the
-        save back. Anything leaving the process belongs in `self.on_commit()`."""
-
-    def before_delete(self, *args: Any, **kwargs: Any) -> None:
-        """Runs inside the delete's transaction before the row is deleted;
-        raise to refuse the delete."""
-
-    def after_delete(self, *args: Any, **kwargs: Any) -> None:
-        """Runs inside the delete's transaction after the row is deleted;
-        raising rolls the delete back."""
-
-    # -- validation ---------------------------------------------------------
-
-    def validate_mandatory_fields(self) -> None:
-        """Raise one ValidationError naming every mandatory field without a value.
-
-        Example: `{"first_name": ["This field is required."], "lab": [...]}`.
-        """
-        missing = {}
-        for name in self.mandatory_fields:
-            field = self._meta.get_field(name)
-            attname = getattr(field, "attname", name)
-            if getattr(self, attname) in Field.empty_values:
-                missing[name] = ValidationError(
-                    "This field is required.", code="required"
-                )
-        if missing:
-            raise ValidationError(missing)
-
-    def validate_field_values(self) -> None:
-        """Run each filled field's own validation (Django's `clean_fields`).
-
-        Empty fields are left to `mandatory_fields`; relations are left to the
-        database's foreign keys, which check them without an extra query.
-        """
-        exclude = {
-            field.name
-            for field in self._meta.concrete_fields
-            if field.is_relation
-            or not field.editable
-            or getattr(self, field.attname) in field.empty_values
-        }
-        self.clean_fields(exclude=exclude)
-
     # -- save and delete ----------------------------------------------------
 
     def save(
         self,
         *,
-        force_insert: bool | tuple[type[models.Model], ...] = False,
+        force_insert: bool | tuple[ModelBase, ...] = False,
         force_update: bool = False,
         using: str | None = None,
         update_fields: Any = None,
@@ -221,7 +158,7 @@ class BaseModel(models.Model):
     def _do_update(
         self,
         base_qs: models.QuerySet[Any],
-        using: str,
+        using: str | None,
         pk_val: Any,
         values: Any,
         update_fields: Any,
@@ -291,6 +228,73 @@ class BaseModel(models.Model):
         using = self._state.db or router.db_for_write(type(self), instance=self)
         run_after_commit(func, *args, using=using, **kwargs)
 
+    # -- hooks ------------------------------------------------------------
+
+    def validate(self, *args: Any, **kwargs: Any) -> None:
+        """Check the instance before anything is written; raise ValidationError.
+
+        The base checks mandatory fields and each filled field's own rules
+        (type, max_length, choices, validators), and reports every problem in
+        one error. Overrides call `super().validate(*args, **kwargs)` first.
+        """
+        errors: dict[str, list[ValidationError]] = {}
+        for check in (self.validate_mandatory_fields, self.validate_field_values):
+            try:
+                check()
+            except ValidationError as exc:
+                errors = exc.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
+
+    def before_save(self, *args: Any, **kwargs: Any) -> None:
+        """Prepare the instance after validation, inside the transaction
+        (normalise, derive fields). Raising rolls the save back."""
+
+    def after_save(self, *args: Any, **kwargs: Any) -> None:
+        """Runs after the write, inside the transaction: raising rolls the
+        save back. Anything leaving the process belongs in `self.on_commit()`."""
+
+    def before_delete(self, *args: Any, **kwargs: Any) -> None:
+        """Runs inside the delete's transaction before the row is deleted;
+        raise to refuse the delete."""
+
+    def after_delete(self, *args: Any, **kwargs: Any) -> None:
+        """Runs inside the delete's transaction after the row is deleted;
+        raising rolls the delete back."""
+
+    # -- validation ---------------------------------------------------------
+
+    def validate_mandatory_fields(self) -> None:
+        """Raise one ValidationError naming every mandatory field without a value.
+
+        Example: `{"first_name": ["This field is required."], "lab": [...]}`.
+        """
+        missing = {}
+        for name in self.mandatory_fields:
+            field = self._meta.get_field(name)
+            attname = getattr(field, "attname", name)
+            if getattr(self, attname) in Field.empty_values:
+                missing[name] = ValidationError(
+                    "This field is required.", code="required"
+                )
+        if missing:
+            raise ValidationError(missing)
+
+    def validate_field_values(self) -> None:
+        """Run each filled field's own validation (Django's `clean_fields`).
+
+        Empty fields are left to `mandatory_fields`; relations are left to the
+        database's foreign keys, which check them without an extra query.
+        """
+        exclude = {
+            field.name
+            for field in self._meta.concrete_fields
+            if field.is_relation
+            or not field.editable
+            or getattr(self, field.attname) in field.empty_values
+        }
+        self.clean_fields(exclude=exclude)
+
     # -- setting and getting ------------------------------------------------
 
     def set_values(self, values: Mapping[str, Any]) -> Self:
@@ -322,16 +326,17 @@ class BaseModel(models.Model):
 
     @classmethod
     def _settable_field(cls, name: str) -> Field[Any, Any]:
+        field: Field[Any, Any] | ForeignObjectRel | None
         try:
             field = cls._meta.get_field(name)
         except FieldDoesNotExist:
             field = next(
                 (f for f in cls._meta.concrete_fields if f.attname == name), None
             )
-            if field is None:
-                raise ValidationError(
-                    f"{cls.__name__} has no field {name!r}.", code="unknown_field"
-                ) from None
+        if field is None:
+            raise ValidationError(
+                f"{cls.__name__} has no field {name!r}.", code="unknown_field"
+            )
         if not isinstance(field, Field) or not field.concrete or field.many_to_many:
             raise ValidationError(
                 f"{name!r} is a relation that set_values cannot set; set it on its "
@@ -369,9 +374,7 @@ class BaseModel(models.Model):
             if isinstance(exception_to_raise, BaseException):
                 raise exception_to_raise from exc
             names = ", ".join(sorted(filters)) or "no filters"
-            problem = (
-                "No" if isinstance(exc, ObjectDoesNotExist) else "More than one"
-            )
+            problem = "No" if isinstance(exc, ObjectDoesNotExist) else "More than one"
             raise exception_to_raise(
                 f"{problem} {cls.__name__} matches the given {names}."
             ) from exc
@@ -391,9 +394,11 @@ def _convert(field: Field[Any, Any], name: str, value: Any) -> tuple[str, Any]:
         return name, field.to_python(value)
     related_model = field.related_model
     if isinstance(value, models.Model):
-        if name == field.name and isinstance(related_model, type):
-            if isinstance(value, related_model):
-                return name, value
+        is_expected_model = isinstance(related_model, type) and isinstance(
+            value, related_model
+        )
+        if name == field.name and is_expected_model:
+            return name, value
         raise ValidationError(
             f"Expected the id of a {getattr(related_model, '__name__', '')}, "
             f"got a {type(value).__name__}.",
@@ -403,21 +408,26 @@ def _convert(field: Field[Any, Any], name: str, value: Any) -> tuple[str, Any]:
     return field.attname, target.to_python(value)
 
 
+@dataclass(slots=True)
 class _SaveState:
     """What a failed save must put back on the instance, since a rollback
     restores the database but not the Python object."""
 
-    __slots__ = ("adding", "created_at", "pk", "updated_at", "version")
+    pk: Any
+    adding: bool
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
 
     @classmethod
     def capture(cls, instance: BaseModel) -> _SaveState:
-        state = cls()
-        state.pk = instance.pk
-        state.adding = instance._state.adding
-        state.version = instance.version
-        state.created_at = instance.created_at
-        state.updated_at = instance.updated_at
-        return state
+        return cls(
+            pk=instance.pk,
+            adding=instance._state.adding,
+            version=instance.version,
+            created_at=instance.created_at,
+            updated_at=instance.updated_at,
+        )
 
     def restore(self, instance: BaseModel) -> None:
         instance.pk = self.pk

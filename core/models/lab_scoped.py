@@ -27,7 +27,7 @@ def lab_ids_in_scope(lab_id: int, *, include_children: bool = True) -> list[int]
     return [lab_id, *LabRelations.get_child_labs(lab_id)]
 
 
-class LabScopedQuerySet[M: "LabScopedMixin"](BaseQuerySet[M]):  # type: ignore[type-var]
+class LabScopedQuerySet(BaseQuerySet[Any]):  # type: ignore[override]
     """BaseQuerySet with the lab scope."""
 
     def for_lab(self, lab_id: int, *, include_children: bool = True) -> Self:
@@ -36,9 +36,7 @@ class LabScopedQuerySet[M: "LabScopedMixin"](BaseQuerySet[M]):  # type: ignore[t
         return self.filter(lab_id__in=lab_ids)
 
 
-class LabScopedManager[M: "LabScopedMixin"](  # type: ignore[type-var]
-    BaseManager.from_queryset(LabScopedQuerySet)  # type: ignore[misc]
-):
+class LabScopedManager(BaseManager.from_queryset(LabScopedQuerySet)):  # type: ignore[misc]
     """Default manager of lab-scoped models."""
 
 
@@ -74,4 +72,4 @@ class LabScopedMixin(models.Model):
         that does not exist (`BaseModel.get` semantics).
         """
         lab_ids = lab_ids_in_scope(lab_id)
-        return cls.get(exception_to_raise, lab_id__in=lab_ids, **filters)  # type: ignore[attr-defined, no-any-return]
+        return cls.get(exception_to_raise, lab_id__in=lab_ids, **filters)  # type: ignore[attr-defined]

@@ -52,5 +52,7 @@ def _add_months(start: dt.date, months: int) -> dt.date:
     try:
         return dt.date(year, month_index + 1, start.day)
     except ValueError:
-        next_month = dt.date(year + (month_index + 1) // 12, (month_index + 1) % 12 + 1, 1)
+        next_month = dt.date(
+            year + (month_index + 1) // 12, (month_index + 1) % 12 + 1, 1
+        )
         return next_month

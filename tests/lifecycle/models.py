@@ -21,9 +21,7 @@ class Instrument(BaseModel):
     name = models.CharField(max_length=50)
     serial = models.CharField(max_length=20, blank=True)
     calibrated_on = models.DateField(null=True, blank=True)
-    reading = models.DecimalField(
-        max_digits=8, decimal_places=3, null=True, blank=True
-    )
+    reading = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)
     channels = models.PositiveSmallIntegerField(default=1)
 
     mandatory_fields = ("name", "serial")

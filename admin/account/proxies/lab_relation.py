@@ -44,7 +44,8 @@ class LabRelations(LabRelation):
             WITH RECURSIVE reached(lab_id) AS (
                 SELECT {target} FROM {table} WHERE {source} = %s
                 UNION
-                SELECT r.{target} FROM {table} r JOIN reached ON r.{source} = reached.lab_id
+                SELECT r.{target} FROM {table} r
+                JOIN reached ON r.{source} = reached.lab_id
             )
             SELECT lab_id FROM reached ORDER BY lab_id
         """  # noqa: S608
