@@ -21,9 +21,7 @@ Bulk QuerySet writes that would skip this are refused; see `managers.py`.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar, Self
 
@@ -41,6 +39,7 @@ from django.utils import timezone
 
 from core.exceptions import VersionConflict
 from core.models.managers import BaseManager
+from core.models.save_state import restored_on_failure
 from core.utils.transactions import run_after_commit
 
 #: Fields that save() manages; set_values() and forms never set them.
@@ -126,16 +125,12 @@ class BaseModel(models.Model):
             )
         using = using or router.db_for_write(type(self), instance=self)
         hook_kwargs = {"created": created, "update_fields": update_fields}
-        state_before = _SaveState.capture(self)
         try:
-            with transaction.atomic(using=using):
+            with restored_on_failure([self]), transaction.atomic(using=using):
                 self.validate(**hook_kwargs)
                 self.before_save(**hook_kwargs)
                 self._write(using, created, update_fields)
                 self.after_save(**hook_kwargs)
-        except BaseException:
-            state_before.restore(self)
-            raise
         finally:
             self._expected_version = None
 
@@ -196,16 +191,11 @@ class BaseModel(models.Model):
         """Delete in one transaction: lock the row, check the version,
         `before_delete()`, DELETE, `after_delete()`."""
         using = using or router.db_for_write(type(self), instance=self)
-        pk_before = self.pk
-        try:
-            with transaction.atomic(using=using):
-                self._lock_at_loaded_version(using)
-                self.before_delete()
-                result = super().delete(using=using, keep_parents=keep_parents)
-                self.after_delete()
-        except BaseException:
-            self.pk = pk_before
-            raise
+        with restored_on_failure([self]), transaction.atomic(using=using):
+            self._lock_at_loaded_version(using)
+            self.before_delete()
+            result = super().delete(using=using, keep_parents=keep_parents)
+            self.after_delete()
         return result
 
     delete.alters_data = True  # type: ignore[attr-defined]
@@ -293,7 +283,15 @@ class BaseModel(models.Model):
             or not field.editable
             or getattr(self, field.attname) in field.empty_values
         }
-        self.clean_fields(exclude=exclude)
+        try:
+            self.clean_fields(exclude=exclude)
+        except ValidationError as exc:
+            raise ValidationError(
+                {
+                    name: [_with_allowed_choices(self, name, e) for e in errors]
+                    for name, errors in exc.error_dict.items()
+                }
+            ) from None
 
     # -- setting and getting ------------------------------------------------
 
@@ -380,6 +378,19 @@ class BaseModel(models.Model):
             ) from exc
 
 
+def _with_allowed_choices(
+    instance: BaseModel, name: str, error: ValidationError
+) -> ValidationError:
+    """Django says a choice is invalid; add which values would be valid."""
+    if error.code != "invalid_choice":
+        return error
+    field = instance._meta.get_field(name)
+    allowed = ", ".join(str(value) for value, _ in field.flatchoices)  # type: ignore[union-attr]
+    return ValidationError(
+        f"{error.messages[0]} Choose one of: {allowed}.", code="invalid_choice"
+    )
+
+
 def _convert(field: Field[Any, Any], name: str, value: Any) -> tuple[str, Any]:
     """Convert `value` for `field` the way the field itself would.
 
@@ -406,32 +417,3 @@ def _convert(field: Field[Any, Any], name: str, value: Any) -> tuple[str, Any]:
         )
     target = field.target_field  # type: ignore[attr-defined]
     return field.attname, target.to_python(value)
-
-
-@dataclass(slots=True)
-class _SaveState:
-    """What a failed save must put back on the instance, since a rollback
-    restores the database but not the Python object."""
-
-    pk: Any
-    adding: bool
-    version: int
-    created_at: dt.datetime
-    updated_at: dt.datetime
-
-    @classmethod
-    def capture(cls, instance: BaseModel) -> _SaveState:
-        return cls(
-            pk=instance.pk,
-            adding=instance._state.adding,
-            version=instance.version,
-            created_at=instance.created_at,
-            updated_at=instance.updated_at,
-        )
-
-    def restore(self, instance: BaseModel) -> None:
-        instance.pk = self.pk
-        instance._state.adding = self.adding
-        instance.version = self.version
-        instance.created_at = self.created_at
-        instance.updated_at = self.updated_at

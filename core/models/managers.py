@@ -28,6 +28,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.exceptions import HooksBypassError
+from core.models.save_state import restored_on_failure
 
 if TYPE_CHECKING:
     from core.models.base import BaseModel
@@ -70,7 +71,8 @@ class BaseQuerySet[M: "BaseModel"](models.QuerySet[M]):
         item failed. Returns the instances, saved.
         """
         items = list(instances)
-        with transaction.atomic(using=router.db_for_write(self.model)):
+        using = router.db_for_write(self.model)
+        with restored_on_failure(items), transaction.atomic(using=using):
             for index, instance in enumerate(items):
                 try:
                     instance.save()
@@ -85,7 +87,8 @@ class BaseQuerySet[M: "BaseModel"](models.QuerySet[M]):
         Rows are locked (`SELECT ... FOR UPDATE` where supported) before the
         hooks run. Returns how many rows were deleted.
         """
-        with transaction.atomic(using=router.db_for_write(self.model)):
+        using = router.db_for_write(self.model)
+        with transaction.atomic(using=using):
             rows = list(self.select_for_update())
             for instance in rows:
                 instance.delete()
