@@ -21,6 +21,7 @@ Bulk QuerySet writes that would skip this are refused; see `managers.py`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Any, ClassVar, Self
@@ -165,11 +166,8 @@ class BaseModel(models.Model):
         Overriding this (private but stable since Django 1.x) keeps the check
         and the write in one statement: no SELECT FOR UPDATE round trip.
         """
-        expected = getattr(self, "_expected_version", None)
-        has_version = any(
-            f.name == "version" for f in base_qs.model._meta.local_concrete_fields
-        )
-        if expected is None or not has_version:
+        expected = self._expected_version
+        if expected is None or not _has_local_version(base_qs.model):
             return super()._do_update(
                 base_qs, using, pk_val, values, update_fields, forced_update,
                 returning_fields,
@@ -376,6 +374,13 @@ class BaseModel(models.Model):
             raise exception_to_raise(
                 f"{problem} {cls.__name__} matches the given {names}."
             ) from exc
+
+
+@functools.cache
+def _has_local_version(model: Any) -> bool:
+    """Whether `model`'s own table has the version column (with multi-table
+    inheritance only the first BaseModel table has it)."""
+    return any(f.name == "version" for f in model._meta.local_concrete_fields)
 
 
 def _with_allowed_choices(

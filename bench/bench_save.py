@@ -1,0 +1,133 @@
+"""BaseModel.save() against a plain models.Model.save() of the same columns.
+
+Run: `.venv/bin/python -m bench.bench_save [--rounds 15 --per-round 200]`
+(against DATABASE_URL, by default the machine's PostgreSQL).
+
+Plain and BaseModel batches alternate, round after round, so a noisy
+neighbour slows both; each round gives a median per save, and the ratio of the
+medians over all rounds is printed. Target: <= 1.5x. The difference is what
+one transaction costs over an autocommit statement (BEGIN and COMMIT round
+trips) plus validation and version bookkeeping in Python.
+"""
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Callable
+from decimal import Decimal
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+
+import django
+
+django.setup()
+
+from django.db import connection, transaction  # noqa: E402
+
+from bench.models import BaseReading, PlainReading  # noqa: E402
+
+MODELS = (BaseReading, PlainReading)
+
+
+def create_tables() -> None:
+    with connection.schema_editor() as editor:
+        for model in MODELS:
+            editor.execute(f"DROP TABLE IF EXISTS {model._meta.db_table}")
+            editor.create_model(model)
+
+
+def drop_tables() -> None:
+    with connection.schema_editor() as editor:
+        for model in MODELS:
+            editor.delete_model(model)
+
+
+def time_per_call(action: Callable[[int], None], count: int) -> float:
+    """Median seconds per call of `action(i)` over `count` calls."""
+    samples = []
+    for i in range(count):
+        started = time.perf_counter()
+        action(i)
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def insert(model: type) -> Callable[[int], None]:
+    def action(i: int) -> None:
+        model(name=f"r{i}", reading=Decimal("1.250"), channels=2).save()
+
+    return action
+
+
+def update(model: type) -> Callable[[int], None]:
+    row = model(name="row", reading=Decimal("1.000"))
+    row.save()
+
+    def action(i: int) -> None:
+        row.channels = i % 30
+        row.save()
+
+    return action
+
+
+def in_transaction(action: Callable[[int], None]) -> Callable[[int], None]:
+    """The floor: the same plain save inside transaction.atomic()."""
+
+    def wrapped(i: int) -> None:
+        with transaction.atomic():
+            action(i)
+
+    return wrapped
+
+
+def compare(
+    label: str,
+    make: Callable[[type], Callable[[int], None]],
+    rounds: int,
+    per_round: int,
+) -> float:
+    """Alternate the three variants for `rounds`; print medians and ratios."""
+    medians: dict[str, list[float]] = {"plain": [], "floor": [], "base": []}
+    for _ in range(rounds):
+        medians["plain"].append(time_per_call(make(PlainReading), per_round))
+        medians["floor"].append(
+            time_per_call(in_transaction(make(PlainReading)), per_round)
+        )
+        medians["base"].append(time_per_call(make(BaseReading), per_round))
+    plain, floor, base = (statistics.median(medians[k]) for k in medians)
+    print(
+        f"{label:<7} plain {plain * 1e6:7.1f} us | plain in atomic() "
+        f"{floor * 1e6:7.1f} us ({floor / plain:.2f}x) | BaseModel "
+        f"{base * 1e6:7.1f} us: {base / plain:.2f}x plain, "
+        f"{base / floor:.2f}x plain-in-atomic"
+    )
+    return base / plain
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--per-round", type=int, default=200)
+    args = parser.parse_args()
+    print(
+        f"database: {connection.vendor}, {args.rounds} rounds x "
+        f"{args.per_round} saves each, medians"
+    )
+    create_tables()
+    try:
+        for warm in (insert, update):  # connections, caches, JIT of the planner
+            time_per_call(warm(PlainReading), 50)
+            time_per_call(warm(BaseReading), 50)
+        ratios = [
+            compare("insert", insert, args.rounds, args.per_round),
+            compare("update", update, args.rounds, args.per_round),
+        ]
+    finally:
+        drop_tables()
+    verdict = "within" if max(ratios) <= 1.5 else "OVER"
+    print(f"target <= 1.50x: {verdict} (worst {max(ratios):.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
