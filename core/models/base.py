@@ -21,7 +21,6 @@ Bulk QuerySet writes that would skip this are refused; see `managers.py`.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Any, ClassVar, Self
@@ -376,11 +375,17 @@ class BaseModel(models.Model):
             ) from exc
 
 
-@functools.cache
-def _has_local_version(model: Any) -> bool:
+_HAS_LOCAL_VERSION: dict[type[models.Model], bool] = {}
+
+
+def _has_local_version(model: type[models.Model]) -> bool:
     """Whether `model`'s own table has the version column (with multi-table
-    inheritance only the first BaseModel table has it)."""
-    return any(f.name == "version" for f in model._meta.local_concrete_fields)
+    inheritance only the first BaseModel table has it). Memoised per class."""
+    if model not in _HAS_LOCAL_VERSION:
+        _HAS_LOCAL_VERSION[model] = any(
+            f.name == "version" for f in model._meta.local_concrete_fields
+        )
+    return _HAS_LOCAL_VERSION[model]
 
 
 def _with_allowed_choices(
