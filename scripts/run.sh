@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Run the project locally: prepare .venv, migrate, load the demo data, serve.
+#
+#   scripts/run.sh
+#
+# With no DATABASE_URL it runs on the embedded defaults: SQLite in var/
+# (or $LIS_DATA_DIR), DEBUG on, a generated development secret key. Set
+# DATABASE_URL yourself to use another database, e.g.
+#   DATABASE_URL=postgres://postgres@127.0.0.1:5432/lis scripts/run.sh
+set -euo pipefail
+
+# shellcheck source=scripts/bootstrap.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/bootstrap.sh"
+# Now in the repository root, with .venv/bin first on PATH.
+
+if [[ -n "${DATABASE_URL:-}" ]]; then
+    echo "run: database from DATABASE_URL (${DATABASE_URL%%:*})"
+else
+    echo "run: database: SQLite in ${LIS_DATA_DIR:-var}/db.sqlite3 (set DATABASE_URL to use another)"
+fi
+
+python manage.py migrate --noinput
+python manage.py load_demo_data
+
+cat <<'TXT'
+
+  LIS is starting at  http://127.0.0.1:8000/admin/
+
+  Demo logins (development only; never use these anywhere real):
+    admin          / admin           superuser, for the admin site
+    central.staff  / demo-pass-123   lab staff, Central Reference Lab
+    north.staff    / demo-pass-123   lab staff, North Collection Centre
+    south.staff    / demo-pass-123   lab staff, South Collection Centre
+    dr.mehta       / demo-pass-123   doctor, Central Reference Lab
+  Only `admin` can sign in to the admin site (the others are not is_staff).
+
+  Stop with Ctrl-C.
+
+TXT
+
+# TODO(job worker): when the background job worker exists, start it here,
+# beside the server, e.g.
+#   python manage.py run_worker &
+#   worker_pid=$!
+#   trap 'kill "$worker_pid" 2>/dev/null || true' EXIT INT TERM
+# and then run the server WITHOUT `exec` (exec replaces this shell, so the
+# trap would never fire and the worker would outlive the server):
+#   python manage.py runserver 127.0.0.1:8000
+exec python manage.py runserver 127.0.0.1:8000

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Check the project: ruff (lint and format), mypy on core/, then the whole
+# test suite twice, on PostgreSQL and on SQLite.
+#
+#   scripts/test.sh                       # everything
+#   scripts/test.sh -k version -x         # extra arguments go to both pytest runs
+#
+# Environment:
+#   TEST_POSTGRES_URL   server for the PostgreSQL run
+#                       (default postgres://postgres@127.0.0.1:5432/test;
+#                       pytest-django creates and drops test_<name> itself)
+#   TEST_SKIP_POSTGRES  1 to skip the PostgreSQL run (e.g. no server at hand)
+#
+# Every step runs even if an earlier one failed; the exit status is non-zero
+# if any failed. pytest's "no tests collected" (exit 5) counts as a failure.
+set -euo pipefail
+
+# shellcheck source=scripts/bootstrap.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/bootstrap.sh"
+# Now in the repository root, with .venv/bin first on PATH.
+REPO_ROOT="$PWD"
+
+failed=()
+summary=()
+
+# run_step NAME COMMAND...: run, record the outcome, never abort the script.
+run_step() {
+    local name="$1" rc=0
+    shift
+    printf '\n==> %s: %s\n' "$name" "$*"
+    "$@" || rc=$?
+    if [[ $rc -eq 0 ]]; then
+        summary+=("ok      $name")
+    elif [[ $rc -eq 5 && "$1" == "pytest" ]]; then
+        summary+=("FAILED  $name (pytest collected no tests, exit 5)")
+        failed+=("$name")
+    else
+        summary+=("FAILED  $name (exit $rc)")
+        failed+=("$name")
+    fi
+}
+
+# Is the PostgreSQL server in $1 reachable? Tries the named database, then the
+# "postgres" maintenance database (the one Django uses to create test_<name>).
+postgres_reachable() {
+    python - "$1" <<'PY'
+import sys
+
+import dj_database_url
+import psycopg
+
+config = dj_database_url.parse(sys.argv[1])
+if config["ENGINE"] != "django.db.backends.postgresql":
+    sys.exit(f"TEST_POSTGRES_URL is not a PostgreSQL URL (engine {config['ENGINE']}).")
+errors = []
+for dbname in dict.fromkeys([config["NAME"] or "postgres", "postgres"]):
+    try:
+        psycopg.connect(
+            host=config["HOST"] or None,
+            port=config["PORT"] or None,
+            user=config["USER"] or None,
+            password=config["PASSWORD"] or None,
+            dbname=dbname,
+            connect_timeout=5,
+        ).close()
+    except psycopg.Error as exc:
+        errors.append(f"  {dbname}: {str(exc).strip()}")
+    else:
+        sys.exit(0)
+host = f"{config['HOST'] or 'local socket'}:{config['PORT'] or 5432}"
+sys.exit(f"cannot connect to PostgreSQL at {host}:\n" + "\n".join(errors))
+PY
+}
+
+run_step "ruff check" ruff check .
+run_step "ruff format" ruff format --check .
+run_step "mypy core/" mypy core/
+
+if [[ "${TEST_SKIP_POSTGRES:-}" == "1" ]]; then
+    summary+=("skipped pytest on PostgreSQL (TEST_SKIP_POSTGRES=1)")
+else
+    postgres_url="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+    printf '\n==> checking PostgreSQL\n'
+    if postgres_reachable "$postgres_url"; then
+        DATABASE_URL="$postgres_url" run_step "pytest on PostgreSQL" pytest "$@"
+    else
+        echo "test: PostgreSQL is not reachable. Start it, point TEST_POSTGRES_URL at" \
+            "a server, or set TEST_SKIP_POSTGRES=1 to run on SQLite only." >&2
+        summary+=("FAILED  pytest on PostgreSQL (server not reachable)")
+        failed+=("pytest on PostgreSQL")
+    fi
+fi
+
+# pytest-django runs the SQLite tests on its own test database; this file only
+# names the configured one.
+DATABASE_URL="sqlite:///$REPO_ROOT/var/test-sqlite.db" \
+    run_step "pytest on SQLite" pytest "$@"
+
+printf '\n==> summary\n'
+printf '  %s\n' "${summary[@]}"
+if [[ ${#failed[@]} -gt 0 ]]; then
+    printf 'test: FAILED:' >&2
+    printf ' [%s]' "${failed[@]}" >&2
+    printf '\n' >&2
+    exit 1
+fi
+echo "test: all passed"

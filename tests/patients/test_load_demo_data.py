@@ -1,0 +1,62 @@
+"""`manage.py load_demo_data`: the demo the README promises, idempotent."""
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from admin.account.models import Lab, LabRelation, User
+from admin.account.proxies.lab_relation import LabRelations
+from patients.models import Patient
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def development(settings):
+    """The demo is for DEBUG (development) runs; the test runner turns it off."""
+    settings.DEBUG = True
+
+
+def test_it_creates_a_parent_lab_with_two_children_users_and_patients():
+    call_command("load_demo_data", stdout=None)
+
+    central = Lab.objects.get(name="Central Reference Lab")
+    children = Lab.objects.filter(pk__in=LabRelations.get_child_labs(central.pk))
+    assert set(children.values_list("name", flat=True)) == {
+        "North Collection Centre",
+        "South Collection Centre",
+    }
+    assert User.objects.get(username="admin").is_superuser
+    staff = User.objects.filter(kind=User.Kind.STAFF, is_superuser=False)
+    assert staff.count() == 3
+    assert User.objects.get(username="dr.mehta").kind == User.Kind.DOCTOR
+    assert Patient.objects.for_lab(central.pk).count() == Patient.objects.count() >= 3
+
+
+def test_running_it_twice_changes_nothing():
+    call_command("load_demo_data")
+    counts = [m.objects.count() for m in (Lab, LabRelation, User, Patient)]
+    versions = sorted(Patient.objects.values_list("version", flat=True))
+
+    call_command("load_demo_data")
+
+    assert [m.objects.count() for m in (Lab, LabRelation, User, Patient)] == counts
+    assert sorted(Patient.objects.values_list("version", flat=True)) == versions
+
+
+def test_it_refuses_to_run_in_production(settings):
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("load_demo_data")
+
+    assert not User.objects.exists()
+
+
+def test_the_demo_admin_can_sign_in_and_see_the_patients(client):
+    call_command("load_demo_data")
+
+    assert client.login(username="admin", password="admin")
+    response = client.get("/admin/patients/patient/")
+
+    assert response.status_code == 200
+    assert f"{Patient.objects.count()} patients" in response.content.decode()
