@@ -13,6 +13,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config.settings.env import env_bool, env_int, env_list, env_str
+from config.settings.services import build_services
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = Path(env_str("LIS_DATA_DIR", str(BASE_DIR / "var")))
@@ -125,6 +126,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+
+# Service clients for core.utils.clients.get_client; see config/settings/services.py.
+SERVICES = build_services(DATA_DIR)
 
 LOGGING = {
     "version": 1,

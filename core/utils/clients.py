@@ -1,0 +1,201 @@
+"""The registry of service clients: `get_client("slack")`.
+
+Configured like Django's CACHES / STORAGES, in `settings.SERVICES`:
+
+    SERVICES = {
+        "slack": {
+            "BACKEND": "core.utils.slack.client.SlackClient",
+            "OPTIONS": {"token": "...", "timeout_seconds": 5},
+        },
+        ...
+    }
+
+- A client is built on first use (never at import), once per process and per
+  (service, account_id, kwargs), and shared by every thread: clients hold
+  connection pools and are thread-safe.
+- After `os.fork()` the child forgets the parent's clients (their sockets
+  belong to the parent) and builds its own on first use.
+- When `settings.SERVICES[service]` changes (`override_settings` in a test),
+  the next call builds a new client from the new settings.
+- `override_client(service, client)` replaces a service's client inside a
+  `with` block, for tests that bring their own.
+
+Adding a service = a module `core/utils/<service>/client.py` with a
+`ServiceClient` subclass, an entry in `config/settings/services.py`, and
+nothing here.
+"""
+
+import logging
+import os
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
+logger = logging.getLogger(__name__)
+
+#: Default bound on a health check; the health endpoint may pass its own.
+DEFAULT_CHECK_TIMEOUT_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class HealthStatus:
+    """The outcome of one client's `check()`.
+
+    Example: `HealthStatus(ok=False, latency_ms=2001.3, detail="timed out")`.
+    `detail` is for operators; it never contains credentials.
+    """
+
+    ok: bool
+    latency_ms: float
+    detail: str = ""
+
+
+class ServiceClient(ABC):
+    """Base of every client the registry builds.
+
+    Subclasses take their settings `OPTIONS` as keyword arguments (plus
+    `account_id` for per-account services), keep one pooled connection for
+    the process, and must be safe to share between threads.
+    """
+
+    @abstractmethod
+    def check(self, timeout: float = DEFAULT_CHECK_TIMEOUT_SECONDS) -> HealthStatus:
+        """Ask the service whether it is usable, within `timeout` seconds."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
+        """Release pooled connections; called when the client is replaced."""
+
+    @staticmethod
+    def timed_check(probe: Callable[[], str | None]) -> HealthStatus:
+        """Run `probe` (which raises on failure, or returns a detail string)
+        and time it. The failure's class name is reported, never its message,
+        which may carry a connection URL."""
+        started = time.perf_counter()
+        try:
+            detail = probe() or ""
+        except Exception as exc:  # a health check reports, it does not raise
+            elapsed = (time.perf_counter() - started) * 1000
+            return HealthStatus(ok=False, latency_ms=elapsed, detail=type(exc).__name__)
+        elapsed = (time.perf_counter() - started) * 1000
+        return HealthStatus(ok=True, latency_ms=elapsed, detail=detail)
+
+
+class UnknownServiceError(ImproperlyConfigured):
+    """`get_client` was asked for a service that `settings.SERVICES` lacks."""
+
+
+_Key = tuple[str, Any, tuple[tuple[str, Any], ...]]
+
+
+class ClientRegistry:
+    """Builds, caches and replaces service clients; see the module docstring."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._clients: dict[_Key, tuple[dict[str, Any], Any]] = {}
+        self._overrides: dict[str, list[Any]] = {}
+
+    def get(self, service: str, account_id: Any = None, **kwargs: Any) -> Any:
+        """The client for `service` (and `account_id`), built on first use."""
+        if self._overrides.get(service):
+            return self._overrides[service][-1]
+        config = self._config(service)
+        key: _Key = (service, account_id, tuple(sorted(kwargs.items())))
+        cached = self._clients.get(key)
+        if cached is not None and cached[0] is config:
+            return cached[1]
+        with self._lock:
+            cached = self._clients.get(key)
+            if cached is not None and cached[0] is config:
+                return cached[1]
+            if cached is not None:
+                _close_quietly(service, cached[1])
+            client = _build(service, config, account_id, kwargs)
+            self._clients[key] = (config, client)
+            return client
+
+    def known_services(self) -> list[str]:
+        """Names configured in settings.SERVICES, sorted."""
+        return sorted(getattr(settings, "SERVICES", {}))
+
+    def reset(self) -> None:
+        """Close and forget every client (they are rebuilt on next use)."""
+        with self._lock:
+            clients, self._clients = self._clients, {}
+        for (service, _, _), (_, client) in clients.items():
+            _close_quietly(service, client)
+
+    def forget_after_fork(self) -> None:
+        """In a forked child: drop the parent's clients without closing them
+        (their sockets are the parent's) and start with a fresh lock."""
+        self._lock = threading.Lock()
+        self._clients = {}
+
+    @contextmanager
+    def override(self, service: str, client: Any) -> Iterator[Any]:
+        """Use `client` for `service` inside the block (nestable)."""
+        self._config(service)  # an unknown name is an error here too
+        self._overrides.setdefault(service, []).append(client)
+        try:
+            yield client
+        finally:
+            self._overrides[service].pop()
+
+    def _config(self, service: str) -> dict[str, Any]:
+        services = getattr(settings, "SERVICES", {})
+        if service not in services:
+            known = ", ".join(sorted(services)) or "none configured"
+            raise UnknownServiceError(
+                f"Unknown service {service!r}. Known services: {known}."
+            )
+        config: dict[str, Any] = services[service]
+        return config
+
+
+def _build(
+    service: str, config: dict[str, Any], account_id: Any, kwargs: dict[str, Any]
+) -> Any:
+    try:
+        backend = import_string(config["BACKEND"])
+    except (KeyError, ImportError) as exc:
+        raise ImproperlyConfigured(
+            f"settings.SERVICES[{service!r}]['BACKEND'] must be the dotted path "
+            f"of a client class: {exc}"
+        ) from exc
+    options = {**config.get("OPTIONS", {}), **kwargs}
+    if account_id is not None:
+        options["account_id"] = account_id
+    return backend(**options)
+
+
+def _close_quietly(service: str, client: Any) -> None:
+    try:
+        client.close()
+    except Exception:  # closing a replaced client must not break the caller
+        logger.warning("closing the %s client failed", service, exc_info=True)
+
+
+registry = ClientRegistry()
+os.register_at_fork(after_in_child=registry.forget_after_fork)
+
+
+def get_client(service: str, account_id: Any = None, **kwargs: Any) -> Any:
+    """The process's client for `service`; see the module docstring.
+
+    Example: `get_client("s3").upload(key, data)`,
+    `get_client("docdb", account_id=123)`.
+    """
+    return registry.get(service, account_id, **kwargs)
+
+
+def override_client(service: str, client: Any) -> Any:
+    """Context manager: `with override_client("slack", client): ...`."""
+    return registry.override(service, client)
