@@ -34,16 +34,26 @@ cat <<'TXT'
     dr.mehta       / demo-pass-123   doctor, Central Reference Lab
   Only `admin` can sign in to the admin site (the others are not is_staff).
 
-  Stop with Ctrl-C.
+  Background jobs run in a Fusion worker started beside the server.
+  Stop both with Ctrl-C.
 
 TXT
 
-# TODO(job worker): when the background job worker exists, start it here,
-# beside the server, e.g.
-#   python manage.py run_worker &
-#   worker_pid=$!
-#   trap 'kill "$worker_pid" 2>/dev/null || true' EXIT INT TERM
-# and then run the server WITHOUT `exec` (exec replaces this shell, so the
-# trap would never fire and the worker would outlive the server):
-#   python manage.py runserver 127.0.0.1:8000
-exec python manage.py runserver 127.0.0.1:8000
+# The background job worker (Fusion) runs beside the server: the database
+# engine by default, Celery with FUSION_ENGINE=celery (and FUSION_BROKER_URL).
+# It is stopped when the server stops, however that happens. The server is
+# not started with `exec`: that would replace this shell and its trap, and
+# the worker would outlive the server.
+python manage.py fusion_worker &
+worker_pid=$!
+stop_worker() {
+    trap - EXIT INT TERM
+    if kill -0 "$worker_pid" 2>/dev/null; then
+        echo "run: stopping the job worker (pid $worker_pid)"
+        kill -TERM "$worker_pid" 2>/dev/null || true
+        wait "$worker_pid" 2>/dev/null || true
+    fi
+}
+trap stop_worker EXIT INT TERM
+
+python manage.py runserver 127.0.0.1:8000

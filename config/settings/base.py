@@ -13,7 +13,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config.settings.env import env_bool, env_int, env_list, env_str
-from config.settings.services import build_services
+from config.settings.services import build_services, build_storages, build_tasks
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = Path(env_str("LIS_DATA_DIR", str(BASE_DIR / "var")))
@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_tasks_db",
     "core",
     "admin.account",
     "patients",
@@ -129,6 +130,22 @@ STATIC_ROOT = DATA_DIR / "static"
 
 # Service clients for core.utils.clients.get_client; see config/settings/services.py.
 SERVICES = build_services(DATA_DIR)
+
+# The Fusion job queue (Django's Tasks framework): the database engine, or
+# Celery on RabbitMQ with FUSION_ENGINE=celery; see build_tasks().
+TASKS = build_tasks()
+
+# Django's file storage follows the s3 service: S3 (django-storages) when
+# S3_BUCKET is set, FileSystemStorage under DATA_DIR/files otherwise.
+STORAGES = build_storages(SERVICES["s3"])
+
+# Errors to Sentry (core/utils/sentry/), only when SENTRY_DSN is set; patient
+# data is scrubbed before sending. The sample rate is 0..1, checked at start.
+SENTRY_DSN = env_str("SENTRY_DSN", "")
+SENTRY_ENVIRONMENT = env_str(
+    "SENTRY_ENVIRONMENT", "development" if DEBUG else "production"
+)
+SENTRY_TRACES_SAMPLE_RATE = env_str("SENTRY_TRACES_SAMPLE_RATE", "0")
 
 LOGGING = {
     "version": 1,

@@ -4,8 +4,20 @@ The database comes from DATABASE_URL like everywhere else; scripts/test.sh
 runs the suite on PostgreSQL and then on SQLite.
 """
 
+import os
+import tempfile
+from pathlib import Path
+
 from config.settings.base import *
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.lifecycle"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]
+
+# A file, not SQLite's default in-memory test database: the job queue's tests
+# run real worker processes, which must open the same database. One file per
+# pytest process (pid), so runs side by side never share or delete it.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(tempfile.gettempdir()) / f"lis-test-{os.getpid()}.sqlite3")
+    }

@@ -1,14 +1,30 @@
 """Core models and mixins, re-exported for `from core.models import BaseModel`."""
 
 from core.models.base import BaseModel, CacheType
+from core.models.documentdb import (
+    DocumentDBConnection,
+    IntegrationDirection,
+    IntegrationLog,
+    IntegrationStatus,
+)
+from core.models.fusion import FusionDeadLetter, FusionJob
 from core.models.lab_scoped import LabScopedMixin, lab_ids_in_scope
 from core.models.managers import BaseManager, BaseQuerySet
+from core.models.search import SearchDocument, SearchIndex
 
 __all__ = [
     "BaseManager",
     "BaseModel",
     "BaseQuerySet",
     "CacheType",
+    "DocumentDBConnection",
+    "FusionDeadLetter",
+    "FusionJob",
+    "IntegrationDirection",
+    "IntegrationLog",
+    "IntegrationStatus",
     "LabScopedMixin",
+    "SearchDocument",
+    "SearchIndex",
     "lab_ids_in_scope",
 ]

@@ -1,0 +1,316 @@
+"""Jobs through Fusion: the embedded database engine against the broker engine.
+
+Run: `.venv/bin/python -m bench.bench_jobs [--jobs 1000 --rounds 3 --workers 2]`
+(against DATABASE_URL, by default the machine's PostgreSQL, and RabbitMQ at
+FUSION_BROKER_URL, by default amqp://guest:guest@127.0.0.1:5672//).
+
+For each engine, `--workers` real worker processes (`manage.py fusion_worker`
+for the database engine, `celery worker --pool=solo` for the broker engine)
+run a job that does nothing, so what is measured is Fusion and its engine:
+
+- throughput: with the workers paused (SIGSTOP), `--jobs` jobs are enqueued
+  (the enqueuer's cost per job is timed); then the workers resume (SIGCONT)
+  and drain them: jobs per second from the first start to the last finish
+  (timestamps from the job rows), so the enqueuer does not cap the rate;
+- latency: `--latency-jobs` jobs enqueued at `--rate` per second (below
+  capacity), enqueue-to-start p50 and p99 (enqueued_at -> started_at).
+
+Engines alternate round after round, so a noisy neighbour slows both; the
+medians over rounds and the broker/embedded ratios are printed. The database
+engine's latency is bounded below by its idle poll interval
+(FUSION_POLL_INTERVAL_SECONDS, default 1 s), the broker's by a delivery.
+"""
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+
+import django
+from django.apps import apps
+
+if not apps.ready:  # workers import this module for `noop`, already set up
+    django.setup()
+
+from django.conf import settings
+from django.db import connection, models
+from django.tasks import TaskResultStatus
+from django.test.utils import override_settings
+from django_tasks_db.models import DBTaskResult
+from kombu import Connection
+
+from config.settings.services import (
+    FUSION_DEFAULT_BROKER_URL,
+    fusion_tasks_setting,
+)
+from core.models.fusion import FusionDeadLetter, FusionJob
+from core.utils.fusion import job
+
+REPO = Path(__file__).resolve().parent.parent
+BROKER_URL = os.environ.get("FUSION_BROKER_URL", FUSION_DEFAULT_BROKER_URL)
+QUEUE_PREFIX = f"bench-{uuid.uuid4().hex[:8]}."
+TABLES = (DBTaskResult, FusionJob, FusionDeadLetter)
+WAIT_SECONDS = 300.0
+
+
+@job(max_attempts=1, time_limit_seconds=30)
+def noop(n: int) -> None:
+    """The benchmark's job: nothing, so the queue's own cost shows."""
+
+
+def the_job() -> Any:
+    """`noop` under its importable name: run with `-m`, this module is
+    `__main__`, a path workers could not import the job from."""
+    return import_module("bench.bench_jobs").noop
+
+
+# -- set-up -----------------------------------------------------------------
+
+
+def create_tables() -> list[type[models.Model]]:
+    """Create the job tables that do not exist yet; returns those created."""
+    existing = set(connection.introspection.table_names())
+    created = [m for m in TABLES if m._meta.db_table not in existing]
+    with connection.schema_editor() as editor:
+        for model in created:
+            editor.create_model(model)
+    return created
+
+
+def drop_tables(created: list[type[models.Model]]) -> None:
+    """Drop the tables this run created (and only those)."""
+    with connection.schema_editor() as editor:
+        for model in created:
+            editor.delete_model(model)
+
+
+def database_url() -> str:
+    """DATABASE_URL as the bench process resolved it, for the workers."""
+    return os.environ["DATABASE_URL"]
+
+
+class Engine:
+    """One engine: its settings, its worker processes, its job table."""
+
+    def __init__(self, name: str, workers: int, log_dir: Path) -> None:
+        self.name = name
+        self.table: type[models.Model] = (
+            DBTaskResult if name == "database" else FusionJob
+        )
+        self.tasks = fusion_tasks_setting(
+            name, queues=["default"], broker_url=BROKER_URL, queue_prefix=QUEUE_PREFIX
+        )
+        self.processes = [self._start(i, log_dir) for i in range(workers)]
+
+    def _start(self, index: int, log_dir: Path) -> subprocess.Popen[bytes]:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
+            "DATABASE_URL": database_url(),
+            "FUSION_ENGINE": self.name,
+            "FUSION_BROKER_URL": BROKER_URL,
+            "FUSION_QUEUE_PREFIX": QUEUE_PREFIX,
+        }
+        if self.name == "database":
+            argv = ["manage.py", "fusion_worker", "--no-startup-delay"]
+        else:
+            argv = [
+                "-m", "celery", "-A", "core.utils.fusion.celery_app", "worker",
+                "--pool=solo", f"--queues={QUEUE_PREFIX}default", "--loglevel=WARNING",
+                "--without-gossip", "--without-mingle",
+                f"--hostname={QUEUE_PREFIX}{index}@%h",
+            ]  # fmt: skip
+        log = (log_dir / f"{self.name}-{index}.log").open("wb")
+        return subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, *argv], cwd=REPO, env=env, stdout=log, stderr=log
+        )
+
+    def pause(self) -> None:
+        """SIGSTOP every worker (they keep their connections)."""
+        for process in self.processes:
+            process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT every worker."""
+        for process in self.processes:
+            process.send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        """SIGTERM every worker, SIGKILL any that lingers."""
+        self.resume()
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    @contextmanager
+    def active(self) -> Iterator[None]:
+        """This process enqueues to this engine inside the block."""
+        with override_settings(TASKS=self.tasks):
+            yield
+
+    def finished(self) -> int:
+        """How many jobs have finished, successfully or not."""
+        return self.table._default_manager.filter(
+            status__in=[TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED]
+        ).count()
+
+    def clear(self) -> None:
+        """Delete every job row."""
+        self.table._default_manager.all().delete()
+
+    def times(self) -> list[tuple[datetime, datetime, datetime]]:
+        """(enqueued_at, started_at, finished_at) of every finished job."""
+        return list(
+            self.table._default_manager.filter(
+                status=TaskResultStatus.SUCCESSFUL
+            ).values_list("enqueued_at", "started_at", "finished_at")
+        )
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    """Poll `condition`; give up after WAIT_SECONDS with a message."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"bench: timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+# -- measurements -----------------------------------------------------------
+
+
+def throughput(engine: Engine, count: int) -> tuple[float, float]:
+    """Jobs per second the workers drain, and the enqueuer's seconds per job."""
+    engine.clear()
+    engine.pause()
+    try:
+        with engine.active():
+            task = the_job()
+            started = time.perf_counter()
+            for n in range(count):
+                task.enqueue(n)
+            enqueue_seconds = (time.perf_counter() - started) / count
+    finally:
+        engine.resume()
+    wait_until(lambda: engine.finished() >= count, f"{count} {engine.name} jobs")
+    rows = engine.times()
+    first = min(started for _, started, _ in rows)
+    last = max(finished for _, _, finished in rows)
+    return count / (last - first).total_seconds(), enqueue_seconds
+
+
+def latency(engine: Engine, count: int, rate: float) -> list[float]:
+    """Enqueue-to-start delays (seconds) of `count` jobs enqueued at `rate`/s."""
+    engine.clear()
+    with engine.active():
+        task = the_job()
+        for n in range(count):
+            task.enqueue(n)
+            time.sleep(1 / rate)
+    wait_until(lambda: engine.finished() >= count, f"{count} {engine.name} jobs")
+    return [
+        (started - enqueued).total_seconds() for enqueued, started, _ in engine.times()
+    ]
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The `fraction` quantile (0.5 = median) of `values`."""
+    ordered = sorted(values)
+    return ordered[min(int(fraction * len(ordered)), len(ordered) - 1)]
+
+
+def delete_broker_queue() -> None:
+    """Remove this run's RabbitMQ queue."""
+    with Connection(BROKER_URL, connect_timeout=5) as broker:
+        broker.default_channel.queue_delete(QUEUE_PREFIX + "default")
+        broker.default_channel.exchange_delete(QUEUE_PREFIX + "default")
+
+
+def run(args: argparse.Namespace, engines: dict[str, Engine]) -> dict[str, Any]:
+    """Alternate the engines for `args.rounds`; medians per engine."""
+    results: dict[str, dict[str, list[float]]] = {
+        name: {"rate": [], "enqueue": [], "p50": [], "p99": []} for name in engines
+    }
+    for engine in engines.values():  # warm up: workers started, imports done
+        throughput(engine, 20)
+    for _ in range(args.rounds):
+        for name, engine in engines.items():
+            rate, enqueue = throughput(engine, args.jobs)
+            delays = latency(engine, args.latency_jobs, args.rate)
+            results[name]["rate"].append(rate)
+            results[name]["enqueue"].append(enqueue)
+            results[name]["p50"].append(percentile(delays, 0.50))
+            results[name]["p99"].append(percentile(delays, 0.99))
+    return {
+        name: {key: statistics.median(values) for key, values in measures.items()}
+        for name, measures in results.items()
+    }
+
+
+def report(medians: dict[str, Any], args: argparse.Namespace) -> None:
+    """Print one line per engine and the broker/embedded ratios."""
+    for name, m in medians.items():
+        print(
+            f"{name:<9} {m['rate']:5.0f} jobs/s | enqueue {m['enqueue'] * 1e6:5.0f} us"
+            f" | enqueue->start p50 {m['p50'] * 1e3:6.1f} ms,"
+            f" p99 {m['p99'] * 1e3:6.1f} ms"
+        )
+    db, broker = medians["database"], medians["celery"]
+    print(
+        f"broker/embedded: throughput {broker['rate'] / db['rate']:.2f}x, enqueue cost "
+        f"{broker['enqueue'] / db['enqueue']:.2f}x, latency p50 "
+        f"{broker['p50'] / db['p50']:.2f}x, p99 {broker['p99'] / db['p99']:.2f}x"
+    )
+
+
+def main() -> None:
+    """Parse arguments, start the workers of both engines, measure, clean up."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--latency-jobs", type=int, default=200)
+    parser.add_argument("--rate", type=float, default=50.0, help="jobs/s for latency")
+    args = parser.parse_args()
+    poll = settings.TASKS["default"]["OPTIONS"].get("poll_interval_seconds", 1.0)
+    print(
+        f"database: {connection.vendor}, broker: RabbitMQ, {args.workers} worker "
+        f"processes per engine, {args.rounds} rounds x {args.jobs} jobs (throughput) "
+        f"+ {args.latency_jobs} jobs at {args.rate:g}/s (latency), medians; database "
+        f"engine idle poll {poll:g} s"
+    )
+    created = create_tables()
+    engines: dict[str, Engine] = {}
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-jobs-") as log_dir:
+            for name in ("database", "celery"):
+                engines[name] = Engine(name, args.workers, Path(log_dir))
+            report(run(args, engines), args)
+    finally:
+        for engine in engines.values():
+            engine.stop()
+            engine.clear()
+        delete_broker_queue()
+        drop_tables(created)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""`manage.py` commands of the core app (job worker, dead letters, recovery)."""

@@ -1,0 +1,97 @@
+"""Fusion's tables: dead letters (both engines) and the broker engine's jobs.
+
+These are infrastructure rows written by the job queue, not lab data, so they
+are plain `models.Model`s: no versioning, no hooks, and the queue updates them
+in bulk with single conditional UPDATE statements (which BaseModel refuses).
+"""
+
+import uuid
+
+from django.db import models
+from django.tasks import DEFAULT_TASK_QUEUE_NAME, TaskResultStatus
+from django.tasks.base import DEFAULT_TASK_PRIORITY
+from django.utils import timezone
+
+
+class FusionDeadLetter(models.Model):
+    """A job that failed `max_attempts` times (or whose code is gone).
+
+    Listed and re-run with `manage.py fusion_dead_letters`; re-running
+    enqueues a fresh job with the same task and arguments and sets
+    `retried_at` / `retried_job_id`, so a letter is re-run at most once
+    unless forced.
+    """
+
+    job_id = models.CharField(max_length=64, db_index=True)
+    task_path = models.TextField()
+    backend_name = models.CharField(max_length=32)
+    queue_name = models.CharField(max_length=32, default=DEFAULT_TASK_QUEUE_NAME)
+    args_kwargs = models.JSONField(help_text='{"args": [...], "kwargs": {...}}')
+    attempts = models.PositiveIntegerField()
+    error_class = models.CharField(max_length=255)
+    error_message = models.TextField(
+        blank=True, help_text="Bounded; credentials in URLs removed."
+    )
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    retried_at = models.DateTimeField(null=True, blank=True)
+    retried_job_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-failed_at", "-id"]
+        verbose_name = "Fusion dead letter"
+
+    def __str__(self) -> str:
+        return f"{self.task_path} ({self.error_class}, {self.attempts} attempts)"
+
+
+class FusionJob(models.Model):
+    """One job of the broker engine (Celery on RabbitMQ): outbox and ledger.
+
+    Written in the enqueuing transaction, so the job exists if and only if
+    the data committed; published to the broker after commit
+    (`published_at`), and re-published by the relay if the process died
+    first. Workers claim it with one conditional UPDATE that counts
+    `attempts`, so a job that kills its worker every time still ends as a
+    dead letter, and retries wait here (`run_after`) instead of in the broker.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    task_path = models.TextField()
+    args_kwargs = models.JSONField()
+    backend_name = models.CharField(max_length=32)
+    queue_name = models.CharField(max_length=32, default=DEFAULT_TASK_QUEUE_NAME)
+    priority = models.IntegerField(default=DEFAULT_TASK_PRIORITY)
+    status = models.CharField(
+        max_length=10,
+        choices=TaskResultStatus.choices,
+        default=TaskResultStatus.READY,
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    enqueued_at = models.DateTimeField(default=timezone.now)
+    run_after = models.DateTimeField(default=timezone.now)
+    published_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    #: started_at + the job's time limit; past it plus a grace period, the
+    #: worker must be dead and the job is recovered.
+    deadline_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    worker_id = models.CharField(max_length=64, blank=True)
+    return_value = models.JSONField(null=True, blank=True)
+    error_class = models.CharField(max_length=255, blank=True)
+    error_message = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "Fusion job"
+        indexes = [
+            models.Index(
+                fields=["status", "published_at", "run_after"],
+                name="fusion_job_relay_idx",
+            ),
+            models.Index(
+                fields=["status", "deadline_at"], name="fusion_job_running_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_path} [{self.status}] {self.id}"

@@ -1,0 +1,108 @@
+"""What both Fusion backends offer beyond Django's task backend interface.
+
+A Fusion backend is a `django.tasks` backend (enqueue, get_result) that also
+knows how to report on its queue, recover jobs of dead workers, and run a
+worker. `FusionClient` and the management commands use only this interface,
+so they work the same on the database engine and the broker engine.
+"""
+
+import logging
+import threading
+import time
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+from django.db import connection
+
+from core.utils.fusion.options import EngineOptions, FusionStats
+
+logger = logging.getLogger(__name__)
+
+#: Finished jobs are pruned at most this often (a full scan on large tables).
+PRUNE_INTERVAL_SECONDS = 3600.0
+
+
+class FusionEngine(ABC):
+    """Mixin for a `django.tasks` backend class; see the module docstring."""
+
+    engine_name: ClassVar[str]
+    fusion_options: EngineOptions
+
+    _last_pruned = 0.0
+    _prune_lock = threading.Lock()
+
+    @abstractmethod
+    def stats(self) -> FusionStats:
+        """A snapshot of the queue (ready, running, scheduled, dead letters)."""
+
+    @abstractmethod
+    def ping(self, timeout: float) -> None:
+        """Raise if the engine's stores (database, broker) are unreachable."""
+
+    @abstractmethod
+    def recover_stale_jobs(self) -> int:
+        """Requeue (or bury, when out of attempts) RUNNING jobs whose worker
+        must be dead: started longer ago than their time limit plus
+        `recovery_grace_seconds`. Returns how many were recovered."""
+
+    @abstractmethod
+    def prune_finished(self) -> int:
+        """Delete finished jobs older than `result_retention_seconds`."""
+
+    @abstractmethod
+    def run_worker(self, **options: Any) -> None:
+        """Run a worker for this backend in this process until stopped."""
+
+    def relay_unpublished(self) -> int:
+        """Publish jobs that were committed but not published (broker only)."""
+        return 0
+
+    def maintain(self) -> dict[str, int]:
+        """One round of what every worker does periodically.
+
+        Example: `{"recovered": 1, "relayed": 0, "pruned": 0}`.
+        """
+        report = {
+            "recovered": self.recover_stale_jobs(),
+            "relayed": self.relay_unpublished(),
+            "pruned": 0,
+        }
+        with FusionEngine._prune_lock:
+            due = time.monotonic() - FusionEngine._last_pruned >= PRUNE_INTERVAL_SECONDS
+            if due:
+                FusionEngine._last_pruned = time.monotonic()
+        if due:
+            report["pruned"] = self.prune_finished()
+        return report
+
+
+class MaintenanceThread(threading.Thread):
+    """Calls `engine.maintain()` at once and then every
+    `maintenance_interval_seconds`, in a daemon thread, until `stop()`.
+    A failing round is logged and retried on the next one."""
+
+    def __init__(self, engine: FusionEngine) -> None:
+        super().__init__(name="fusion-maintenance", daemon=True)
+        self.engine = engine
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        """The thread's loop (started by `start()`)."""
+        interval = self.engine.fusion_options.maintenance_interval_seconds
+        while not self._stopped.is_set():
+            try:
+                report = self.engine.maintain()
+                if any(report.values()):
+                    logger.info("fusion maintenance: %s", report)
+            except Exception:
+                logger.exception("fusion maintenance round failed; retrying later")
+            finally:
+                # Not kept between rounds: a prefork pool may fork while this
+                # thread holds it, and a child must not share its socket.
+                connection.close()
+            self._stopped.wait(interval)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop after the current round; wait up to `timeout` seconds."""
+        self._stopped.set()
+        self.join(timeout)

@@ -1,0 +1,89 @@
+"""Fusion's engine options (settings.TASKS[alias]["OPTIONS"]) and its statistics."""
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from core.utils.fusion.exceptions import FusionConfigurationError
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Options shared by both engines, plus the broker engine's own.
+
+    - `recovery_grace_seconds`: a RUNNING job older than its time limit plus
+      this is taken to belong to a dead worker and is recovered.
+    - `hard_limit_grace_seconds`: a job that swallowed its time limit and is
+      still running this much later has its worker replaced. Must be
+      smaller than `recovery_grace_seconds`.
+    - `maintenance_interval_seconds`: how often each worker recovers stale
+      jobs (and, on the broker engine, relays unpublished ones).
+    - `poll_interval_seconds`: the database worker's wait when idle.
+    - `result_retention_seconds`: finished jobs older than this are deleted
+      (dead letters are kept until an operator deletes them).
+    - broker engine: `broker_url`, `queue_prefix` (prepended to each Django
+      queue name to make the broker queue), `publish_timeout_seconds`,
+      `relay_grace_seconds` (how long the relay leaves a just-committed job to
+      the process that enqueued it), `publish_pause_seconds` (after a failed
+      publish, enqueuers leave publishing to the relay for this long).
+    """
+
+    recovery_grace_seconds: float = 30.0
+    hard_limit_grace_seconds: float = 10.0
+    maintenance_interval_seconds: float = 5.0
+    poll_interval_seconds: float = 1.0
+    result_retention_seconds: float = 7 * 24 * 3600.0
+    broker_url: str = ""
+    queue_prefix: str = "fusion."
+    publish_timeout_seconds: float = 3.0
+    relay_grace_seconds: float = 5.0
+    publish_pause_seconds: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.hard_limit_grace_seconds >= self.recovery_grace_seconds:
+            raise FusionConfigurationError(
+                f"hard_limit_grace_seconds ({self.hard_limit_grace_seconds:g}) must "
+                "be smaller than recovery_grace_seconds "
+                f"({self.recovery_grace_seconds:g}): a job is recovered only after "
+                "its worker has been replaced."
+            )
+
+    @classmethod
+    def from_options(cls, alias: str, options: dict[str, Any]) -> "EngineOptions":
+        """Build from a TASKS backend's OPTIONS, ignoring keys of the
+        underlying library (e.g. django-tasks-db's `id_function`)."""
+        known = {f.name for f in fields(cls)}
+        try:
+            return cls(**{k: v for k, v in options.items() if k in known})
+        except (TypeError, ValueError) as exc:
+            raise FusionConfigurationError(
+                f"settings.TASKS[{alias!r}]['OPTIONS'] is invalid: {exc}"
+            ) from exc
+
+
+@dataclass(frozen=True)
+class FusionStats:
+    """A snapshot of one engine's queue, for health checks and operators.
+
+    Example: `FusionStats(engine="database", ready=3,
+    oldest_ready_age_seconds=1.2, running=1, scheduled=2, dead_letters=0)`:
+    3 jobs waiting for a worker (the oldest for 1.2 s), 1 running, 2 waiting
+    for their retry time, no dead letter waiting for an operator.
+    """
+
+    engine: str
+    ready: int
+    oldest_ready_age_seconds: float | None
+    running: int
+    scheduled: int
+    dead_letters: int
+
+    def describe(self) -> str:
+        """One line for a health endpoint or a log."""
+        oldest = (
+            "" if self.oldest_ready_age_seconds is None
+            else f" (oldest {self.oldest_ready_age_seconds:.1f} s)"
+        )  # fmt: skip
+        return (
+            f"{self.engine}: {self.ready} ready{oldest}, {self.running} running, "
+            f"{self.scheduled} scheduled, {self.dead_letters} dead letters"
+        )

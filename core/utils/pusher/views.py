@@ -1,0 +1,50 @@
+"""POST /core/pusher/auth/: signs a private-channel subscription for pusher-js.
+
+pusher-js posts the form fields `socket_id` and `channel_name` (send Django's
+CSRF token too, e.g. `channelAuthorization: {headers: {"X-CSRFToken": ...}}`).
+The session's lab (`labId` for staff, `docLabId` for doctors) may subscribe to
+its own channel, `private-lab-<lab_id>`, and to nothing else: not another
+lab's, and neither a parent's nor a child lab's. Each lab's events go to its
+own channel, so a wider grant would only widen what a stolen session can
+listen to; a page that needs a child lab's events gets them from a publisher
+that also triggers on the parent's channel, a decision made where the data
+is, not here.
+
+Answers: 200 with the SDK's auth JSON; 400 for missing or malformed fields;
+403 when the session has no lab or the channel is not its lab's.
+"""
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_POST
+
+from core.utils.clients import get_client
+from core.utils.pusher.channels import check_channel_request, lab_channel
+from core.utils.pusher.exceptions import InvalidChannelRequest
+
+
+def _answer(body: dict[str, str], status: int = 200) -> JsonResponse:
+    response = JsonResponse(body, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+def pusher_auth(request: HttpRequest) -> JsonResponse:
+    """Authorise `channel_name` for `socket_id` if it is the session lab's."""
+    try:
+        channel, socket_id = check_channel_request(
+            request.POST.get("channel_name", ""), request.POST.get("socket_id", "")
+        )
+    except InvalidChannelRequest as exc:
+        return _answer({"error": f"Send socket_id and channel_name: {exc}"}, 400)
+    lab_id = request.session.get("labId") or request.session.get("docLabId")
+    try:
+        own_channel = lab_channel(lab_id) if lab_id else None
+    except ValueError:
+        own_channel = None  # a session without a usable lab has no channel
+    if own_channel is None:
+        return _answer({"error": "Sign in to a lab to receive its updates."}, 403)
+    if channel != own_channel:
+        # The same answer for every other channel: it says nothing about them.
+        return _answer({"error": "You may only subscribe to your lab's channel."}, 403)
+    return _answer(get_client("pusher").authenticate(channel, socket_id))

@@ -1,0 +1,1 @@
+"""Tests of core.utils.sentry."""

@@ -1,0 +1,260 @@
+"""A stand-in for Pusher Channels' HTTP API, for tests only.
+
+Pusher cannot run here, so this small threaded HTTP server on a free
+127.0.0.1 port plays it. It checks every request as Pusher does, with its own
+implementation of Pusher's request signing (not the SDK's):
+
+- the path is `/apps/<app_id>/events` (POST) or `/apps/<app_id>/channels`
+  (GET), for its own app id;
+- the query carries `auth_key` (its key), `auth_timestamp` (within 600 s),
+  `auth_version=1.0`, `body_md5` (the MD5 of the body) and `auth_signature`,
+  the HMAC-SHA256 with the secret of
+  `"<METHOD>\\n<path>\\n<query>"`, where <query> is the other parameters
+  with lower-cased keys, sorted, as `k=v` joined by `&`;
+- an event's body is JSON with `name` (at most 200 characters), `channels`
+  (1 to 100 valid names) and `data`, a string of at most 10 KB.
+
+A request that fails a check gets Pusher's 400/401/404/413 and is listed in
+`problems`. Accepted events are in `events`. `answer_next()` scripts the
+answer to the next good request (a 500, a 413, a delay).
+`subscription_is_valid()` checks a channel-auth answer the way Pusher's
+websocket server would.
+"""
+
+import hashlib
+import hmac
+import json
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
+from urllib.parse import parse_qsl, urlsplit
+
+#: Pusher's limit on an event's data, in bytes.
+MAX_EVENT_DATA_BYTES = 10 * 1024
+#: How far a request's auth_timestamp may be from the server's clock, in seconds.
+MAX_CLOCK_SKEW_SECONDS = 600
+#: The stand-in's app secret unless a test gives another (test data, not a secret).
+STANDIN_SECRET = "standin-secret"
+_CHANNEL = re.compile(r"\A[-a-zA-Z0-9_=@,.;]{1,200}\Z")
+
+
+def sign(secret: str, text: str) -> str:
+    """HMAC-SHA256 of `text` with `secret`, as lower-case hex."""
+    return hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass
+class ReceivedEvent:
+    """One accepted event."""
+
+    name: str
+    channels: list[str]
+    data: str
+    socket_id: str | None = None
+
+    @property
+    def payload(self) -> Any:
+        """`data` decoded from JSON."""
+        return json.loads(self.data)
+
+
+@dataclass
+class ScriptedAnswer:
+    """What the next good request gets instead of the normal answer."""
+
+    status: int
+    body: str
+    delay_seconds: float = 0.0
+
+
+@dataclass
+class _Request:
+    method: str
+    path: str
+    query: list[tuple[str, str]]
+    body: bytes
+    answer: list[Any] = field(default_factory=list)
+
+
+class PusherStandIn:
+    """The server; see the module docstring. Use as a context manager."""
+
+    def __init__(
+        self,
+        app_id: str = "4242",
+        key: str = "standin-key",
+        secret: str = STANDIN_SECRET,
+    ) -> None:
+        self.app_id, self.key, self.secret = app_id, key, secret
+        self.events: list[ReceivedEvent] = []
+        self.problems: list[str] = []
+        self.request_count = 0
+        self._scripted: deque[ScriptedAnswer] = deque()
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+
+    # -- life cycle -------------------------------------------------------------
+    def start(self) -> Self:
+        """Listen on a free 127.0.0.1 port and serve in a daemon thread."""
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                standin._handle(self)
+
+            do_GET = do_POST
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Quiet: tests read `events` and `problems`, not stderr."""
+
+        self._stopping.clear()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        ).start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the port (connections are then refused)."""
+        self._stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The port it listens on."""
+        assert self._server is not None, "start() the stand-in first"
+        return int(self._server.server_address[1])
+
+    def client_options(self) -> dict[str, Any]:
+        """OPTIONS for `PusherClient` that point it here."""
+        return {
+            "app_id": self.app_id,
+            "key": self.key,
+            "secret": self.secret,
+            "host": "127.0.0.1",
+            "port": self.port,
+            "ssl": False,
+        }
+
+    def answer_next(self, status: int, body: str, delay_seconds: float = 0.0) -> None:
+        """Script the answer to the next good request (first in, first out)."""
+        with self._lock:
+            self._scripted.append(ScriptedAnswer(status, body, delay_seconds))
+
+    def subscription_is_valid(self, socket_id: str, channel: str, auth: str) -> bool:
+        """Whether `auth` ("<key>:<signature>") lets `socket_id` join `channel`."""
+        key, _, signature = auth.partition(":")
+        expected = sign(self.secret, f"{socket_id}:{channel}")
+        return key == self.key and hmac.compare_digest(signature, expected)
+
+    # -- requests ---------------------------------------------------------------
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        url = urlsplit(handler.path)
+        length = int(handler.headers.get("Content-Length") or 0)
+        request = _Request(
+            handler.command, url.path, parse_qsl(url.query), handler.rfile.read(length)
+        )
+        with self._lock:
+            self.request_count += 1
+        status, body = self._checked_answer(request)
+        if status == 200:
+            with self._lock:
+                scripted = self._scripted.popleft() if self._scripted else None
+            if scripted is not None:
+                self._stopping.wait(scripted.delay_seconds)
+                status, body = scripted.status, scripted.body
+            elif request.answer:
+                with self._lock:
+                    self.events.append(request.answer[0])
+        raw = body.encode("utf-8")
+        try:
+            handler.send_response(status)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(len(raw)))
+            handler.end_headers()
+            handler.wfile.write(raw)
+        except OSError:
+            pass  # the client gave up (a timeout test)
+
+    def _checked_answer(self, request: _Request) -> tuple[int, str]:
+        routes = {
+            ("POST", f"/apps/{self.app_id}/events"): self._event,
+            ("GET", f"/apps/{self.app_id}/channels"): lambda _: (
+                200,
+                '{"channels":{}}',
+            ),
+        }
+        route = routes.get((request.method, request.path))
+        if route is None:
+            return self._refuse(404, f"no route {request.method} {request.path}")
+        problem = self._signature_problem(request)
+        if problem:
+            return self._refuse(401, problem)
+        return route(request)
+
+    def _signature_problem(self, request: _Request) -> str:
+        params = dict(request.query)
+        if len(params) != len(request.query):
+            return "a query parameter is repeated"
+        if params.get("auth_key") != self.key:
+            return "unknown auth_key"
+        if params.get("auth_version") != "1.0":
+            return "auth_version is not 1.0"
+        try:
+            skew = abs(time.time() - int(params.get("auth_timestamp", "")))
+        except ValueError:
+            return "auth_timestamp is not a number"
+        if skew > MAX_CLOCK_SKEW_SECONDS:
+            return "auth_timestamp is too far from now"
+        body_md5 = hashlib.md5(request.body).hexdigest()  # noqa: S324 - the protocol's
+        if (request.body or "body_md5" in params) and params.get(
+            "body_md5"
+        ) != body_md5:
+            return "body_md5 does not match the body"
+        signature = params.pop("auth_signature", "")
+        signed = "&".join(f"{k.lower()}={v}" for k, v in sorted(params.items()))
+        expected = sign(self.secret, f"{request.method}\n{request.path}\n{signed}")
+        if not hmac.compare_digest(signature, expected):
+            return "auth_signature does not match"
+        return ""
+
+    def _event(self, request: _Request) -> tuple[int, str]:
+        try:
+            body = json.loads(request.body)
+        except ValueError:
+            return self._refuse(400, "event body is not JSON")
+        name, channels, data = body.get("name"), body.get("channels"), body.get("data")
+        if not isinstance(name, str) or not 0 < len(name) <= 200:
+            return self._refuse(400, "event name missing or longer than 200")
+        if not isinstance(channels, list) or not 0 < len(channels) <= 100:
+            return self._refuse(400, "channels missing or more than 100")
+        if not all(isinstance(c, str) and _CHANNEL.match(c) for c in channels):
+            return self._refuse(400, "invalid channel name")
+        if not isinstance(data, str):
+            return self._refuse(400, "data is not a string")
+        if len(data.encode("utf-8")) > MAX_EVENT_DATA_BYTES:
+            return self._refuse(413, "event data over 10 KB")
+        request.answer.append(
+            ReceivedEvent(name, channels, data, body.get("socket_id"))
+        )
+        return 200, "{}"
+
+    def _refuse(self, status: int, problem: str) -> tuple[int, str]:
+        with self._lock:
+            self.problems.append(problem)
+        return status, json.dumps({"error": problem})
