@@ -7,111 +7,261 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='DocumentDBConnection',
+            name="DocumentDBConnection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('version', models.PositiveIntegerField(default=0, editable=False, help_text='Bumped by every save; a save from an older copy is refused.')),
-                ('account_id', models.PositiveBigIntegerField(help_text="The id of the account's lab.", unique=True)),
-                ('connection_url', models.CharField(help_text='mongodb:// or mongodb+srv:// URL, credentials included.', max_length=2000)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                (
+                    "version",
+                    models.PositiveIntegerField(
+                        default=0,
+                        editable=False,
+                        help_text="Bumped by every save; a save from an older copy is refused.",
+                    ),
+                ),
+                (
+                    "account_id",
+                    models.PositiveBigIntegerField(
+                        help_text="The id of the account's lab.", unique=True
+                    ),
+                ),
+                (
+                    "connection_url",
+                    models.CharField(
+                        help_text="mongodb:// or mongodb+srv:// URL, credentials included.",
+                        max_length=2000,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'DocumentDB connection',
+                "verbose_name": "DocumentDB connection",
             },
         ),
         migrations.CreateModel(
-            name='FusionDeadLetter',
+            name="FusionDeadLetter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('job_id', models.CharField(db_index=True, max_length=64)),
-                ('task_path', models.TextField()),
-                ('backend_name', models.CharField(max_length=32)),
-                ('queue_name', models.CharField(default='default', max_length=32)),
-                ('args_kwargs', models.JSONField(help_text='{"args": [...], "kwargs": {...}}')),
-                ('attempts', models.PositiveIntegerField()),
-                ('error_class', models.CharField(max_length=255)),
-                ('error_message', models.TextField(blank=True, help_text='Bounded; credentials in URLs removed.')),
-                ('enqueued_at', models.DateTimeField(blank=True, null=True)),
-                ('failed_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('retried_at', models.DateTimeField(blank=True, null=True)),
-                ('retried_job_id', models.CharField(blank=True, max_length=64)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("job_id", models.CharField(db_index=True, max_length=64)),
+                ("task_path", models.TextField()),
+                ("backend_name", models.CharField(max_length=32)),
+                ("queue_name", models.CharField(default="default", max_length=32)),
+                (
+                    "args_kwargs",
+                    models.JSONField(help_text='{"args": [...], "kwargs": {...}}'),
+                ),
+                ("attempts", models.PositiveIntegerField()),
+                ("error_class", models.CharField(max_length=255)),
+                (
+                    "error_message",
+                    models.TextField(
+                        blank=True, help_text="Bounded; credentials in URLs removed."
+                    ),
+                ),
+                ("enqueued_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "failed_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now
+                    ),
+                ),
+                ("retried_at", models.DateTimeField(blank=True, null=True)),
+                ("retried_job_id", models.CharField(blank=True, max_length=64)),
             ],
             options={
-                'verbose_name': 'Fusion dead letter',
-                'ordering': ['-failed_at', '-id'],
+                "verbose_name": "Fusion dead letter",
+                "ordering": ["-failed_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='SearchIndex',
+            name="SearchIndex",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=255, unique=True)),
-                ('mappings', models.JSONField(default=dict)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=255, unique=True)),
+                ("mappings", models.JSONField(default=dict)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
         migrations.CreateModel(
-            name='FusionJob',
+            name="FusionJob",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('task_path', models.TextField()),
-                ('args_kwargs', models.JSONField()),
-                ('backend_name', models.CharField(max_length=32)),
-                ('queue_name', models.CharField(default='default', max_length=32)),
-                ('priority', models.IntegerField(default=0)),
-                ('status', models.CharField(choices=[('READY', 'Ready'), ('RUNNING', 'Running'), ('FAILED', 'Failed'), ('SUCCESSFUL', 'Successful')], default='READY', max_length=10)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('enqueued_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('run_after', models.DateTimeField(default=django.utils.timezone.now)),
-                ('published_at', models.DateTimeField(blank=True, null=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('deadline_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('worker_id', models.CharField(blank=True, max_length=64)),
-                ('return_value', models.JSONField(blank=True, null=True)),
-                ('error_class', models.CharField(blank=True, max_length=255)),
-                ('error_message', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4,
+                        editable=False,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("task_path", models.TextField()),
+                ("args_kwargs", models.JSONField()),
+                ("backend_name", models.CharField(max_length=32)),
+                ("queue_name", models.CharField(default="default", max_length=32)),
+                ("priority", models.IntegerField(default=0)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("READY", "Ready"),
+                            ("RUNNING", "Running"),
+                            ("FAILED", "Failed"),
+                            ("SUCCESSFUL", "Successful"),
+                        ],
+                        default="READY",
+                        max_length=10,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                (
+                    "enqueued_at",
+                    models.DateTimeField(default=django.utils.timezone.now),
+                ),
+                ("run_after", models.DateTimeField(default=django.utils.timezone.now)),
+                ("published_at", models.DateTimeField(blank=True, null=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("deadline_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("worker_id", models.CharField(blank=True, max_length=64)),
+                ("return_value", models.JSONField(blank=True, null=True)),
+                ("error_class", models.CharField(blank=True, max_length=255)),
+                ("error_message", models.TextField(blank=True)),
             ],
             options={
-                'verbose_name': 'Fusion job',
-                'indexes': [models.Index(fields=['status', 'published_at', 'run_after'], name='fusion_job_relay_idx'), models.Index(fields=['status', 'deadline_at'], name='fusion_job_running_idx')],
+                "verbose_name": "Fusion job",
+                "indexes": [
+                    models.Index(
+                        fields=["status", "published_at", "run_after"],
+                        name="fusion_job_relay_idx",
+                    ),
+                    models.Index(
+                        fields=["status", "deadline_at"], name="fusion_job_running_idx"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='IntegrationLog',
+            name="IntegrationLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('account_id', models.PositiveBigIntegerField()),
-                ('integration', models.CharField(max_length=100)),
-                ('direction', models.CharField(choices=[('inbound', 'Inbound'), ('outbound', 'Outbound')], max_length=8)),
-                ('status', models.CharField(choices=[('success', 'Success'), ('failure', 'Failure'), ('pending', 'Pending')], max_length=8)),
-                ('payload', models.JSONField(default=dict, encoder=django.core.serializers.json.DjangoJSONEncoder)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("account_id", models.PositiveBigIntegerField()),
+                ("integration", models.CharField(max_length=100)),
+                (
+                    "direction",
+                    models.CharField(
+                        choices=[("inbound", "Inbound"), ("outbound", "Outbound")],
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("success", "Success"),
+                            ("failure", "Failure"),
+                            ("pending", "Pending"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "payload",
+                    models.JSONField(
+                        default=dict,
+                        encoder=django.core.serializers.json.DjangoJSONEncoder,
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['account_id', 'integration', '-created_at'], name='intlog_account_integ_created'), models.Index(fields=['account_id', '-created_at'], name='intlog_account_created')],
+                "indexes": [
+                    models.Index(
+                        fields=["account_id", "integration", "-created_at"],
+                        name="intlog_account_integ_created",
+                    ),
+                    models.Index(
+                        fields=["account_id", "-created_at"],
+                        name="intlog_account_created",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SearchDocument',
+            name="SearchDocument",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('index', models.CharField(max_length=255)),
-                ('doc_id', models.CharField(max_length=512)),
-                ('body', models.JSONField(default=dict)),
-                ('indexed_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("index", models.CharField(max_length=255)),
+                ("doc_id", models.CharField(max_length=512)),
+                ("body", models.JSONField(default=dict)),
+                ("indexed_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('index', 'doc_id'), name='searchdoc_unique_index_doc_id')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("index", "doc_id"), name="searchdoc_unique_index_doc_id"
+                    )
+                ],
             },
         ),
     ]
