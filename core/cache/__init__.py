@@ -243,10 +243,12 @@ class HashCache(ServiceClient):
 
         try:
             PendingCacheInvalidation.drain(self.backend.drop)
-        except Exception:
-            self._next_drain_at = 0.0  # try again on the next successful call
+        except Exception as exc:  # retried at the next interval, not at every call
             logger.warning(
-                "dropping hashes with undelivered invalidations failed", exc_info=True
+                "dropping hashes with undelivered invalidations failed (%s); "
+                "retrying in %.0f s",
+                type(exc).__name__,
+                PENDING_DRAIN_INTERVAL_SECONDS,
             )
 
 

@@ -59,6 +59,8 @@ class CircuitBreaker:
 
     def allow(self) -> bool:
         """Whether a call may go to the service now."""
+        if self._opened_at is None:  # the hot path: closed, no lock needed
+            return True
         with self._lock:
             state = self._state_locked()
             if state is BreakerState.CLOSED:
@@ -70,6 +72,8 @@ class CircuitBreaker:
 
     def record_success(self) -> None:
         """A call succeeded: close the breaker."""
+        if self._opened_at is None and not self._failures:
+            return  # the hot path: nothing to reset
         with self._lock:
             was_open = self._opened_at is not None
             self._failures = 0
