@@ -6,7 +6,7 @@ Tables are created and dropped by the benchmark itself (no migrations).
 from django.db import models
 from django.utils import timezone
 
-from core.models import BaseModel
+from core.models import BaseModel, CacheType
 
 
 class BaseReading(BaseModel):
@@ -29,6 +29,24 @@ class PlainReading(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     version = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CachedReading(BaseModel):
+    """An INSTANCE-cached model for bench_cache. `lab_id` is a plain integer
+    here (no Lab table in the benchmark), which is all the cache key needs."""
+
+    cache_type = CacheType.INSTANCE
+
+    lab_id = models.IntegerField()
+    name = models.CharField(max_length=50)
+    reading = models.DecimalField(max_digits=8, decimal_places=3)
+    taken_on = models.DateField()
+    received_at = models.DateTimeField()
+    channels = models.PositiveSmallIntegerField(default=1)
+    flags = models.JSONField(default=list)
 
     def __str__(self) -> str:
         return self.name

@@ -23,6 +23,7 @@ def build_services(data_dir: Path) -> dict[str, dict[str, Any]]:
         "pusher": _pusher(),
         "es": _elastic_search(),
         "docdb": _docdb(),
+        "cache": _cache(),
     }
 
 
@@ -313,3 +314,26 @@ def _docdb() -> dict[str, Any]:
             "tls_ca_file": env_str("DOCDB_TLS_CA_FILE", "") or None,
         },
     }
+
+
+# -- cache --------------------------------------------------------------------
+def _cache() -> dict[str, Any]:
+    """The instance cache (core/cache): in-process unless Redis is configured.
+
+    CACHE_REDIS_URL (e.g. redis://127.0.0.1:6379/0) selects Redis;
+    CACHE_REDIS_CLUSTER_NODES (host:port,host:port) selects Redis Cluster.
+    """
+    options: dict[str, Any] = {
+        "socket_timeout_seconds": env_int("CACHE_REDIS_TIMEOUT_MS", 100) / 1000,
+        "failure_threshold": env_int("CACHE_BREAKER_FAILURES", 3),
+        "reset_after_seconds": env_int("CACHE_BREAKER_RESET_SECONDS", 5),
+    }
+    cluster_nodes = env_list("CACHE_REDIS_CLUSTER_NODES", [])
+    url = env_str("CACHE_REDIS_URL", "")
+    if cluster_nodes:
+        options.update(backend="cluster", cluster_nodes=cluster_nodes)
+    elif url:
+        options.update(backend="redis", url=url)
+    else:
+        options = {"backend": "local"}
+    return {"BACKEND": "core.cache.HashCache", "OPTIONS": options}

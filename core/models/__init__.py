@@ -1,6 +1,8 @@
 """Core models and mixins, re-exported for `from core.models import BaseModel`."""
 
-from core.models.base import BaseModel, CacheType
+from core.models.base import BaseModel
+from core.models.cache import PendingCacheInvalidation
+from core.models.caching import CacheType
 from core.models.documentdb import (
     DocumentDBConnection,
     IntegrationDirection,
@@ -24,6 +26,7 @@ __all__ = [
     "IntegrationLog",
     "IntegrationStatus",
     "LabScopedMixin",
+    "PendingCacheInvalidation",
     "SearchDocument",
     "SearchIndex",
     "lab_ids_in_scope",

@@ -22,7 +22,6 @@ Bulk QuerySet writes that would skip this are refused; see `managers.py`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from enum import StrEnum
 from typing import Any, ClassVar, Self
 
 from django.core.exceptions import (
@@ -38,6 +37,7 @@ from django.db.models.fields.reverse_related import ForeignObjectRel
 from django.utils import timezone
 
 from core.exceptions import VersionConflict
+from core.models.caching import CacheType, CachingMixin
 from core.models.managers import BaseManager
 from core.models.save_state import restored_on_failure
 from core.utils.transactions import run_after_commit
@@ -46,21 +46,7 @@ from core.utils.transactions import run_after_commit
 MANAGED_FIELDS = frozenset({"created_at", "updated_at", "version"})
 
 
-class CacheType(StrEnum):
-    """What a model keeps in the instance cache (used by `core/cache.py`).
-
-    - NONE: nothing is cached; every read goes to the database.
-    - INSTANCE: single rows, cached on first read by `get_cached_instance`.
-    - LIST: the lab's whole list in one hash, for small master data such as a
-      lab's test catalogue, read with `get_cached_list`.
-    """
-
-    NONE = "none"
-    INSTANCE = "instance"
-    LIST = "list"
-
-
-class BaseModel(models.Model):
+class BaseModel(CachingMixin, models.Model):
     """Abstract base of every domain model: lifecycle hooks, versioned saves,
     `set_values`, `get`, mandatory fields.
 
@@ -131,6 +117,7 @@ class BaseModel(models.Model):
                 self.before_save(**hook_kwargs)
                 self._write(using, created, update_fields)
                 self.after_save(**hook_kwargs)
+                self.invalidate_cache_on_commit(self.pk, self.version)
         finally:
             self._expected_version = None
 
@@ -191,8 +178,11 @@ class BaseModel(models.Model):
         with restored_on_failure([self]), transaction.atomic(using=using):
             self._lock_at_loaded_version(using)
             self.before_delete()
+            pk = self.pk
             result = super().delete(using=using, keep_parents=keep_parents)
             self.after_delete()
+            # A deleted row's tombstone outranks every version it ever had.
+            self.invalidate_cache_on_commit(pk, self.version + 1)
         return result
 
     delete.alters_data = True  # type: ignore[attr-defined]

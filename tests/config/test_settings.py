@@ -22,7 +22,7 @@ def run_settings(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]
         if not k.startswith(("DJANGO_", "DATABASE_", "LIS_"))
     }
     clean.update({"LIS_DATA_DIR": str(tmp_path), **env})
-    return subprocess.run(  # noqa: S603
+    return subprocess.run(
         [sys.executable, "-c", PRINT_SETTINGS],
         cwd=REPO,
         env=clean,

@@ -3,12 +3,13 @@
 Tables are created by the test database set-up (the app has no migrations).
 """
 
+import uuid
 from decimal import Decimal
 from typing import Any
 
 from django.db import connection, models
 
-from core.models import BaseModel
+from core.models import BaseModel, CacheType, LabScopedMixin
 
 
 class HookFailure(Exception):
@@ -53,3 +54,42 @@ class Instrument(BaseModel):
 
     def after_delete(self, *args: Any, **kwargs: Any) -> None:
         self._record("after_delete")
+
+
+class Specimen(LabScopedMixin, BaseModel):
+    """An INSTANCE-cached lab-scoped model with every awkward field type."""
+
+    cache_type = CacheType.INSTANCE
+
+    label = models.CharField(max_length=50)
+    collected_on = models.DateField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    volume_ml = models.DecimalField(
+        max_digits=7, decimal_places=3, null=True, blank=True
+    )
+    tracking_id = models.UUIDField(default=uuid.uuid4)
+    results = models.JSONField(default=dict, blank=True)
+    fasting = models.BooleanField(default=False)
+    notes = models.TextField(blank=True)
+
+    mandatory_fields = ("lab", "label")
+
+
+class CatalogueTest(LabScopedMixin, BaseModel):
+    """A LIST-cached master-data model: a lab's test catalogue."""
+
+    cache_type = CacheType.LIST
+
+    code = models.CharField(max_length=20)
+    price = models.DecimalField(max_digits=8, decimal_places=2)
+
+    mandatory_fields = ("lab", "code", "price")
+
+
+class SingleRowCatalogue(CatalogueTest):
+    """LIST-cached, but single rows may be cached on their own too."""
+
+    allow_individual_instance_caching = True
+
+    class Meta:
+        proxy = True

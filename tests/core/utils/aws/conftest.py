@@ -32,7 +32,7 @@ class MotoServer:
     def __init__(self) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter
+        self.process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",

@@ -72,7 +72,7 @@ class WorkerProcess:
     def __init__(self, argv: list[str], env: dict[str, str], log: Path) -> None:
         self.log = log
         with log.open("ab") as output:
-            self.process = subprocess.Popen(  # noqa: S603 - our own interpreter
+            self.process = subprocess.Popen(
                 [sys.executable, *argv],
                 cwd=REPO,
                 env=env,

@@ -1,0 +1,283 @@
+"""The instance cache: one hash per model and lab, race-free, fail-open.
+
+`get_client("cache")` returns a `HashCache`: the facade the models use
+(`core/models/caching.py`), over one of three backends chosen by settings
+(`config/settings/services.py`, section cache): Redis (redis-py, pooled),
+Redis Cluster (`RedisCluster`), or an in-process store with the same rules
+(the embedded default). See `backends.py` for the compare-and-set rule that
+makes fills and invalidations race-free.
+
+Fail-open: the facade never raises. Every Redis call has a short socket
+timeout (`socket_timeout_seconds`, 0.1 s by default), and a circuit breaker
+stops calling Redis after `failure_threshold` consecutive failures for
+`reset_after_seconds`, so during an outage a read waits at most one timeout
+and then none, and falls back to the database. An invalidation that cannot be
+delivered is recorded in the database (`PendingCacheInvalidation`), and those
+hashes are dropped as soon as Redis answers again: when the breaker closes,
+and otherwise at least every `PENDING_DRAIN_INTERVAL_SECONDS`.
+
+Residual risk, accepted and documented: if Redis itself loses a tombstone
+(restart, eviction) during the milliseconds between a slow reader's database
+read and its fill, that reader can store the old row.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, TypeVar
+
+from django.db import connection
+
+from core.cache.backends import (
+    FIELD_COMPLETE,
+    FIELD_GENERATION,
+    CachedValue,
+    HashBackend,
+    LocalBackend,
+    RedisBackend,
+    Row,
+    decode,
+)
+from core.utils.circuit_breaker import CircuitBreaker
+from core.utils.clients import (
+    DEFAULT_CHECK_TIMEOUT_SECONDS,
+    HealthStatus,
+    ServiceClient,
+)
+
+__all__ = [
+    "CacheStats",
+    "CachedValue",
+    "HashCache",
+    "Row",
+]
+
+logger = logging.getLogger(__name__)
+
+#: How often a process looks for invalidations left undelivered by an outage.
+PENDING_DRAIN_INTERVAL_SECONDS = 30.0
+
+T = TypeVar("T")
+
+
+@dataclass
+class CacheStats:
+    """Counters since the process started, for the health endpoint.
+
+    `skipped` counts calls not made because the breaker was open.
+    """
+
+    hits: int = 0
+    misses: int = 0
+    errors: int = 0
+    skipped: int = 0
+    fills: int = 0
+    fills_refused: int = 0
+    invalidations: int = 0
+    invalidations_pending: int = 0
+
+
+class HashCache(ServiceClient):
+    """The instance cache facade; never raises, counts everything."""
+
+    def __init__(
+        self,
+        backend: str = "local",
+        url: str = "redis://127.0.0.1:6379/0",
+        cluster_nodes: Sequence[str] = (),
+        socket_timeout_seconds: float = 0.1,
+        max_connections: int = 50,
+        failure_threshold: int = 3,
+        reset_after_seconds: float = 5.0,
+    ) -> None:
+        self.backend_name = backend
+        self.backend = _make_backend(
+            backend, url, cluster_nodes, socket_timeout_seconds, max_connections
+        )
+        self.breaker = CircuitBreaker(
+            failure_threshold, reset_after_seconds, on_close=self._drain_due_now
+        )
+        self.stats = CacheStats()
+        self._next_drain_at = 0.0
+
+    # -- reads ----------------------------------------------------------------
+
+    def get(self, key: str, field: str) -> CachedValue | None:
+        """The cached row, or None (miss, tombstone, or cache unavailable)."""
+        return self.get_many(key, [field])[0]
+
+    def get_many(self, key: str, fields: Sequence[str]) -> list[CachedValue | None]:
+        """One HMGET; None where missing."""
+        raw = self._call("read", lambda: self.backend.get_many(key, fields), None)
+        if raw is None:
+            self.stats.misses += len(fields)
+            return [None] * len(fields)
+        values = [decode(item) for item in raw]
+        hits = sum(value is not None for value in values)
+        self.stats.hits += hits
+        self.stats.misses += len(values) - hits
+        return values
+
+    def get_list(self, key: str) -> tuple[int | None, dict[str, CachedValue] | None]:
+        """(generation, rows) of a lab's whole list; rows is None when the
+        list is not (completely) cached. Pass the generation to `fill_list`;
+        a None generation means the cache is unavailable: do not fill."""
+        stored = self._call("read", lambda: self.backend.get_all(key), None)
+        if stored is None:
+            self.stats.misses += 1
+            return None, None
+        generation = int(stored.pop(FIELD_GENERATION, 0) or 0)
+        if stored.pop(FIELD_COMPLETE, None) is None:
+            self.stats.misses += 1
+            return generation, None
+        self.stats.hits += 1
+        rows = {field: decode(raw) for field, raw in stored.items()}
+        return generation, {k: v for k, v in rows.items() if v is not None}
+
+    # -- writes ---------------------------------------------------------------
+
+    def fill(self, key: str, rows: Sequence[Row], ttl: int) -> None:
+        """Store rows read from the database, each unless a newer version is
+        cached (see backends.py)."""
+        stored = self._call(
+            "fill", lambda: self.backend.fill_many(key, rows, ttl), None
+        )
+        if stored is not None:
+            self.stats.fills += stored
+            self.stats.fills_refused += len(rows) - stored
+
+    def fill_list(
+        self, key: str, generation: int, rows: Sequence[Row], ttl: int
+    ) -> None:
+        """Store a lab's whole list unless an invalidation happened since
+        `generation` was read."""
+        stored = self._call(
+            "fill", lambda: self.backend.fill_list(key, generation, rows, ttl), None
+        )
+        if stored:
+            self.stats.fills += 1
+        elif stored is False:
+            self.stats.fills_refused += 1
+
+    def invalidate(self, key: str, field: str, version: int, ttl: int) -> None:
+        """Tombstone `field` at `version` (after a commit). If the cache is
+        unreachable, remember the hash so it is dropped when it is back."""
+        done = self._call(
+            "invalidate",
+            lambda: self.backend.invalidate(key, field, version, ttl) or True,
+            None,
+        )
+        if done:
+            self.stats.invalidations += 1
+        else:
+            self._remember_pending(key)
+
+    def drop(self, key: str) -> None:
+        """Delete a whole hash (or remember to, if unreachable)."""
+        if not self._call("drop", lambda: self.backend.drop(key) or True, None):
+            self._remember_pending(key)
+
+    # -- health -----------------------------------------------------------------
+
+    def check(self, timeout: float = DEFAULT_CHECK_TIMEOUT_SECONDS) -> HealthStatus:
+        """Ping the store (bounded by the socket timeout); report the breaker."""
+        status = self.timed_check(self.backend.ping)
+        detail = f"{self.backend_name}, breaker {self.breaker.state}"
+        return HealthStatus(status.ok, status.latency_ms, status.detail or detail)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Counters and breaker state, e.g. `{"hits": 10, ..., "breaker": "closed"}`."""
+        return {**asdict(self.stats), "breaker": str(self.breaker.state)}
+
+    def close(self) -> None:
+        self.backend.close()
+
+    # -- internals ----------------------------------------------------------
+
+    def _call(self, what: str, operation: Callable[[], T], default: T) -> T:
+        if not self.breaker.allow():
+            self.stats.skipped += 1
+            return default
+        try:
+            result = operation()
+        except Exception as exc:  # any failure of the cache is a miss, never an error
+            self.breaker.record_failure()
+            self.stats.errors += 1
+            logger.warning(
+                "instance cache %s failed (%s); using the database",
+                what,
+                type(exc).__name__,
+            )
+            return default
+        self.breaker.record_success()
+        self._drain_pending_if_due()
+        return result
+
+    def _drain_due_now(self) -> None:
+        self._next_drain_at = 0.0
+
+    def _remember_pending(self, key: str) -> None:
+        self.stats.invalidations_pending += 1
+        # Local import: core.models imports this package (through the caching
+        # mixin), so a module-level import would be circular.
+        from core.models.cache import PendingCacheInvalidation
+
+        try:
+            PendingCacheInvalidation.remember(key)
+        except Exception:
+            logger.exception(
+                "could not record the undelivered invalidation of %s; entries "
+                "of that hash may stay stale until it expires",
+                key,
+            )
+
+    def _drain_pending_if_due(self) -> None:
+        now = time.monotonic()
+        if now < self._next_drain_at or connection.in_atomic_block:
+            return
+        self._next_drain_at = now + PENDING_DRAIN_INTERVAL_SECONDS
+        from core.models.cache import PendingCacheInvalidation  # see _remember_pending
+
+        try:
+            PendingCacheInvalidation.drain(self.backend.drop)
+        except Exception as exc:  # retried at the next interval, not at every call
+            logger.warning(
+                "dropping hashes with undelivered invalidations failed (%s); "
+                "retrying in %.0f s",
+                type(exc).__name__,
+                PENDING_DRAIN_INTERVAL_SECONDS,
+            )
+
+
+def _make_backend(
+    name: str,
+    url: str,
+    cluster_nodes: Sequence[str],
+    socket_timeout_seconds: float,
+    max_connections: int,
+) -> HashBackend:
+    if name == "local":
+        return LocalBackend()
+    common: dict[str, Any] = {
+        "socket_timeout": socket_timeout_seconds,
+        "socket_connect_timeout": socket_timeout_seconds,
+        "max_connections": max_connections,
+        "health_check_interval": 30,
+    }
+    if name == "redis":
+        import redis  # only deployments using Redis need the package loaded
+
+        pool = redis.ConnectionPool.from_url(url, **common)
+        return RedisBackend(redis.Redis(connection_pool=pool))
+    if name == "cluster":
+        from redis.cluster import ClusterNode, RedisCluster
+
+        nodes = [ClusterNode(*node.rsplit(":", 1)) for node in cluster_nodes]
+        common.pop("health_check_interval")
+        return RedisBackend(RedisCluster(startup_nodes=nodes, **common))
+    raise ValueError(
+        f"Unknown instance cache backend {name!r}; use 'local', 'redis' or 'cluster'."
+    )

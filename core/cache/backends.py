@@ -1,0 +1,281 @@
+"""Storage backends of the instance cache: Redis / Redis Cluster and in-process.
+
+Stored values: field = instance id, value = "<version>|<json>". A value with
+an empty JSON part is a tombstone: "version <version> was committed after
+this row was cached; anything older is stale".
+
+Every write goes through one compare-and-set rule, in a Lua script that
+touches one key (so it runs unchanged on a Redis Cluster node):
+
+    write (version, payload) unless the stored version is greater
+
+The in-process backend applies the same rules under a lock.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+#: Hash field marking that the hash holds a lab's complete list.
+FIELD_COMPLETE = "__complete__"
+#: Hash field counting invalidations, for whole-list fills.
+FIELD_GENERATION = "__gen__"
+
+
+class CachedValue(NamedTuple):
+    """A cached row: its version and its JSON."""
+
+    version: int
+    payload: str
+
+
+Row = tuple[str, int, str]  # (field, version, payload)
+
+
+def decode(raw: bytes | str | None) -> CachedValue | None:
+    """A stored value as a CachedValue; None for a miss or a tombstone."""
+    if raw is None:
+        return None
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    version, _, payload = text.partition("|")
+    if not payload:
+        return None
+    return CachedValue(int(version), payload)
+
+
+def _encode(version: int, payload: str) -> str:
+    return f"{version}|{payload}"
+
+
+# -- backends: storage only; they raise on failure ------------------------
+
+# KEYS[1] hash; ARGV: field, version, encoded value, ttl. 1 = written.
+_CAS_SCRIPT = """
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current then
+  local stored = tonumber(string.match(current, '^(%d+)|'))
+  if stored and stored > tonumber(ARGV[2]) then return 0 end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return 1
+"""
+# Tombstone with CAS; always bump the generation and mark the list incomplete.
+_INVALIDATE_SCRIPT = f"""
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+local stored = current and tonumber(string.match(current, '^(%d+)|'))
+if not (stored and stored > tonumber(ARGV[2])) then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+end
+redis.call('HINCRBY', KEYS[1], '{FIELD_GENERATION}', 1)
+redis.call('HDEL', KEYS[1], '{FIELD_COMPLETE}')
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return 1
+"""
+# KEYS[1] hash; ARGV: generation, ttl, then field, version, value triples.
+_FILL_LIST_SCRIPT = f"""
+local generation = tonumber(redis.call('HGET', KEYS[1], '{FIELD_GENERATION}') or '0')
+if generation ~= tonumber(ARGV[1]) then return 0 end
+for i = 3, #ARGV, 3 do
+  local current = redis.call('HGET', KEYS[1], ARGV[i])
+  local stored = current and tonumber(string.match(current, '^(%d+)|'))
+  if not (stored and stored > tonumber(ARGV[i + 1])) then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 2])
+  end
+end
+redis.call('HSET', KEYS[1], '{FIELD_COMPLETE}', '1')
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
+
+# KEYS[1] hash; ARGV: ttl, then field, version, value triples. Returns how
+# many rows were stored (the others had a newer version cached).
+_FILL_MANY_SCRIPT = """
+local stored_count = 0
+for i = 2, #ARGV, 3 do
+  local current = redis.call('HGET', KEYS[1], ARGV[i])
+  local stored = current and tonumber(string.match(current, '^(%d+)|'))
+  if not (stored and stored > tonumber(ARGV[i + 1])) then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 2])
+    stored_count = stored_count + 1
+  end
+end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return stored_count
+"""
+
+
+class HashBackend(ABC):
+    """Storage primitives of the hash cache. Every method may raise."""
+
+    @abstractmethod
+    def get_many(self, key: str, fields: Sequence[str]) -> list[Any]:
+        """Raw stored values (None where absent), in the order of `fields`."""
+
+    @abstractmethod
+    def get_all(self, key: str) -> dict[str, Any]:
+        """Every field of the hash, raw."""
+
+    @abstractmethod
+    def fill(self, key: str, field: str, version: int, payload: str, ttl: int) -> bool:
+        """Compare-and-set one row; False if a newer version is stored."""
+
+    def fill_many(self, key: str, rows: Sequence[Row], ttl: int) -> int:
+        """`fill` for each row; how many were stored."""
+        return sum(self.fill(key, field, v, payload, ttl) for field, v, payload in rows)
+
+    @abstractmethod
+    def invalidate(self, key: str, field: str, version: int, ttl: int) -> None:
+        """Tombstone `field` at `version`, bump the generation, drop the
+        complete-list mark."""
+
+    @abstractmethod
+    def fill_list(
+        self, key: str, generation: int, rows: Sequence[Row], ttl: int
+    ) -> bool:
+        """Store a whole list if the generation is still `generation`."""
+
+    @abstractmethod
+    def drop(self, key: str) -> None:
+        """Delete the whole hash."""
+
+    @abstractmethod
+    def ping(self) -> None:
+        """Raise unless the store answers."""
+
+    def close(self) -> None:  # noqa: B027 - optional
+        """Release connections."""
+
+
+class RedisBackend(HashBackend):
+    """Redis or Redis Cluster through redis-py; the Lua scripts touch one key
+    each, so they run on a cluster node unchanged."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self._cas = client.register_script(_CAS_SCRIPT)
+        self._invalidate = client.register_script(_INVALIDATE_SCRIPT)
+        self._fill_list = client.register_script(_FILL_LIST_SCRIPT)
+        self._fill_many = client.register_script(_FILL_MANY_SCRIPT)
+
+    def get_many(self, key: str, fields: Sequence[str]) -> list[Any]:
+        if len(fields) == 1:
+            return [self.client.hget(key, fields[0])]
+        return list(self.client.hmget(key, list(fields)))
+
+    def get_all(self, key: str) -> dict[str, Any]:
+        return {
+            (k.decode() if isinstance(k, bytes) else k): v
+            for k, v in self.client.hgetall(key).items()
+        }
+
+    def fill(self, key: str, field: str, version: int, payload: str, ttl: int) -> bool:
+        encoded = _encode(version, payload)
+        return bool(self._cas(keys=[key], args=[field, version, encoded, ttl]))
+
+    def fill_many(self, key: str, rows: Sequence[Row], ttl: int) -> int:
+        """All rows in one round trip (one script call on the one key)."""
+        args: list[Any] = [ttl]
+        for field, version, payload in rows:
+            args += [field, version, _encode(version, payload)]
+        return int(self._fill_many(keys=[key], args=args))
+
+    def invalidate(self, key: str, field: str, version: int, ttl: int) -> None:
+        self._invalidate(keys=[key], args=[field, version, _encode(version, ""), ttl])
+
+    def fill_list(
+        self, key: str, generation: int, rows: Sequence[Row], ttl: int
+    ) -> bool:
+        args: list[Any] = [generation, ttl]
+        for field, version, payload in rows:
+            args += [field, version, _encode(version, payload)]
+        return bool(self._fill_list(keys=[key], args=args))
+
+    def drop(self, key: str) -> None:
+        self.client.delete(key)
+
+    def ping(self) -> None:
+        self.client.ping()
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class LocalBackend(HashBackend):
+    """In-process store with the same rules, for the embedded default (one
+    process) and for tests without Redis."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._lock = threading.Lock()
+        self._hashes: dict[str, tuple[float, dict[str, str]]] = {}
+        self._clock = clock
+
+    def _hash(self, key: str, create: bool = False) -> dict[str, str]:
+        expires_at, fields = self._hashes.get(key, (0.0, {}))
+        if expires_at and expires_at <= self._clock():
+            fields = {}
+            self._hashes.pop(key, None)
+        if create and key not in self._hashes:
+            self._hashes[key] = (float("inf"), fields)
+        return fields
+
+    def _touch(self, key: str, ttl: int) -> None:
+        self._hashes[key] = (self._clock() + ttl, self._hashes[key][1])
+
+    @staticmethod
+    def _newer_stored(fields: dict[str, str], field: str, version: int) -> bool:
+        current = fields.get(field)
+        return current is not None and int(current.partition("|")[0]) > version
+
+    def get_many(self, key: str, fields: Sequence[str]) -> list[Any]:
+        with self._lock:
+            stored = self._hash(key)
+            return [stored.get(field) for field in fields]
+
+    def get_all(self, key: str) -> dict[str, Any]:
+        with self._lock:
+            return dict(self._hash(key))
+
+    def fill(self, key: str, field: str, version: int, payload: str, ttl: int) -> bool:
+        with self._lock:
+            stored = self._hash(key, create=True)
+            if self._newer_stored(stored, field, version):
+                return False
+            stored[field] = _encode(version, payload)
+            self._touch(key, ttl)
+            return True
+
+    def invalidate(self, key: str, field: str, version: int, ttl: int) -> None:
+        with self._lock:
+            stored = self._hash(key, create=True)
+            if not self._newer_stored(stored, field, version):
+                stored[field] = _encode(version, "")
+            stored[FIELD_GENERATION] = str(int(stored.get(FIELD_GENERATION, 0)) + 1)
+            stored.pop(FIELD_COMPLETE, None)
+            self._touch(key, ttl)
+
+    def fill_list(
+        self, key: str, generation: int, rows: Sequence[Row], ttl: int
+    ) -> bool:
+        with self._lock:
+            stored = self._hash(key, create=True)
+            if int(stored.get(FIELD_GENERATION, 0)) != generation:
+                return False
+            for field, version, payload in rows:
+                if not self._newer_stored(stored, field, version):
+                    stored[field] = _encode(version, payload)
+            stored[FIELD_COMPLETE] = "1"
+            self._touch(key, ttl)
+            return True
+
+    def drop(self, key: str) -> None:
+        with self._lock:
+            self._hashes.pop(key, None)
+
+    def ping(self) -> None:
+        return None
