@@ -199,6 +199,22 @@ class BaseModel(CachingMixin, models.Model):
         if current != self.version:
             raise VersionConflict(type(self).__name__, self.pk, self.version, current)
 
+    def notify_on_slack(
+        self,
+        channel: str,
+        message: str,
+        blocks: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Send `message` to a Slack channel about this record, in the
+        background: a Fusion job is enqueued (inside the current transaction,
+        so it exists only if the transaction commits) and posts with retries.
+        Slack being slow or down never slows or fails the caller."""
+        # Local import: the Fusion job machinery imports Django's task
+        # backends, which need the app registry this module helps build.
+        from core.utils.slack.jobs import post_slack_message
+
+        post_slack_message.enqueue(channel, message, blocks)
+
     def on_commit(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """Run `func(*args, **kwargs)` once this instance's transaction commits,
         never if it rolls back; see `core.utils.transactions.run_after_commit`."""
