@@ -25,13 +25,14 @@ import hashlib
 import hmac
 import json
 import re
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.standins.http import HTTPStandIn
 
 #: Pusher's limit on an event's data, in bytes.
 MAX_EVENT_DATA_BYTES = 10 * 1024
@@ -80,7 +81,7 @@ class _Request:
     answer: list[Any] = field(default_factory=list)
 
 
-class PusherStandIn:
+class PusherStandIn(HTTPStandIn):
     """The server; see the module docstring. Use as a context manager."""
 
     def __init__(
@@ -89,56 +90,12 @@ class PusherStandIn:
         key: str = "standin-key",
         secret: str = STANDIN_SECRET,
     ) -> None:
+        super().__init__()
         self.app_id, self.key, self.secret = app_id, key, secret
         self.events: list[ReceivedEvent] = []
         self.problems: list[str] = []
         self.request_count = 0
         self._scripted: deque[ScriptedAnswer] = deque()
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-
-    # -- life cycle -------------------------------------------------------------
-    def start(self) -> Self:
-        """Listen on a free 127.0.0.1 port and serve in a daemon thread."""
-        standin = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                standin._handle(self)
-
-            do_GET = do_POST
-
-            def log_message(self, format: str, *args: Any) -> None:
-                """Quiet: tests read `events` and `problems`, not stderr."""
-
-        self._stopping.clear()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), daemon=True
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the port (connections are then refused)."""
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        """The port it listens on."""
-        assert self._server is not None, "start() the stand-in first"
-        return int(self._server.server_address[1])
 
     def client_options(self) -> dict[str, Any]:
         """OPTIONS for `PusherClient` that point it here."""

@@ -24,12 +24,13 @@ the request has been checked and recorded.
 """
 
 import json
-import threading
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 from urllib.parse import parse_qs
+
+from tests.standins.http import HTTPStandIn
 
 #: The bot token it accepts unless a test gives another (test data, not a secret).
 STANDIN_TOKEN = "xoxb-standin-token"
@@ -68,62 +69,18 @@ class ScriptedAnswer:
     delay_seconds: float = 0.0
 
 
-class SlackStandIn:
+class SlackStandIn(HTTPStandIn):
     """The server; see the module docstring. Use as a context manager."""
 
     def __init__(
         self, token: str = STANDIN_TOKEN, webhook_path: str = WEBHOOK_PATH
     ) -> None:
+        super().__init__()
         self.token = token
         self.webhook_path = webhook_path
         self.requests: list[RecordedRequest] = []
         self.problems: list[str] = []
         self._scripted: deque[ScriptedAnswer] = deque()
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-
-    # -- life cycle -------------------------------------------------------------
-    def start(self) -> Self:
-        """Listen on a free 127.0.0.1 port and serve in a daemon thread."""
-        standin = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                standin._handle(self)
-
-            do_GET = do_POST
-
-            def log_message(self, format: str, *args: Any) -> None:
-                """Quiet: tests read `requests`, not stderr."""
-
-        self._stopping.clear()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), daemon=True
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the port (connections are then refused)."""
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        """The port it listens on."""
-        assert self._server is not None, "start() the stand-in first"
-        return int(self._server.server_address[1])
 
     @property
     def base_url(self) -> str:
