@@ -172,17 +172,8 @@ class FusionDatabaseBackend(FusionEngine, DatabaseBackend):
             running=Count("pk", filter=Q(status=TaskResultStatus.RUNNING)),
             oldest=Min(became_ready, filter=ready),
         )
-        oldest = counts["oldest"]
-        return FusionStats(
-            engine=self.engine_name,
-            ready=counts["ready"],
-            oldest_ready_age_seconds=(
-                max((now - oldest).total_seconds(), 0.0) if oldest else None
-            ),
-            running=counts["running"],
-            scheduled=counts["scheduled"],
-            dead_letters=pending_dead_letters().filter(backend_name=self.alias).count(),
-        )
+        dead = pending_dead_letters().filter(backend_name=self.alias).count()
+        return FusionStats.from_counts(self.engine_name, counts, now, dead)
 
     def ping(self, timeout: float) -> None:
         """The database answers (the stats query is the real probe)."""

@@ -77,6 +77,24 @@ class FusionStats:
     scheduled: int
     dead_letters: int
 
+    @classmethod
+    def from_counts(
+        cls, engine: str, counts: dict[str, Any], now: Any, dead_letters: int
+    ) -> "FusionStats":
+        """Build from an aggregate with keys ready, scheduled, running and
+        oldest (when the oldest ready job became ready, or None)."""
+        oldest = counts["oldest"]
+        return cls(
+            engine=engine,
+            ready=counts["ready"],
+            oldest_ready_age_seconds=(
+                max((now - oldest).total_seconds(), 0.0) if oldest else None
+            ),
+            running=counts["running"],
+            scheduled=counts["scheduled"],
+            dead_letters=dead_letters,
+        )
+
     def describe(self) -> str:
         """One line for a health endpoint or a log."""
         oldest = (
