@@ -11,7 +11,6 @@ from core.utils.clients import registry
 from tests.lifecycle.models import Instrument
 from tests.standins.slack import SlackStandIn
 
-pytest_plugins = ["tests.core.utils.fusion.conftest"]
 pytestmark = pytest.mark.django_db(transaction=True)
 
 

@@ -2,7 +2,7 @@
 in-process database worker, and RabbitMQ queues private to this test run."""
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,53 +11,13 @@ from kombu import Connection
 
 from config.settings.services import fusion_tasks_setting
 from core.utils.clients import registry
-from core.utils.fusion.db_worker import FusionDatabaseWorker
-from tests.core.utils.fusion.processes import BROKER_URL, TEST_OPTIONS, wait_for
-
-QUEUES = ["default", "held", "spare"]
-
-
-@pytest.fixture
-def database_engine(settings: Any) -> Any:
-    """settings.TASKS on the database engine, with the tests' fast options."""
-    settings.TASKS = fusion_tasks_setting("database", queues=QUEUES, **TEST_OPTIONS)
-    registry.reset()
-    return task_backends["default"]
-
-
-@pytest.fixture
-def job_file(tmp_path: Any) -> str:
-    """Where the test's jobs write what they did (see jobs.py)."""
-    return str(tmp_path / "jobs.log")
-
-
-def _never_replace_the_test_process() -> None:
-    """The in-process worker's hard limit: replacing pytest is not an option."""
-
-
-@pytest.fixture
-def run_worker(database_engine: Any) -> Callable[..., None]:
-    """`run_worker(until, max_tasks=None)`: run the database worker in this
-    process (this thread, so time limits apply) until `until()` is true."""
-
-    def run(until: Callable[[], Any], *, max_tasks: int | None = None) -> None:
-        worker = FusionDatabaseWorker(
-            backend=database_engine,
-            on_hard_limit=_never_replace_the_test_process,
-            queue_names=["*"],
-            interval=0,
-            batch=True,
-            startup_delay=False,
-            max_tasks=max_tasks,
-            worker_id="in-process-worker",
-            excluded_queue_names=[],
-        )
-        if max_tasks is not None:
-            worker.run()
-            return
-        wait_for(lambda: worker.run() or until(), "the in-process worker")
-
-    return run
+from tests.core.utils.fusion.processes import BROKER_URL, TEST_OPTIONS
+from tests.fusion_fixtures import (  # noqa: F401 - fixtures for this folder
+    QUEUES,
+    database_engine,
+    job_file,
+    run_worker,
+)
 
 
 @pytest.fixture(scope="session")
