@@ -7,7 +7,7 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from core.models import BaseModel, LabScopedMixin
+from core.models import BaseModel, CacheType, LabScopedMixin
 from core.utils.date import Age, age_between, today_in
 
 #: Oldest documented human lifespan is 122 years; anything older is a typo.
@@ -26,7 +26,13 @@ class Patient(LabScopedMixin, BaseModel):
       by phone match.
     - `age` / `age_on`: the age in years, months and days, derived from the
       date of birth (never stored, so it cannot go stale).
+
+    Patients are read far more often than written (every sample, every
+    report), so they are cached one at a time:
+    `Patient.get_cached_instance(patient_id, lab_id)`.
     """
+
+    cache_type = CacheType.INSTANCE
 
     class Sex(models.TextChoices):
         FEMALE = "F", "Female"

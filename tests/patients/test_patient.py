@@ -112,3 +112,22 @@ def test_another_labs_patient_looks_exactly_like_a_missing_one(labs):
 
     assert str(not_yours.value) == str(missing.value)
     assert Patient.get_for_lab(labs["central"].pk, NotFound, pk=patient.pk) == patient
+
+
+@pytest.mark.django_db(transaction=True)  # real commits, so the cache is used
+def test_patients_are_cached_per_lab_and_refreshed_after_a_save(
+    labs, django_assert_num_queries
+):
+    patient = new_patient(labs["north"])
+    patient.save()
+    Patient.get_cached_instance(patient.pk, labs["north"].pk)
+    with django_assert_num_queries(0):
+        Patient.get_cached_instance(patient.pk, labs["north"].pk)
+
+    patient.first_name = "Asha Devi"
+    patient.save()
+
+    cached = Patient.get_cached_instance(patient.pk, labs["north"].pk)
+    assert (cached.first_name, cached.version) == ("Asha Devi", 2)
+    with pytest.raises(Patient.DoesNotExist):
+        Patient.get_cached_instance(patient.pk, labs["south"].pk)
