@@ -6,6 +6,16 @@ import pytest
 from django.db import connection
 
 from admin.account.models import Lab, LabRelation
+from core.utils.clients import registry
+
+
+@pytest.fixture(autouse=True)
+def fresh_clients():
+    """Every test starts with fresh service clients, so the in-process
+    instance cache never carries rows from one test's database to the next."""
+    registry.reset()
+    yield
+    registry.reset()
 
 
 def make_lab(name: str, parent: Lab | None = None, **fields: object) -> Lab:
