@@ -158,10 +158,11 @@ class BaseModel(CachingMixin, models.Model):
                 base_qs, using, pk_val, values, update_fields, forced_update,
                 returning_fields,
             )  # fmt: skip
-        results = super()._do_update(
-            base_qs.filter(version=expected), using, pk_val, values, update_fields,
-            forced_update, returning_fields,
-        )  # fmt: skip
+        # Django's own step is `base_qs.filter(pk=pk_val)._update(...)`; one
+        # filter with both conditions saves a queryset clone per save.
+        results = base_qs.filter(pk=pk_val, version=expected)._update(  # type: ignore[attr-defined]
+            values, returning_fields
+        )
         if not results:
             current = base_qs.filter(pk=pk_val).values_list("version", flat=True)
             raise VersionConflict(
@@ -279,22 +280,20 @@ class BaseModel(CachingMixin, models.Model):
         Empty fields are left to `mandatory_fields`; relations are left to the
         database's foreign keys, which check them without an extra query.
         """
-        exclude = {
-            field.name
-            for field in self._meta.concrete_fields
-            if field.is_relation
-            or not field.editable
-            or getattr(self, field.attname) in field.empty_values
-        }
-        try:
-            self.clean_fields(exclude=exclude)
-        except ValidationError as exc:
-            raise ValidationError(
-                {
-                    name: [_with_allowed_choices(self, name, e) for e in errors]
-                    for name, errors in exc.error_dict.items()
-                }
-            ) from None
+        errors: dict[str, list[ValidationError]] = {}
+        for field in _validated_fields(type(self)):
+            raw = getattr(self, field.attname)
+            if raw in field.empty_values or hasattr(raw, "resolve_expression"):
+                continue  # empty, or an expression the database evaluates
+            try:
+                setattr(self, field.attname, field.clean(raw, self))
+            except ValidationError as exc:
+                errors[field.name] = [
+                    _with_allowed_choices(self, field.name, error)
+                    for error in exc.error_list
+                ]
+        if errors:
+            raise ValidationError(errors)
 
     # -- setting and getting ------------------------------------------------
 
@@ -379,6 +378,23 @@ class BaseModel(CachingMixin, models.Model):
             raise exception_to_raise(
                 f"{problem} {cls.__name__} matches the given {names}."
             ) from exc
+
+
+_VALIDATED_FIELDS: dict[type[models.Model], list[Field[Any, Any]]] = {}
+
+
+def _validated_fields(model: type[models.Model]) -> list[Field[Any, Any]]:
+    """The fields `validate_field_values` checks: editable, not relations
+    (the database's foreign keys check those). Memoised per model; the same
+    rules as Django's `clean_fields`, without rebuilding an exclude set on
+    every save."""
+    if model not in _VALIDATED_FIELDS:
+        _VALIDATED_FIELDS[model] = [
+            field
+            for field in model._meta.concrete_fields
+            if field.editable and not field.is_relation
+        ]
+    return _VALIDATED_FIELDS[model]
 
 
 _HAS_LOCAL_VERSION: dict[type[models.Model], bool] = {}
