@@ -1,5 +1,12 @@
 """Core models and mixins, re-exported for `from core.models import BaseModel`."""
 
+from core.models.activity_log import (
+    ActivityLog,
+    ActivityLogChainHead,
+    ActivityLogSeal,
+    AppendOnlyError,
+)
+from core.models.activity_log_base import ActivityLogBase
 from core.models.base import BaseModel
 from core.models.cache import PendingCacheInvalidation
 from core.models.caching import CacheType
@@ -15,6 +22,11 @@ from core.models.managers import BaseManager, BaseQuerySet
 from core.models.search import SearchDocument, SearchIndex
 
 __all__ = [
+    "ActivityLog",
+    "ActivityLogBase",
+    "ActivityLogChainHead",
+    "ActivityLogSeal",
+    "AppendOnlyError",
     "BaseManager",
     "BaseModel",
     "BaseQuerySet",

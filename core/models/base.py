@@ -37,6 +37,7 @@ from django.db.models.fields.reverse_related import ForeignObjectRel
 from django.utils import timezone
 
 from core.exceptions import VersionConflict
+from core.models.activity_log_base import ActivityLogBase
 from core.models.caching import CacheType, CachingMixin
 from core.models.managers import BaseManager
 from core.models.save_state import restored_on_failure
@@ -46,7 +47,7 @@ from core.utils.transactions import run_after_commit
 MANAGED_FIELDS = frozenset({"created_at", "updated_at", "version"})
 
 
-class BaseModel(CachingMixin, models.Model):
+class BaseModel(ActivityLogBase, CachingMixin, models.Model):
     """Abstract base of every domain model: lifecycle hooks, versioned saves,
     `set_values`, `get`, mandatory fields.
 
@@ -95,8 +96,12 @@ class BaseModel(CachingMixin, models.Model):
         force_update: bool = False,
         using: str | None = None,
         update_fields: Any = None,
+        reason: str = "",
     ) -> None:
         """Validate, run the hooks and write, in one transaction (see module doc).
+
+        `reason` is stored in the activity log entry; models may require one
+        (`change_reason_required`).
 
         A new instance is always INSERTed (a clashing primary key is an error,
         never an overwrite); a loaded one is always UPDATEd at its version.
@@ -113,9 +118,14 @@ class BaseModel(CachingMixin, models.Model):
         hook_kwargs = {"created": created, "update_fields": update_fields}
         try:
             with restored_on_failure([self]), transaction.atomic(using=using):
+                if not created:
+                    self.check_change_reason("update", reason)
                 self.validate(**hook_kwargs)
                 self.before_save(**hook_kwargs)
                 self._write(using, created, update_fields)
+                self.log_change(
+                    "create" if created else "update", reason, update_fields
+                )
                 self.after_save(**hook_kwargs)
                 self.invalidate_cache_on_commit(self.pk, self.version)
         finally:
@@ -171,14 +181,16 @@ class BaseModel(CachingMixin, models.Model):
         return results
 
     def delete(
-        self, using: str | None = None, keep_parents: bool = False
+        self, using: str | None = None, keep_parents: bool = False, reason: str = ""
     ) -> tuple[int, dict[str, int]]:
         """Delete in one transaction: lock the row, check the version,
         `before_delete()`, DELETE, `after_delete()`."""
         using = using or router.db_for_write(type(self), instance=self)
         with restored_on_failure([self]), transaction.atomic(using=using):
             self._lock_at_loaded_version(using)
+            self.check_change_reason("delete", reason)
             self.before_delete()
+            self.log_change("delete", reason)
             pk = self.pk
             result = super().delete(using=using, keep_parents=keep_parents)
             self.after_delete()

@@ -27,7 +27,7 @@ def lab_ids_in_scope(lab_id: int, *, include_children: bool = True) -> list[int]
     return [lab_id, *LabRelations.get_child_labs(lab_id)]
 
 
-class LabScopedQuerySet(BaseQuerySet[Any]):  # type: ignore[override]
+class LabScopedQuerySet(BaseQuerySet[Any]):
     """BaseQuerySet with the lab scope."""
 
     def for_lab(self, lab_id: int, *, include_children: bool = True) -> Self:

@@ -1,0 +1,135 @@
+"""The activity log's tables: entries, their seals, and each lab's chain head.
+
+- `ActivityLog`: one entry per change (who, what, from what to what, why),
+  written in the same transaction as the change. Append-only.
+- `ActivityLogSeal`: an entry's place in its lab's hash chain (sequence,
+  previous hash, own hash), written after commit by the sealer. Append-only.
+  Kept apart from the entry so that sealing never updates an entry, and so a
+  lab's writers are not serialised on the chain while they save.
+- `ActivityLogChainHead`: the last sequence and hash of each lab's chain;
+  bookkeeping for the sealer, never trusted by verification.
+
+Append-only is enforced three times: the models refuse to save an existing
+row or delete one, their querysets refuse update() and delete(), and on
+PostgreSQL a trigger refuses UPDATE and DELETE (migration 0003).
+These are plain Models, not BaseModels: the log does not log itself.
+"""
+
+from typing import Any, NoReturn
+
+from django.db import models
+from django.utils import timezone
+
+
+class AppendOnlyError(Exception):
+    """Someone tried to change or remove an audit record."""
+
+
+class AppendOnlyQuerySet(models.QuerySet[Any]):
+    """Refuses the bulk writes that would change or remove rows."""
+
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError(
+            f"{self.model.__name__} rows are append-only; they cannot be updated."
+        )
+
+    def delete(self) -> NoReturn:
+        raise AppendOnlyError(
+            f"{self.model.__name__} rows are append-only; they cannot be deleted."
+        )
+
+
+class AppendOnlyModel(models.Model):
+    """Insert once; never update, never delete."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError(
+                f"{type(self).__name__} {self.pk} is an audit record; it cannot "
+                "be changed. Write a new entry instead."
+            )
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError(
+            f"{type(self).__name__} {self.pk} is an audit record; it cannot be deleted."
+        )
+
+
+class ActivityLog(AppendOnlyModel):
+    """One change to one record: the audit trail inspectors read."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", "Created"
+        UPDATE = "update", "Updated"
+        DELETE = "delete", "Deleted"
+        OTHER = "other", "Other"
+
+    lab_id = models.BigIntegerField(null=True, blank=True)
+    parent_lab_id = models.BigIntegerField(null=True, blank=True)
+    model_label = models.CharField(max_length=100)
+    instance_id = models.CharField(max_length=64)
+    action = models.CharField(max_length=16)
+    category_id = models.IntegerField(null=True, blank=True)
+    message = models.TextField(blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+    reason = models.TextField(blank=True)
+    actor_id = models.CharField(max_length=64)
+    actor_name = models.CharField(max_length=200, blank=True)
+    actor_role = models.CharField(max_length=100, blank=True)
+    actor_kind = models.CharField(max_length=16)
+    request_id = models.CharField(max_length=64, blank=True)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["model_label", "instance_id", "-created_at"],
+                name="activity_record_time",
+            ),
+            models.Index(fields=["lab_id", "-created_at"], name="activity_lab_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.model_label} {self.instance_id}"
+
+
+class ActivityLogSeal(AppendOnlyModel):
+    """An entry's link in its lab's chain: hash = SHA-256(canonical entry +
+    previous hash). `entry_id` is a plain integer, not a foreign key, so a
+    deleted entry leaves its seal behind as evidence."""
+
+    entry_id = models.BigIntegerField(unique=True)
+    chain_lab_id = models.BigIntegerField(help_text="0 for records without a lab.")
+    sequence = models.BigIntegerField()
+    previous_hash = models.CharField(max_length=64)
+    entry_hash = models.CharField(max_length=64)
+    sealed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["chain_lab_id", "sequence"], name="activity_seal_sequence"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"lab {self.chain_lab_id} #{self.sequence}"
+
+
+class ActivityLogChainHead(models.Model):
+    """The last sealed sequence and hash of one lab's chain (0 = no lab)."""
+
+    chain_lab_id = models.BigIntegerField(primary_key=True)
+    sequence = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return f"lab {self.chain_lab_id} at #{self.sequence}"

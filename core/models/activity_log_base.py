@@ -1,0 +1,243 @@
+"""ActivityLogBase: every BaseModel change leaves an audit entry, automatically.
+
+Mixed into BaseModel (which calls `log_change` inside the save or delete
+transaction, so an entry exists if and only if the change committed). The
+entry records:
+
+- what: action, category (`category_id_mapper`), the changed fields with old
+  and new values, computed against the state the instance was loaded with
+  (no extra query); a create logs its initial values, a delete its last state;
+- who and where: the actor and request of the current context
+  (`core.utils.activity_log.context`), the lab and its parent;
+- why: the reason passed to `save(reason=...)` / `delete(reason=...)`, which
+  `change_reason_required()` can make mandatory.
+
+Fields listed in `sensitive_fields` are logged as changed, masked; binary
+fields as changed with their SHA-256. A save that changes nothing logs
+nothing. After commit the lab's hash chain is sealed (see chain.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Collection
+from typing import Any, ClassVar, Self
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+
+from core.models.activity_log import ActivityLog
+from core.utils.activity_log.context import current_actor, current_request
+
+logger = logging.getLogger(__name__)
+
+#: Shown instead of the value of a field listed in `sensitive_fields`.
+MASK = "***"
+#: Fields whose changes are the log's own bookkeeping, not the record's.
+UNLOGGED_FIELDS = frozenset({"created_at", "updated_at", "version"})
+
+
+class ActivityLogBase(models.Model):
+    """Adds the activity log API of the architecture note to a model."""
+
+    #: Action -> category id, for the log's category filter and reports.
+    category_id_mapper: ClassVar[dict[str, int]] = {
+        ActivityLog.Action.CREATE: 1,
+        ActivityLog.Action.UPDATE: 2,
+        ActivityLog.Action.DELETE: 3,
+    }
+    #: Fields whose values never reach the log (they are logged as changed).
+    sensitive_fields: ClassVar[tuple[str, ...]] = ()
+
+    #: attname -> value as loaded from the database (set by from_db/save).
+    _loaded_state: dict[str, Any] | None = None
+
+    class Meta:
+        abstract = True
+
+    # -- the override points -------------------------------------------------
+
+    def change_reason_required(self, action: str) -> bool:
+        """Whether `action` ("update" or "delete") on this record needs a
+        reason, e.g. once a report is released. Default: never."""
+        return False
+
+    def prepare_activity_log_payload(
+        self, action: str, session: Any = None
+    ) -> dict[str, Any]:
+        """The entry's message and category for `action`; override to add a
+        model's own wording. Keys: any ActivityLog field."""
+        return {
+            "message": f"{self._meta.verbose_name} {action}d",
+            "category_id": self.category_id_mapper.get(action),
+        }
+
+    # -- writing --------------------------------------------------------------
+
+    def check_change_reason(self, action: str, reason: str) -> None:
+        """Refuse a change that needs a reason and has none."""
+        if not reason.strip() and self.change_reason_required(action):
+            raise ValidationError(
+                {
+                    "reason": f"This {self._meta.verbose_name} can only be "
+                    f"{action}d with a reason; say why the change is made."
+                },
+                code="reason_required",
+            )
+
+    def log_change(
+        self,
+        action: str,
+        reason: str = "",
+        update_fields: Collection[str] | None = None,
+    ) -> ActivityLog | None:
+        """Write the automatic entry for a save or delete that just happened
+        (inside its transaction). Returns None when nothing changed."""
+        changes = self._changes(action, update_fields)
+        if action == ActivityLog.Action.UPDATE and not changes:
+            return None
+        entry = self.add_activity_log(action, changes=changes, reason=reason)
+        self._loaded_state = self._current_state()
+        return entry
+
+    def add_activity_log(
+        self,
+        action: str,
+        message: str | None = None,
+        session: Any = None,
+        changes: dict[str, Any] | None = None,
+        reason: str = "",
+    ) -> ActivityLog:
+        """Write one entry about this record now (in the current transaction)
+        and seal the lab's chain after commit. Also for custom actions,
+        e.g. `report.add_activity_log("print", "Printed for the patient")`."""
+        payload = self.prepare_activity_log_payload(action, session)
+        if message is not None:
+            payload["message"] = message
+        actor, request = current_actor(), current_request()
+        lab_id = self.__dict__.get("lab_id")
+        entry = ActivityLog(
+            lab_id=lab_id,
+            parent_lab_id=_parent_lab(lab_id),
+            model_label=self._meta.label_lower,
+            instance_id=str(self.pk),
+            action=action,
+            changes=changes or {},
+            reason=reason,
+            actor_id=actor.id,
+            actor_name=actor.name,
+            actor_role=actor.role,
+            actor_kind=str(actor.kind),
+            request_id=request.request_id,
+            client_ip=request.client_ip,
+            user_agent=request.user_agent[:300],
+            **payload,
+        )
+        entry.save()
+        transaction.on_commit(lambda: _seal_quietly(lab_id), robust=True)
+        return entry
+
+    # -- reading --------------------------------------------------------------
+
+    @classmethod
+    def get_activities(
+        cls,
+        instance_id: Any,
+        start_date: Any = None,
+        end_date: Any = None,
+        *,
+        lab_id: int | None = None,
+        **filters: Any,
+    ) -> Any:
+        """This record's entries, newest first; see
+        `core.utils.activity_log.reading.get_activities` for the filters."""
+        from core.utils.activity_log.reading import get_activities  # avoids a cycle
+
+        return get_activities(
+            cls._meta.label_lower, instance_id, start_date, end_date,
+            lab_id=lab_id, **filters,
+        )  # fmt: skip
+
+    # -- state ------------------------------------------------------------------
+
+    @classmethod
+    def from_db(
+        cls, db: str | None, field_names: Collection[str], values: Collection[Any],
+        **kwargs: Any,
+    ) -> Self:  # fmt: skip
+        """Django's from_db, keeping the loaded state for the change log."""
+        instance = super().from_db(db, field_names, values, **kwargs)
+        instance._loaded_state = instance._current_state()
+        return instance
+
+    def _current_state(self) -> dict[str, Any]:
+        return {
+            field.attname: self.__dict__.get(field.attname)
+            for field in self._meta.concrete_fields
+        }
+
+    def _changes(
+        self, action: str, update_fields: Collection[str] | None
+    ) -> dict[str, Any]:
+        before = self._loaded_state or {}
+        after = self._current_state()
+        changes = {}
+        for field in self._meta.concrete_fields:
+            name, attname = field.name, field.attname
+            if name in UNLOGGED_FIELDS or field.primary_key:
+                continue
+            if update_fields is not None and name not in update_fields:
+                continue
+            if action == ActivityLog.Action.CREATE:
+                old, new = None, after.get(attname)
+                if new in (None, "", b""):
+                    continue
+            elif action == ActivityLog.Action.DELETE:
+                old, new = after.get(attname), None
+            else:
+                old, new = before.get(attname), after.get(attname)
+                if old == new:
+                    continue
+            changes[name] = {
+                "old": self._loggable(field, old),
+                "new": self._loggable(field, new),
+            }
+        return changes
+
+    def _loggable(self, field: Any, value: Any) -> Any:
+        if value is None:
+            return None
+        if field.name in self.sensitive_fields:
+            return MASK
+        if isinstance(value, bytes | memoryview):
+            return {
+                "sha256": hashlib.sha256(bytes(value)).hexdigest(),
+                "bytes": len(value),
+            }
+        if isinstance(value, bool | int | float | str | list | dict):
+            return value
+        return str(value)
+
+
+def _parent_lab(lab_id: int | None) -> int | None:
+    """The lab's first parent, recorded so a parent lab's queries find it."""
+    if lab_id is None:
+        return None
+    from admin.account.proxies.lab_relation import LabRelations  # avoids a cycle
+
+    parents = LabRelations.objects.filter(child_lab_id=lab_id).values_list(
+        "parent_lab_id", flat=True
+    )
+    return parents.order_by("parent_lab_id").first()
+
+
+def _seal_quietly(lab_id: int | None) -> None:
+    """Seal after commit; a failure is logged and left to the sweeper
+    (`manage.py seal_activity_logs`), never raised into the request."""
+    from core.utils.activity_log.chain import seal_lab  # avoids a cycle
+
+    try:
+        seal_lab(lab_id)
+    except Exception:
+        logger.exception("sealing the activity log of lab %s failed", lab_id)

@@ -1,0 +1,137 @@
+"""Each lab's entries form a hash chain, sealed after commit; the verify
+command finds an entry edited, deleted or reordered behind the app's back."""
+
+import itertools
+import threading
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, transaction
+
+from core.models import ActivityLog, ActivityLogSeal
+from core.utils.activity_log.chain import seal_lab, verify_lab
+from patients.models import Patient
+from tests.conftest import requires_postgresql
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def make_history(lab, count: int = 3) -> Patient:
+    patient = Patient(lab=lab, first_name="P0", sex="F")
+    patient.save()
+    for n in range(1, count):
+        patient.first_name = f"P{n}"
+        patient.save()
+    return patient
+
+
+def raw_sql(sql: str, params: list | None = None) -> None:
+    """Write behind the application's back, with PostgreSQL's guard off."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE core_activitylog DISABLE TRIGGER USER")
+        cursor.execute(sql, params or [])
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE core_activitylog ENABLE TRIGGER USER")
+
+
+def test_entries_are_sealed_after_commit_in_a_contiguous_chain(labs):
+    make_history(labs["north"], 4)
+
+    seals = list(
+        ActivityLogSeal.objects.filter(chain_lab_id=labs["north"].pk).order_by(
+            "sequence"
+        )
+    )
+
+    assert [s.sequence for s in seals] == [1, 2, 3, 4]
+    assert all(b.previous_hash == a.entry_hash for a, b in itertools.pairwise(seals))
+    assert verify_lab(labs["north"].pk) is None
+    call_command("verify_activity_logs", "--lab", str(labs["north"].pk))
+
+
+def test_an_entry_edited_in_the_database_is_found(labs, capsys):
+    make_history(labs["north"], 3)
+    victim = ActivityLog.objects.filter(lab_id=labs["north"].pk).order_by("id")[1]
+
+    raw_sql(
+        "UPDATE core_activitylog SET reason = %s WHERE id = %s",
+        ["covered up", victim.id],
+    )
+
+    with pytest.raises(CommandError) as excinfo:
+        call_command("verify_activity_logs")
+    assert excinfo.value.returncode == 1
+    assert f"entry {victim.id}): edited" in capsys.readouterr().err
+
+
+def test_an_entry_deleted_in_the_database_is_found(labs):
+    make_history(labs["north"], 3)
+    victim = ActivityLog.objects.filter(lab_id=labs["north"].pk).order_by("id")[0]
+
+    raw_sql("DELETE FROM core_activitylog WHERE id = %s", [victim.id])
+
+    problem = verify_lab(labs["north"].pk)
+    assert problem is not None and problem.problem.startswith("deleted")
+    assert problem.sequence == 1
+
+
+def test_swapped_entries_are_found(labs):
+    make_history(labs["north"], 3)
+    first, second = ActivityLog.objects.filter(lab_id=labs["north"].pk).order_by("id")[
+        :2
+    ]
+
+    raw_sql(
+        "UPDATE core_activitylog SET message = CASE id WHEN %s THEN %s ELSE %s END "
+        "WHERE id IN (%s, %s)",
+        [first.id, "swapped-b", "swapped-a", first.id, second.id],
+    )
+
+    assert verify_lab(labs["north"].pk).problem.startswith("edited")
+
+
+@requires_postgresql
+def test_postgresql_itself_refuses_updates_and_deletes_of_entries(labs):
+    make_history(labs["north"], 1)
+
+    statements = (
+        "UPDATE core_activitylog SET reason = 'x'",
+        "DELETE FROM core_activitylog",
+        "DELETE FROM core_activitylogseal",
+    )
+    for statement in statements:
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement)
+
+
+@requires_postgresql
+def test_concurrent_sealers_of_one_lab_do_not_fork_the_chain(labs):
+    # Entries written in one transaction whose after-commit sealing we race.
+    with transaction.atomic():
+        for n in range(40):
+            Patient(lab=labs["south"], first_name=f"N{n}", sex="F").save()
+
+    def sealer() -> None:
+        try:
+            seal_lab(labs["south"].pk)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sealer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    sequences = list(
+        ActivityLogSeal.objects.filter(chain_lab_id=labs["south"].pk)
+        .order_by("sequence")
+        .values_list("sequence", flat=True)
+    )
+    assert sequences == list(range(1, 41))
+    assert verify_lab(labs["south"].pk) is None
