@@ -31,6 +31,7 @@ django.setup()
 import redis  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from bench.database import prepare_database  # noqa: E402
 from bench.models import CachedReading  # noqa: E402
 from core.models import PendingCacheInvalidation  # noqa: E402
 from core.utils.clients import get_client  # noqa: E402
@@ -89,6 +90,7 @@ def main() -> None:
         f"database: {connection.vendor}; redis: {REDIS_URL}; medians of {ROUNDS} rounds"
     )
     raw = redis.Redis.from_url(REDIS_URL)
+    prepare_database()
     rows = setup_rows(100)
     key = CachedReading.get_cache_key(LAB_ID)
     try:

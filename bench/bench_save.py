@@ -25,6 +25,7 @@ django.setup()
 
 from django.db import connection, transaction  # noqa: E402
 
+from bench.database import prepare_database  # noqa: E402
 from bench.models import BaseReading, PlainReading  # noqa: E402
 
 MODELS = (BaseReading, PlainReading)
@@ -114,6 +115,7 @@ def main() -> None:
         f"database: {connection.vendor}, {args.rounds} rounds x "
         f"{args.per_round} saves each, medians"
     )
+    prepare_database()
     create_tables()
     try:
         for warm in (insert, update):  # connections, caches, JIT of the planner

@@ -5,7 +5,7 @@ DATABASE_URL defaults to the machine's PostgreSQL, where the target is set.
 
 import os
 
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/lis_bench")
 
 from config.settings.test import *
 

@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 
 from admin.account.models import Lab, LabRelation
+from core.models.activity_log_base import forget_parent_labs
 from core.utils.clients import registry
 
 
@@ -14,6 +15,7 @@ def fresh_clients():
     """Every test starts with fresh service clients, so the in-process
     instance cache never carries rows from one test's database to the next."""
     registry.reset()
+    forget_parent_labs()
     yield
     registry.reset()
 

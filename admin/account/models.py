@@ -16,6 +16,7 @@ from django.db import connection, models
 from django.db.models import F, Q
 
 from core.models import BaseModel
+from core.models.activity_log_base import forget_parent_labs
 
 #: PostgreSQL advisory-lock key serialising changes to the lab hierarchy, so
 #: two concurrent links cannot each pass the cycle check and form a cycle
@@ -119,6 +120,12 @@ class LabRelation(BaseModel):
                 },
                 code="cycle",
             )
+
+    def after_save(self, *args: Any, **kwargs: Any) -> None:
+        forget_parent_labs()  # entries record a lab's parent; it may have changed
+
+    def after_delete(self, *args: Any, **kwargs: Any) -> None:
+        forget_parent_labs()
 
 
 def _lock_hierarchy() -> None:

@@ -9,6 +9,10 @@
 - `ActivityLogChainHead`: the last sequence and hash of each lab's chain;
   bookkeeping for the sealer, never trusted by verification.
 
+An entry's `sealed` flag is the one thing that may change, once, from False
+to True: it is the sealer's queue (a partial index finds the unsealed), it is
+not part of the hash, and the trigger allows exactly that change.
+
 Append-only is enforced three times: the models refuse to save an existing
 row or delete one, their querysets refuse update() and delete(), and on
 PostgreSQL a trigger refuses UPDATE and DELETE (migration 0003).
@@ -32,6 +36,11 @@ class AppendOnlyQuerySet(models.QuerySet[Any]):
         raise AppendOnlyError(
             f"{self.model.__name__} rows are append-only; they cannot be updated."
         )
+
+    def mark_sealed(self) -> int:
+        """Flip `sealed` to True on these unsealed entries: the one update the
+        log allows, used by the sealer."""
+        return models.QuerySet.update(self.filter(sealed=False), sealed=True)
 
     def delete(self) -> NoReturn:
         raise AppendOnlyError(
@@ -87,9 +96,15 @@ class ActivityLog(AppendOnlyModel):
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    sealed = models.BooleanField(default=False, editable=False)
 
     class Meta:
         indexes = [
+            models.Index(
+                fields=["lab_id", "id"],
+                condition=models.Q(sealed=False),
+                name="activity_unsealed",
+            ),
             models.Index(
                 fields=["model_label", "instance_id", "-created_at"],
                 name="activity_record_time",

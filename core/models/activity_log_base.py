@@ -14,23 +14,22 @@ entry records:
 
 Fields listed in `sensitive_fields` are logged as changed, masked; binary
 fields as changed with their SHA-256. A save that changes nothing logs
-nothing. After commit the lab's hash chain is sealed (see chain.py).
+nothing. Each entry is queued for sealing into its lab's hash chain
+(see core/utils/activity_log/chain.py).
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
+import time
 from collections.abc import Collection
 from typing import Any, ClassVar, Self
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import models
 
 from core.models.activity_log import ActivityLog
 from core.utils.activity_log.context import current_actor, current_request
-
-logger = logging.getLogger(__name__)
 
 #: Shown instead of the value of a field listed in `sensitive_fields`.
 MASK = "***"
@@ -109,8 +108,8 @@ class ActivityLogBase(models.Model):
         changes: dict[str, Any] | None = None,
         reason: str = "",
     ) -> ActivityLog:
-        """Write one entry about this record now (in the current transaction)
-        and seal the lab's chain after commit. Also for custom actions,
+        """Write one entry about this record now (in the current transaction),
+        queued for sealing into the lab's chain. Also for custom actions,
         e.g. `report.add_activity_log("print", "Printed for the patient")`."""
         payload = self.prepare_activity_log_payload(action, session)
         if message is not None:
@@ -135,7 +134,6 @@ class ActivityLogBase(models.Model):
             **payload,
         )
         entry.save()
-        transaction.on_commit(lambda: _seal_quietly(lab_id), robust=True)
         return entry
 
     # -- reading --------------------------------------------------------------
@@ -220,24 +218,34 @@ class ActivityLogBase(models.Model):
         return str(value)
 
 
+#: How long a lab's parent is remembered. The parent recorded on an entry
+#: is for display and reports; who may read entries is decided by the live
+#: hierarchy at read time, so a minute of staleness after a re-parenting is
+#: harmless, and it saves a query on every save.
+PARENT_LAB_TTL_SECONDS = 60.0
+_PARENTS: dict[int, tuple[float, int | None]] = {}
+
+
+def forget_parent_labs() -> None:
+    """Drop the remembered parents (after the hierarchy changes)."""
+    _PARENTS.clear()
+
+
 def _parent_lab(lab_id: int | None) -> int | None:
-    """The lab's first parent, recorded so a parent lab's queries find it."""
+    """The lab's first parent (memoised for PARENT_LAB_TTL_SECONDS)."""
     if lab_id is None:
         return None
+    now = time.monotonic()
+    cached = _PARENTS.get(lab_id)
+    if cached is not None and cached[0] > now:
+        return cached[1]
     from admin.account.proxies.lab_relation import LabRelations  # avoids a cycle
 
-    parents = LabRelations.objects.filter(child_lab_id=lab_id).values_list(
-        "parent_lab_id", flat=True
+    parent = (
+        LabRelations.objects.filter(child_lab_id=lab_id)
+        .order_by("parent_lab_id")
+        .values_list("parent_lab_id", flat=True)
+        .first()
     )
-    return parents.order_by("parent_lab_id").first()
-
-
-def _seal_quietly(lab_id: int | None) -> None:
-    """Seal after commit; a failure is logged and left to the sweeper
-    (`manage.py seal_activity_logs`), never raised into the request."""
-    from core.utils.activity_log.chain import seal_lab  # avoids a cycle
-
-    try:
-        seal_lab(lab_id)
-    except Exception:
-        logger.exception("sealing the activity log of lab %s failed", lab_id)
+    _PARENTS[lab_id] = (now + PARENT_LAB_TTL_SECONDS, parent)
+    return parent

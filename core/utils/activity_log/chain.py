@@ -1,10 +1,13 @@
 """Each lab's hash chain over its activity log: sealing and verification.
 
-Sealing runs after the change commits (so a lab's writers never wait for
-each other on the chain): it takes the lab's chain head with SELECT ... FOR
-UPDATE, gives the lab's unsealed entries the next sequence numbers in id
-order, and stores for each `hash = SHA-256(canonical entry + previous hash)`.
-Two sealers of one lab queue on the head row, so the chain cannot fork.
+Sealing runs apart from the save (so a lab's writers never wait for each
+other on the chain, and a save pays only for its entry and a pending row):
+`manage.py seal_activity_logs` (schedule it, e.g. every minute) and the
+verify command seal whatever is pending. A sealer takes the lab's chain head
+with SELECT ... FOR UPDATE, gives the pending entries the next sequence
+numbers in id order, and stores for each
+`hash = SHA-256(canonical entry + previous hash)`. Two sealers of one lab
+queue on the head row, so the chain cannot fork.
 
 Verification walks a lab's seals in sequence order and reports the first
 break: a sequence gap, a previous hash that does not match (reordered or
@@ -61,14 +64,11 @@ def seal_lab(lab_id: int | None) -> int:
 
 
 def seal_all() -> int:
-    """Seal every lab's unsealed entries (the sweeper). Returns how many."""
-    sealed_ids = ActivityLogSeal.objects.values("entry_id")
-    labs = (
-        ActivityLog.objects.exclude(id__in=sealed_ids)
-        .values_list("lab_id", flat=True)
-        .distinct()
+    """Seal every lab's unsealed entries. Returns how many."""
+    labs = set(
+        ActivityLog.objects.filter(sealed=False).values_list("lab_id", flat=True)
     )
-    return sum(seal_lab(lab_id) for lab_id in set(labs))
+    return sum(seal_lab(lab) for lab in labs)
 
 
 def _seal_batch(lab: int) -> int:
@@ -76,9 +76,9 @@ def _seal_batch(lab: int) -> int:
         head = _locked_head(lab)
         lab_filter = {"lab_id": lab} if lab else {"lab_id__isnull": True}
         pending = list(
-            ActivityLog.objects.filter(**lab_filter)
-            .exclude(id__in=ActivityLogSeal.objects.values("entry_id"))
-            .order_by("id")[:SEAL_BATCH_SIZE]
+            ActivityLog.objects.filter(sealed=False, **lab_filter).order_by("id")[
+                :SEAL_BATCH_SIZE
+            ]
         )
         sequence, previous = head.sequence, head.last_hash
         for entry in pending:
@@ -93,6 +93,7 @@ def _seal_batch(lab: int) -> int:
             ActivityLogChainHead.objects.filter(pk=lab).update(
                 sequence=sequence, last_hash=previous
             )
+            ActivityLog.objects.filter(id__in=[e.id for e in pending]).mark_sealed()
         return len(pending)
 
 

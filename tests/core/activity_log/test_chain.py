@@ -1,5 +1,6 @@
-"""Each lab's entries form a hash chain, sealed after commit; the verify
-command finds an entry edited, deleted or reordered behind the app's back."""
+"""Each lab's entries form a hash chain, sealed apart from the saves; the
+verify command finds an entry edited, deleted or reordered behind the app's
+back."""
 
 import itertools
 import threading
@@ -22,6 +23,7 @@ def make_history(lab, count: int = 3) -> Patient:
     for n in range(1, count):
         patient.first_name = f"P{n}"
         patient.save()
+    seal_lab(lab.pk)
     return patient
 
 
@@ -35,7 +37,7 @@ def raw_sql(sql: str, params: list | None = None) -> None:
             cursor.execute("ALTER TABLE core_activitylog ENABLE TRIGGER USER")
 
 
-def test_entries_are_sealed_after_commit_in_a_contiguous_chain(labs):
+def test_sealing_gives_each_lab_a_contiguous_chain(labs):
     make_history(labs["north"], 4)
 
     seals = list(
@@ -111,7 +113,7 @@ def test_postgresql_itself_refuses_updates_and_deletes_of_entries(labs):
 
 @requires_postgresql
 def test_concurrent_sealers_of_one_lab_do_not_fork_the_chain(labs):
-    # Entries written in one transaction whose after-commit sealing we race.
+    # Forty pending entries, sealed by four sealers at once.
     with transaction.atomic():
         for n in range(40):
             Patient(lab=labs["south"], first_name=f"N{n}", sex="F").save()
@@ -134,4 +136,43 @@ def test_concurrent_sealers_of_one_lab_do_not_fork_the_chain(labs):
         .values_list("sequence", flat=True)
     )
     assert sequences == list(range(1, 41))
+    assert not ActivityLog.objects.filter(
+        lab_id=labs["south"].pk, sealed=False
+    ).exists()
     assert verify_lab(labs["south"].pk) is None
+
+
+def test_the_verify_command_seals_what_is_pending_first(labs):
+    patient = Patient(lab=labs["south"], first_name="Q", sex="F")
+    patient.save()
+    pending = ActivityLog.objects.filter(lab_id=labs["south"].pk, sealed=False)
+    assert pending.count() == 1
+
+    call_command("verify_activity_logs", "--lab", str(labs["south"].pk))
+
+    assert not pending.exists()
+    assert ActivityLogSeal.objects.filter(chain_lab_id=labs["south"].pk).count() == 1
+
+
+@requires_postgresql
+def test_postgresql_allows_only_the_sealed_flag_to_flip_once(labs):
+    make_history(labs["north"], 1)
+    sealed = ActivityLog.objects.get(lab_id=labs["north"].pk)
+    Patient(lab=labs["north"], first_name="Unsealed", sex="F").save()
+    unsealed = ActivityLog.objects.get(lab_id=labs["north"].pk, sealed=False)
+
+    for statement, entry in (
+        ("UPDATE core_activitylog SET sealed = false WHERE id = %s", sealed),
+        (
+            "UPDATE core_activitylog SET sealed = true, reason = 'x' WHERE id = %s",
+            unsealed,
+        ),
+    ):
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement, [entry.id])
+
+    assert ActivityLog.objects.filter(id=unsealed.id).mark_sealed() == 1
