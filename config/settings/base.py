@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.middleware.activity_context.ActivityContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -127,6 +128,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+
+# Headers set by a trusted proxy (META names, e.g. "HTTP_X_REQUEST_ID",
+# "HTTP_X_FORWARDED_FOR"); empty means the request itself is not trusted.
+REQUEST_ID_HEADER = env_str("REQUEST_ID_HEADER", "")
+TRUSTED_PROXY_IP_HEADER = env_str("TRUSTED_PROXY_IP_HEADER", "")
 
 # Service clients for core.utils.clients.get_client; see config/settings/services.py.
 SERVICES = build_services(DATA_DIR)

@@ -1,0 +1,1 @@
+"""Request middleware of the core app."""
