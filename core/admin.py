@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from core.models.activity_log import ActivityLog
 from core.models.base import BaseModel
 
 
@@ -61,3 +62,31 @@ class BaseModelAdmin(admin.ModelAdmin):
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         queryset.delete_each()  # type: ignore[attr-defined]
+
+
+@admin.register(ActivityLog)
+class ActivityLogAdmin(admin.ModelAdmin):
+    """The audit trail, read-only: nobody adds, changes or deletes entries
+    here (the model and, on PostgreSQL, the database refuse it anyway)."""
+
+    list_display = (
+        "created_at",
+        "lab_id",
+        "model_label",
+        "instance_id",
+        "action",
+        "actor_name",
+    )
+    list_filter = ("action", "actor_kind", "model_label")
+    search_fields = ("instance_id", "message", "reason", "actor_name", "request_id")
+    date_hierarchy = "created_at"
+    ordering = ("-id",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

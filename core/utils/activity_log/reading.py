@@ -54,7 +54,7 @@ def get_activities(
         entries = entries.filter(lab_id__isnull=True)
     else:
         entries = entries.filter(lab_id__in=lab_ids_in_scope(lab_id))
-    start, end = _bounds(start_date, end_date, lab_id)
+    start, end = day_bounds(start_date, end_date, lab_id)
     if start is not None:
         entries = entries.filter(created_at__gte=start)
     if end is not None:
@@ -75,12 +75,13 @@ def get_activities(
     return ActivityPage(page, page[-1].id if more else None)
 
 
-def _bounds(
+def day_bounds(
     start: dt.date | dt.datetime | None,
     end: dt.date | dt.datetime | None,
     lab_id: int | None,
 ) -> tuple[dt.datetime | None, dt.datetime | None]:
-    """Aware datetimes for the range; whole days are the lab's days."""
+    """Aware datetimes for a range; dates are whole days in the lab's zone
+    (`end` included), datetimes must be aware."""
     zone = _lab_zone(lab_id) if _is_day(start) or _is_day(end) else dt.UTC
     return _moment(start, zone, 0), _moment(end, zone, 1)
 
