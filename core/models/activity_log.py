@@ -9,9 +9,10 @@
 - `ActivityLogChainHead`: the last sequence and hash of each lab's chain;
   bookkeeping for the sealer, never trusted by verification.
 
-An entry's `sealed` flag is the one thing that may change, once, from False
-to True: it is the sealer's queue (a partial index finds the unsealed), it is
-not part of the hash, and the trigger allows exactly that change.
+An entry's `sealed` and `shipped` flags are the only things that may change,
+each once, from False to True: they are the sealer's and the shipper's
+queues (partial indexes find the rest), they are not part of the hash, and
+the trigger allows exactly those changes.
 
 Append-only is enforced three times: the models refuse to save an existing
 row or delete one, their querysets refuse update() and delete(), and on
@@ -38,9 +39,12 @@ class AppendOnlyQuerySet(models.QuerySet[Any]):
         )
 
     def mark_sealed(self) -> int:
-        """Flip `sealed` to True on these unsealed entries: the one update the
-        log allows, used by the sealer."""
+        """Flip `sealed` to True on these unsealed entries (the sealer)."""
         return models.QuerySet.update(self.filter(sealed=False), sealed=True)
+
+    def mark_shipped(self) -> int:
+        """Flip `shipped` to True on these entries (the shipper)."""
+        return models.QuerySet.update(self.filter(shipped=False), shipped=True)
 
     def delete(self) -> NoReturn:
         raise AppendOnlyError(
@@ -97,6 +101,7 @@ class ActivityLog(AppendOnlyModel):
     user_agent = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sealed = models.BooleanField(default=False, editable=False)
+    shipped = models.BooleanField(default=False, editable=False)
 
     class Meta:
         indexes = [
@@ -104,6 +109,11 @@ class ActivityLog(AppendOnlyModel):
                 fields=["lab_id", "id"],
                 condition=models.Q(sealed=False),
                 name="activity_unsealed",
+            ),
+            models.Index(
+                fields=["id"],
+                condition=models.Q(shipped=False),
+                name="activity_unshipped",
             ),
             models.Index(
                 fields=["model_label", "instance_id", "-created_at"],

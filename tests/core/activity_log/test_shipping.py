@@ -1,0 +1,116 @@
+"""Shipping entries to Elasticsearch: the real client against the
+Elasticsearch stand-in (tests/standins/elasticsearch.py; no Elasticsearch can
+run here), and to the embedded database store. Nothing is lost when the
+store goes away mid-shipping."""
+
+from collections.abc import Iterator
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from core.models import ActivityLog
+from core.utils.activity_log.shipping import (
+    index_name,
+    ship_activity_logs,
+    ship_all,
+    shipping_lag_seconds,
+)
+from core.utils.clients import get_client, registry
+from core.utils.elastic_search.errors import SearchUnavailable
+from tests.lifecycle.models import Instrument
+from tests.standins.elasticsearch import ElasticsearchStandIn
+
+pytestmark = pytest.mark.django_db
+
+API_KEY = "c3RhbmQtaW46a2V5LW5ldmVyLXNob3du"  # the stand-in's test key
+
+
+@pytest.fixture
+def elasticsearch(settings) -> Iterator[ElasticsearchStandIn]:
+    with ElasticsearchStandIn(api_key=API_KEY) as standin:
+        settings.SERVICES = {
+            **settings.SERVICES,
+            "es": {
+                "BACKEND": "core.utils.elastic_search.client.ElasticSearchClient",
+                "OPTIONS": {
+                    "hosts": [standin.url],
+                    "api_key": API_KEY,
+                    "request_timeout_seconds": 2,
+                    "max_retries": 0,
+                    "retry_backoff_base_seconds": 0,
+                    "retry_backoff_cap_seconds": 0,
+                    "bulk_max_retries": 0,
+                    "bulk_initial_backoff_seconds": 0,
+                },
+            },
+        }
+        registry.reset()
+        yield standin
+        registry.reset()
+        assert standin.problems == []
+
+
+def write_entries(count: int) -> list[ActivityLog]:
+    for n in range(count):
+        Instrument(name=f"Analyser {n}", serial=f"S{n}").save()
+    return list(ActivityLog.objects.order_by("id"))
+
+
+def shipped_ids(standin: ElasticsearchStandIn) -> set[str]:
+    return {
+        doc_id for docs in standin.indices.values() for doc_id in docs.get("docs", {})
+    }
+
+
+def test_entries_go_to_monthly_indices_with_their_ids_and_are_marked(elasticsearch):
+    entries = write_entries(3)
+    assert shipping_lag_seconds() is not None
+
+    result = ship_all()
+
+    assert (result.shipped, result.failed) == (3, 0)
+    index = index_name(entries[0].created_at)
+    assert index in elasticsearch.indices
+    assert shipped_ids(elasticsearch) == {str(e.id) for e in entries}
+    assert not ActivityLog.objects.filter(shipped=False).exists()
+    assert shipping_lag_seconds() is None
+    ship_all()  # nothing pending: nothing sent again
+    assert shipped_ids(elasticsearch) == {str(e.id) for e in entries}
+
+
+def test_a_refused_document_stays_pending_and_goes_next_time(elasticsearch):
+    entries = write_entries(3)
+    elasticsearch.reject_item(str(entries[1].id), 503)
+
+    first = ship_all()
+    second = ship_all()
+
+    assert (first.shipped, first.failed) == (2, 1)
+    assert (second.shipped, second.failed) == (1, 0)
+    assert shipped_ids(elasticsearch) == {str(e.id) for e in entries}
+
+
+def test_with_the_store_gone_mid_shipping_nothing_is_lost(elasticsearch, settings):
+    entries = write_entries(4)
+    elasticsearch.fail_next(503, times=10)  # the store breaks down
+
+    with pytest.raises(SearchUnavailable):
+        ship_activity_logs.call()
+    assert ActivityLog.objects.filter(shipped=False).count() == 4
+
+    elasticsearch.reset()  # the store is back (empty, as after a restart)
+    elasticsearch.fail_next(503, times=10)
+    with pytest.raises(CommandError, match="stay pending"):
+        call_command("ship_activity_logs")
+    elasticsearch.reset()
+    assert ship_activity_logs.call() == 4
+    assert shipped_ids(elasticsearch) == {str(e.id) for e in entries}
+
+
+def test_the_embedded_database_store_takes_the_same_entries():
+    entries = write_entries(2)
+
+    assert ship_all().shipped == 2
+
+    found = get_client("es").search(index_name(entries[0].created_at), None)
+    assert {hit.id for hit in found.hits} == {str(e.id) for e in entries}
