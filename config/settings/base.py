@@ -141,6 +141,13 @@ SERVICES = build_services(DATA_DIR)
 # Celery on RabbitMQ with FUSION_ENGINE=celery; see build_tasks().
 TASKS = build_tasks()
 
+# Run by every Fusion worker's maintenance round: seal the activity log's
+# hash chains, and ship entries to Elasticsearch when one is configured.
+FUSION_PERIODIC_TASKS = [
+    "core.utils.activity_log.chain.seal_all",
+    "core.utils.activity_log.shipping.ship_pending",
+]
+
 # Django's file storage follows the s3 service: S3 (django-storages) when
 # S3_BUCKET is set, FileSystemStorage under DATA_DIR/files otherwise.
 STORAGES = build_storages(SERVICES["s3"])

@@ -106,6 +106,18 @@ def shipping_lag_seconds() -> float | None:
     return None if oldest is None else (timezone.now() - oldest).total_seconds()
 
 
+def ship_pending() -> int:
+    """The periodic shipper (settings.FUSION_PERIODIC_TASKS): ships only to a
+    real Elasticsearch. With the embedded database store the log table is
+    already the searchable store, so copying it would only double it."""
+    # Local import: the client module loads the elasticsearch package.
+    from core.utils.elastic_search.client import ElasticSearchClient
+
+    if not isinstance(get_client("es"), ElasticSearchClient):
+        return 0
+    return ship_all().shipped
+
+
 class ShippingIncomplete(Exception):
     """Some entries were not confirmed by the store; the job retries."""
 

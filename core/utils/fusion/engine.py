@@ -12,7 +12,9 @@ import time
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.db import connection
+from django.utils.module_loading import import_string
 
 from core.utils.fusion.options import EngineOptions, FusionStats
 
@@ -66,6 +68,7 @@ class FusionEngine(ABC):
             "recovered": self.recover_stale_jobs(),
             "relayed": self.relay_unpublished(),
             "pruned": 0,
+            **run_periodic_tasks(),
         }
         with FusionEngine._prune_lock:
             due = time.monotonic() - FusionEngine._last_pruned >= PRUNE_INTERVAL_SECONDS
@@ -74,6 +77,24 @@ class FusionEngine(ABC):
         if due:
             report["pruned"] = self.prune_finished()
         return report
+
+
+def run_periodic_tasks() -> dict[str, int]:
+    """Call each of settings.FUSION_PERIODIC_TASKS (dotted paths of callables
+    taking nothing and returning a count), e.g. sealing and shipping the
+    activity log. One failing task is logged and does not stop the others.
+
+    Example: `{"seal_all": 3, "ship_pending": 0}`.
+    """
+    report: dict[str, int] = {}
+    for path in getattr(settings, "FUSION_PERIODIC_TASKS", ()):
+        name = path.rsplit(".", 1)[-1]
+        try:
+            report[name] = int(import_string(path)() or 0)
+        except Exception:
+            logger.exception("periodic task %s failed; retrying next round", path)
+            report[name] = 0
+    return report
 
 
 class MaintenanceThread(threading.Thread):

@@ -114,3 +114,23 @@ def test_the_embedded_database_store_takes_the_same_entries():
 
     found = get_client("es").search(index_name(entries[0].created_at), None)
     assert {hit.id for hit in found.hits} == {str(e.id) for e in entries}
+
+
+def test_a_worker_maintenance_round_seals_and_ships(database_engine, elasticsearch):
+    entries = write_entries(2)
+
+    report = get_client("fusion").recover()
+
+    assert report["seal_all"] >= 2 and report["ship_pending"] == 2
+    assert shipped_ids(elasticsearch) == {str(e.id) for e in entries}
+    assert not ActivityLog.objects.filter(sealed=False).exists()
+
+
+def test_with_the_embedded_store_maintenance_seals_but_does_not_copy(database_engine):
+    write_entries(2)
+
+    report = get_client("fusion").recover()
+
+    assert report["ship_pending"] == 0
+    assert ActivityLog.objects.filter(shipped=False).count() == 2
+    assert not ActivityLog.objects.filter(sealed=False).exists()
