@@ -133,7 +133,7 @@ class ActivityLogBase(models.Model):
             user_agent=request.user_agent[:300],
             **payload,
         )
-        entry.save()
+        entry.insert()
         return entry
 
     # -- reading --------------------------------------------------------------
