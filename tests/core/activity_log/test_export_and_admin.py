@@ -60,3 +60,19 @@ def test_the_admin_lists_entries_but_cannot_change_them(client, labs):
     assert delete.status_code == 403
     entry.refresh_from_db()
     assert entry.message != "x"
+
+
+def test_a_records_history_page_shows_its_field_changes(client, labs):
+    user = User.objects.create_superuser("root", "r@example.com", "pw")
+    client.force_login(user)
+    patient = Patient(lab=labs["north"], first_name="Asha", sex="F")
+    patient.save()
+    patient.first_name = "Asha Devi"
+    patient.save(reason="Spelling corrected from the ID card")
+
+    page = client.get(reverse("admin:patients_patient_history", args=[patient.pk]))
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Asha &rarr; Asha Devi" in html or "Asha → Asha Devi" in html
+    assert "Spelling corrected from the ID card" in html
