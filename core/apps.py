@@ -12,5 +12,9 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        """Start error reporting (a no-op unless settings.SENTRY_DSN is set)."""
+        """Register the system checks; start error reporting (a no-op unless
+        settings.SENTRY_DSN is set)."""
+        # Imported for its @register side effect (the checks of SERVICES).
+        from core import checks  # noqa: F401
+
         init_sentry()

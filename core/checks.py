@@ -1,0 +1,46 @@
+"""System checks: a misconfigured service is reported by `manage.py check`
+(and at start-up), not at its first use in a request."""
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, register
+from django.utils.module_loading import import_string
+
+from core.utils.clients import ServiceClient
+
+
+@register()
+def check_services(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Each settings.SERVICES entry names an importable ServiceClient class
+    and gives its OPTIONS as a dict."""
+    errors: list[CheckMessage] = []
+    for name, config in getattr(settings, "SERVICES", {}).items():
+        where = f"settings.SERVICES[{name!r}]"
+        if not isinstance(config, dict) or "BACKEND" not in config:
+            errors.append(
+                Error(f"{where} must be a dict with a BACKEND.", id="core.E001")
+            )
+            continue
+        try:
+            backend = import_string(config["BACKEND"])
+        except ImportError as exc:
+            errors.append(
+                Error(
+                    f"{where}['BACKEND'] = {config['BACKEND']!r} cannot be imported.",
+                    hint=str(exc),
+                    id="core.E002",
+                )
+            )
+            continue
+        if not (isinstance(backend, type) and issubclass(backend, ServiceClient)):
+            errors.append(
+                Error(
+                    f"{where}['BACKEND'] is not a ServiceClient subclass.",
+                    hint="Service clients subclass core.utils.clients.ServiceClient.",
+                    id="core.E003",
+                )
+            )
+        if not isinstance(config.get("OPTIONS", {}), dict):
+            errors.append(Error(f"{where}['OPTIONS'] must be a dict.", id="core.E004"))
+    return errors
