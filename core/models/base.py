@@ -123,11 +123,13 @@ class BaseModel(ActivityLogBase, CachingMixin, models.Model):
                 self.validate(**hook_kwargs)
                 self.before_save(**hook_kwargs)
                 self._write(using, created, update_fields)
+                # Before log_change, which moves the loaded state forward: the
+                # cache needs the lab the row was loaded with.
+                self.invalidate_cache_on_commit(self.pk, self.version)
                 self.log_change(
                     "create" if created else "update", reason, update_fields
                 )
                 self.after_save(**hook_kwargs)
-                self.invalidate_cache_on_commit(self.pk, self.version)
         finally:
             self._expected_version = None
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Self
@@ -74,8 +74,6 @@ class CachingMixin(models.Model):
     default_cache_ttl: ClassVar[int] = DEFAULT_CACHE_TTL_SECONDS
     #: Optional key template, e.g. "Catalogue_Lab{lab_id}"; default is the seed's.
     cache_key: ClassVar[str | None] = None
-    #: The lab id the row had when loaded (None for new or unscoped rows).
-    _loaded_lab_id: Any = None
 
     cache_type: ClassVar[CacheType] = CacheType.NONE
     allow_individual_instance_caching: ClassVar[bool] = False
@@ -118,9 +116,9 @@ class CachingMixin(models.Model):
 
         Raises like `BaseModel.get` when the lab has no such row.
         """
-        key = cls.get_cache_key(lab_id)
         if cls.cache_type == CacheType.NONE:
             return cls._get_row(instance_id, lab_id, exception_to_raise)
+        key = cls.get_cache_key(lab_id)
         cache = _cache()
         cached = cache.get(key, str(instance_id))
         if cached is not None:
@@ -233,12 +231,14 @@ class CachingMixin(models.Model):
         if cls.cache_type == CacheType.NONE:
             return
         if _is_lab_scoped(cls):
-            lab_ids = {self.__dict__.get("lab_id"), self._loaded_lab_id} - {None}
+            # The state the row was loaded with is kept by ActivityLogBase
+            # (BaseModel's other mixin); one snapshot serves both.
+            loaded = getattr(self, "_loaded_state", None) or {}
+            lab_ids = {self.__dict__.get("lab_id"), loaded.get("lab_id")} - {None}
         else:
             lab_ids = {None}
         keys = {cls.get_cache_key(lab_id) for lab_id in lab_ids}
         field, ttl = str(pk), self.default_cache_ttl
-        self._loaded_lab_id = self.__dict__.get("lab_id")
 
         def invalidate() -> None:
             cache = _cache()
@@ -246,19 +246,6 @@ class CachingMixin(models.Model):
                 cache.invalidate(key, field, version, ttl)
 
         self.on_commit(invalidate)  # type: ignore[attr-defined]
-
-    @classmethod
-    def from_db(
-        cls,
-        db: str | None,
-        field_names: Collection[str],
-        values: Collection[Any],
-        **kwargs: Any,
-    ) -> Self:
-        """Django's from_db, remembering the lab the row was loaded with."""
-        instance = super().from_db(db, field_names, values, **kwargs)
-        instance._loaded_lab_id = instance.__dict__.get("lab_id")
-        return instance
 
 
 def _cache() -> HashCache:
