@@ -142,7 +142,7 @@ def _decode(body: bytes, encoding: str) -> bytes:
     if encoding == "gzip":
         return gzip.decompress(body)
     if encoding == "br":
-        import brotli  # type: ignore[import-not-found]  # only if the SDK used it
+        import brotli  # type: ignore[import-untyped,unused-ignore]  # only if the SDK used it
 
         return bytes(brotli.decompress(body))
     if encoding in ("", "identity"):

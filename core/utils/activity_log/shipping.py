@@ -2,50 +2,33 @@
 
 The database table stays the source of truth. The shipper takes unshipped
 entries oldest first, sends them in one bulk request to monthly indices
-(`activity-2026.11`) with the entry id as the document id, so sending one
-twice is harmless, and marks as shipped only those the store confirmed.
+(`activity-2026.11`, laid out by `index.py`'s template) with the entry id as
+the document id, so sending one twice is harmless, and marks as shipped only
+those the store confirmed and made searchable.
 When the store is down nothing is marked: the entries wait and go with a
 later run. `manage.py ship_activity_logs` and the `ship_activity_logs` job
 run it; `shipping_lag_seconds()` is the health endpoint's lag figure.
 """
 
-import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from django.utils import timezone
 
 from core.models.activity_log import ActivityLog
+from core.utils.activity_log.index import (
+    INDEX_PATTERN,
+    MAPPINGS,
+    SETTINGS,
+    TEMPLATE_NAME,
+    TEMPLATE_PRIORITY,
+    index_name,
+    is_search_server,
+    to_document,
+)
 from core.utils.clients import get_client
 from core.utils.fusion import job
 
-INDEX_PREFIX = "activity-"
 SHIP_BATCH_SIZE = 500
-#: Explicit mappings: keyword ids for exact filters, text only where people
-#: search words, dates as dates; nothing left to dynamic mapping's guesses.
-MAPPINGS: dict[str, Any] = {
-    "dynamic": False,
-    "properties": {
-        "lab_id": {"type": "long"},
-        "parent_lab_id": {"type": "long"},
-        "model_label": {"type": "keyword"},
-        "instance_id": {"type": "keyword"},
-        "action": {"type": "keyword"},
-        "category_id": {"type": "integer"},
-        "message": {"type": "text"},
-        "reason": {"type": "text"},
-        "changes": {"type": "object", "enabled": False},
-        "actor_id": {"type": "keyword"},
-        "actor_name": {"type": "keyword"},
-        "actor_role": {"type": "keyword"},
-        "actor_kind": {"type": "keyword"},
-        "request_id": {"type": "keyword"},
-        "client_ip": {"type": "ip"},
-        "user_agent": {"type": "keyword"},
-        "created_at": {"type": "date"},
-    },
-}
-_DOCUMENT_FIELDS = tuple(MAPPINGS["properties"])
 
 
 @dataclass(frozen=True)
@@ -57,27 +40,29 @@ class ShipResult:
     failed: int
 
 
-def index_name(created_at: dt.datetime) -> str:
-    """The monthly index of an entry, e.g. `activity-2026.11` (UTC month)."""
-    return f"{INDEX_PREFIX}{created_at.astimezone(dt.UTC):%Y.%m}"
-
-
 def ship_batch(limit: int = SHIP_BATCH_SIZE) -> ShipResult:
     """Ship up to `limit` unshipped entries, oldest first."""
     entries = list(ActivityLog.objects.filter(shipped=False).order_by("id")[:limit])
     if not entries:
         return ShipResult(0, 0)
     store = get_client("es")
-    for name in {index_name(entry.created_at) for entry in entries}:
-        store.ensure_index(name, MAPPINGS)
+    store.ensure_index_template(
+        TEMPLATE_NAME, [INDEX_PATTERN], MAPPINGS, SETTINGS, priority=TEMPLATE_PRIORITY
+    )
+    # wait_for: an entry is marked shipped only once searches can see it, so
+    # get_activities (database for unshipped, Elasticsearch for shipped)
+    # never misses one in between.
     result = store.bulk(
-        {
-            "_op_type": "index",
-            "_index": index_name(entry.created_at),
-            "_id": str(entry.id),
-            "_source": {field: getattr(entry, field) for field in _DOCUMENT_FIELDS},
-        }
-        for entry in entries
+        (
+            {
+                "_op_type": "index",
+                "_index": index_name(entry.created_at),
+                "_id": str(entry.id),
+                "_source": to_document(entry),
+            }
+            for entry in entries
+        ),
+        refresh="wait_for",
     )
     refused = {failure.position for failure in result.failures}
     confirmed = [e.id for position, e in enumerate(entries) if position not in refused]
@@ -85,13 +70,13 @@ def ship_batch(limit: int = SHIP_BATCH_SIZE) -> ShipResult:
     return ShipResult(len(confirmed), len(refused))
 
 
-def ship_all() -> ShipResult:
+def ship_all(batch_size: int = SHIP_BATCH_SIZE) -> ShipResult:
     """Ship batches until nothing is left or a batch is not fully confirmed."""
     shipped = failed = 0
     while True:
-        result = ship_batch()
+        result = ship_batch(batch_size)
         shipped, failed = shipped + result.shipped, failed + result.failed
-        if result.failed or result.shipped < SHIP_BATCH_SIZE:
+        if result.failed or result.shipped < batch_size:
             return ShipResult(shipped, failed)
 
 
@@ -110,10 +95,7 @@ def ship_pending() -> int:
     """The periodic shipper (settings.FUSION_PERIODIC_TASKS): ships only to a
     real Elasticsearch. With the embedded database store the log table is
     already the searchable store, so copying it would only double it."""
-    # Local import: the client module loads the elasticsearch package.
-    from core.utils.elastic_search.client import ElasticSearchClient
-
-    if not isinstance(get_client("es"), ElasticSearchClient):
+    if not is_search_server(get_client("es")):
         return 0
     return ship_all().shipped
 

@@ -11,6 +11,7 @@ The client speaks Elasticsearch 9 (`elasticsearch` 9.x sends
 is not supported by this class.
 """
 
+import json
 import logging
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -22,6 +23,7 @@ from elastic_transport import TransportError
 from elasticsearch import ApiError, BadRequestError, Elasticsearch, NotFoundError
 from elasticsearch.helpers import streaming_bulk
 
+from core.utils.circuit_breaker import CircuitBreaker
 from core.utils.clients import (
     DEFAULT_CHECK_TIMEOUT_SECONDS,
     HealthStatus,
@@ -37,6 +39,7 @@ from core.utils.elastic_search.types import (
     SearchResult,
     check_doc_id,
     check_index_name,
+    check_index_pattern,
     failure_for,
     parse_bulk_action,
     to_json_document,
@@ -57,6 +60,8 @@ BULK_MAX_RETRIES = 3
 BULK_INITIAL_BACKOFF_SECONDS = 1.0
 BULK_MAX_BACKOFF_SECONDS = 30.0
 DEFAULT_SIZE = 10
+READ_BREAKER_FAILURES = 3
+READ_BREAKER_RESET_SECONDS = 30.0
 
 
 class ElasticSearchClient(ServiceClient):
@@ -95,6 +100,14 @@ class ElasticSearchClient(ServiceClient):
         if not host_list:
             raise ValueError("ElasticSearchClient needs at least one host URL.")
         self.masked_hosts = [_mask(host) for host in host_list]
+        self._templates_sent: set[tuple[str, str]] = set()
+        #: For readers that can answer from elsewhere (the activity log reads
+        #: the database): after repeated failures they stop asking for a while
+        #: instead of waiting for a timeout on every read.
+        self.read_breaker = CircuitBreaker(
+            failure_threshold=READ_BREAKER_FAILURES,
+            reset_after_seconds=READ_BREAKER_RESET_SECONDS,
+        )
         self.max_retries = max_retries
         self._bulk_chunk_size = bulk_chunk_size
         self._bulk_max_retries = bulk_max_retries
@@ -140,6 +153,34 @@ class ElasticSearchClient(ServiceClient):
                 if exc.error == "resource_already_exists_exception":
                     return False
                 raise
+        return True
+
+    def ensure_index_template(
+        self,
+        name: str,
+        index_patterns: list[str],
+        mappings: Mapping[str, Any],
+        settings: Mapping[str, Any] | None = None,
+        *,
+        priority: int = 100,
+    ) -> bool:
+        """Put a composable index template: indices created later whose
+        names match `index_patterns` (e.g. `["activity-*"]`) get these
+        mappings and settings. True if it was sent now; a client sends the
+        same template once (a PUT replaces the template, so a changed one is
+        sent again). Existing indices keep their mappings."""
+        template = {"mappings": dict(mappings), "settings": dict(settings or {})}
+        key = (name, json.dumps([index_patterns, template, priority], sort_keys=True))
+        if key in self._templates_sent:
+            return False
+        with self._translated(f"put index template {name!r}"):
+            self._es.indices.put_index_template(
+                name=name,
+                index_patterns=list(index_patterns),
+                template=template,
+                priority=priority,
+            )
+        self._templates_sent.add(key)
         return True
 
     def index_document(
@@ -242,17 +283,24 @@ class ElasticSearchClient(ServiceClient):
         sort: Any = None,
         size: int = DEFAULT_SIZE,
         from_: int = 0,
+        *,
+        timeout_seconds: float | None = None,
     ) -> SearchResult:
         """Documents of `index` matching `query` (Elasticsearch query DSL),
-        sorted, one page of `size`; a missing index gives no hits.
+        sorted, one page of `size`; a missing index gives no hits. `index`
+        may be a pattern (`activity-*`). `timeout_seconds` bounds this one
+        request and turns retries off (for readers with a fallback).
 
         Example: `search("activity", {"term": {"lab_id": 3}},
         sort=[{"created_at": "desc"}], size=50)`.
         """
-        check_index_name(index)
+        check_index_pattern(index)
         sort_clauses = [{name: {"order": order}} for name, order in parse_sort(sort)]
+        es = self._es
+        if timeout_seconds is not None:
+            es = es.options(request_timeout=timeout_seconds, max_retries=0)
         with self._translated(f"search {index!r}"):
-            response = self._es.search(
+            response = es.search(
                 index=index, query=dict(query) if query else {"match_all": {}},
                 sort=sort_clauses or None, size=size, from_=from_,
                 track_total_hits=True, ignore_unavailable=True,

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import IntegrityError, connections, router, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.models.search import SearchDocument, SearchIndex
@@ -28,6 +29,7 @@ from core.utils.elastic_search.types import (
     SearchResult,
     check_doc_id,
     check_index_name,
+    check_index_pattern,
     failure_for,
     parse_bulk_action,
     to_json_document,
@@ -54,6 +56,22 @@ class DatabaseSearchClient(ServiceClient):
             name=name, defaults={"mappings": dict(mappings or {})}
         )
         return created
+
+    def ensure_index_template(
+        self,
+        name: str,
+        index_patterns: list[str],
+        mappings: Mapping[str, Any],
+        settings: Mapping[str, Any] | None = None,
+        *,
+        priority: int = 100,
+    ) -> bool:
+        """Accepted for parity with Elasticsearch and checked; returns False.
+        The database store keeps JSON bodies and needs no mappings, and its
+        indices exist as soon as a document is written to them."""
+        for pattern in index_patterns:
+            check_index_pattern(pattern)
+        return False
 
     def index_document(
         self,
@@ -110,18 +128,28 @@ class DatabaseSearchClient(ServiceClient):
         sort: Any = None,
         size: int = DEFAULT_SIZE,
         from_: int = 0,
+        *,
+        timeout_seconds: float | None = None,
     ) -> SearchResult:
-        """Documents of `index` matching `query`, sorted, one page of `size`.
+        """Documents of `index` (a name, or a prefix ending in `*`) matching
+        `query`, sorted, one page of `size`. `timeout_seconds` is accepted
+        for parity (the database connection's own timeouts apply).
 
         Example: `search("activity", {"bool": {"filter": [{"term": {"lab_id":
         3}}]}}, sort=[{"created_at": "desc"}], size=50)`. A missing index
         gives no hits, like Elasticsearch with `ignore_unavailable`.
         """
-        check_index_name(index)
+        check_index_pattern(index)
         _check_page(size, from_)
-        matching = SearchDocument.objects.filter(index=index).filter(query_to_q(query))
+        if index.endswith("*"):
+            in_index = Q(index__startswith=index[:-1])
+        else:
+            in_index = Q(index=index)
+        matching = SearchDocument.objects.filter(in_index).filter(query_to_q(query))
         page = matching.order_by(*sort_to_order_by(sort))[from_ : from_ + size]
-        hits = [SearchHit(index=index, id=doc.doc_id, source=doc.body) for doc in page]
+        hits = [
+            SearchHit(index=doc.index, id=doc.doc_id, source=doc.body) for doc in page
+        ]
         return SearchResult(total=matching.count(), hits=hits)
 
     def get_document(self, index: str, id: str | int) -> dict[str, Any] | None:

@@ -144,6 +144,15 @@ def check_index_name(name: Any) -> str:
     return name
 
 
+def check_index_pattern(pattern: Any) -> str:
+    """`pattern` if it is an index name, or a name prefix ending in `*`
+    (`activity-*`), as searches take."""
+    if isinstance(pattern, str) and pattern.endswith("*") and len(pattern) > 1:
+        check_index_name(pattern[:-1])
+        return pattern
+    return check_index_name(pattern)
+
+
 def check_doc_id(doc_id: Any) -> str:
     """`doc_id` as a string, if Elasticsearch would accept it."""
     if isinstance(doc_id, bool) or not isinstance(doc_id, str | int):

@@ -3,51 +3,23 @@ Elasticsearch stand-in (tests/standins/elasticsearch.py; no Elasticsearch can
 run here), and to the embedded database store. Nothing is lost when the
 store goes away mid-shipping."""
 
-from collections.abc import Iterator
-
 import pytest
 from django.core.management import CommandError, call_command
 
 from core.models import ActivityLog
+from core.utils.activity_log.index import MAPPINGS, TEMPLATE_NAME, index_name
 from core.utils.activity_log.shipping import (
-    index_name,
+    ShipResult,
     ship_activity_logs,
     ship_all,
     shipping_lag_seconds,
 )
-from core.utils.clients import get_client, registry
+from core.utils.clients import get_client
 from core.utils.elastic_search.errors import SearchUnavailable
 from tests.lifecycle.models import Instrument
 from tests.standins.elasticsearch import ElasticsearchStandIn
 
 pytestmark = pytest.mark.django_db
-
-API_KEY = "c3RhbmQtaW46a2V5LW5ldmVyLXNob3du"  # the stand-in's test key
-
-
-@pytest.fixture
-def elasticsearch(settings) -> Iterator[ElasticsearchStandIn]:
-    with ElasticsearchStandIn(api_key=API_KEY) as standin:
-        settings.SERVICES = {
-            **settings.SERVICES,
-            "es": {
-                "BACKEND": "core.utils.elastic_search.client.ElasticSearchClient",
-                "OPTIONS": {
-                    "hosts": [standin.url],
-                    "api_key": API_KEY,
-                    "request_timeout_seconds": 2,
-                    "max_retries": 0,
-                    "retry_backoff_base_seconds": 0,
-                    "retry_backoff_cap_seconds": 0,
-                    "bulk_max_retries": 0,
-                    "bulk_initial_backoff_seconds": 0,
-                },
-            },
-        }
-        registry.reset()
-        yield standin
-        registry.reset()
-        assert standin.problems == []
 
 
 def write_entries(count: int) -> list[ActivityLog]:
@@ -134,3 +106,34 @@ def test_with_the_embedded_store_maintenance_seals_but_does_not_copy(database_en
     assert report["ship_pending"] == 0
     assert ActivityLog.objects.filter(shipped=False).count() == 2
     assert not ActivityLog.objects.filter(sealed=False).exists()
+
+
+def test_killing_the_store_mid_shipping_loses_nothing(elasticsearch):
+    entries = write_entries(5)
+    elasticsearch.die_after(2)  # the template and the first batch, then killed
+
+    first = ship_all(batch_size=2)
+
+    assert (first.shipped, first.failed) == (2, 2)
+    assert ActivityLog.objects.filter(shipped=False).count() == 3
+    elasticsearch.restart()  # back, with what it had stored
+    assert ship_all(batch_size=2) == ShipResult(shipped=3, failed=0)
+    assert shipped_ids(elasticsearch) == {str(e.id) for e in entries}
+    assert not ActivityLog.objects.filter(shipped=False).exists()
+
+
+def test_indices_come_from_one_index_template_with_explicit_mappings(elasticsearch):
+    entries = write_entries(2)
+
+    ship_all(batch_size=1)
+    ship_all()
+
+    template = elasticsearch.templates[TEMPLATE_NAME]
+    assert template["index_patterns"] == ["activity-*"]
+    assert template["template"]["mappings"] == MAPPINGS
+    index = elasticsearch.indices[index_name(entries[0].created_at)]
+    assert index["mappings"] == MAPPINGS  # created from the template on first write
+    # Sent once by this client, not before every batch.
+    assert elasticsearch.paths("PUT").count(f"/_index_template/{TEMPLATE_NAME}") == 1
+    bulk = next(r for r in elasticsearch.requests if r.path == "/_bulk")
+    assert bulk.query["refresh"] == ["wait_for"]  # searchable before marked

@@ -4,10 +4,14 @@ Elasticsearch (no Elasticsearch server can be installed here); it exists so
 the real `elasticsearch` client is tested over real HTTP.
 
 It answers GET/HEAD / (info, ping), GET /_cluster/health, PUT/HEAD /<index>,
-PUT|POST /<index>/_doc[/<id>], GET /<index>/_doc/<id>, POST [/<index>]/_bulk
-(NDJSON), POST|GET /<index>/_search (match_all, term, terms, range, exists,
-bool; sort, size, from) and POST /<index>/_refresh, always with the
-`X-Elastic-Product: Elasticsearch` header the 9.x client requires.
+PUT/GET/HEAD /_index_template/<name>, PUT|POST /<index>/_doc[/<id>],
+GET /<index>/_doc/<id>, POST [/<index>]/_bulk (NDJSON: index, create,
+update with `doc`, delete), POST|GET /<index or pattern>/_search (the
+queries of `query.py`; sort, size, from) and POST /<index>/_refresh, always
+with the `X-Elastic-Product: Elasticsearch` header the 9.x client requires.
+An index written to before it exists is created from the matching index
+template of highest priority; with `"dynamic": "strict"` mappings a document
+with an unmapped field is refused, as Elasticsearch refuses it.
 
 It checks every request: the compatibility Accept / Content-Type headers the
 9.x client sends, gzip bodies, credentials when configured, and each NDJSON
@@ -17,24 +21,34 @@ it stays empty) and gets a 400. Every request is kept in `requests`.
 Faults on demand: `fail_next(503, times=2)` answers the next requests with
 that status; `hang_next()` holds the next request without answering (to
 prove client timeouts); `reject_item("doc-1", 429)` rejects that document
-inside a bulk request (to prove per-item retries).
+inside a bulk request (to prove per-item retries); `die_after(n)` answers n
+more requests, then drops the next one unanswered and stops listening, as a
+killed server does (its documents survive a `restart()`, as on disk).
 """
 
-import base64
+import functools
 import gzip
 import json
 import threading
 from collections import deque
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from tests.standins.elasticsearch import responses
+from tests.standins.elasticsearch.query import UnsupportedQuery, matches
 
 JSON_TYPE = "application/vnd.elasticsearch+json; compatible-with=9"
 NDJSON_TYPE = "application/vnd.elasticsearch+x-ndjson; compatible-with=9"
 #: Upper bound on how long a hung request is held (released earlier by stop()).
 HANG_LIMIT_SECONDS = 10.0
 BULK_OPS = ("index", "create", "update", "delete")
+REFRESH_VALUES = ("true", "false", "wait_for", "")
+SEARCH_BODY_KEYS = {"query", "sort", "size", "from", "track_total_hits"}
+#: Field types whose values must be integers (or null) in a document.
+INTEGER_TYPES = {"long", "integer", "short", "byte"}
 
 
 @dataclass
@@ -59,22 +73,37 @@ class ElasticsearchStandIn:
         self, *, api_key: str | None = None, basic_auth: tuple[str, str] | None = None
     ) -> None:
         self.indices: dict[str, dict[str, Any]] = {}
+        self.templates: dict[str, dict[str, Any]] = {}
+        #: Each document's version (kept after a delete, as Elasticsearch's
+        #: tombstones do for a while) and the next sequence number.
+        self._versions: dict[tuple[str, str], int] = {}
+        self._seq_no = 0
+        self._answers_left: int | None = None
         self.requests: list[RecordedRequest] = []
         self.problems: list[str] = []
         self.cluster_status = "green"
-        self._expected_auth = _expected_auth(api_key, basic_auth)
+        self._expected_auth = responses.expected_auth(api_key, basic_auth)
         self._faults: deque[int | None] = deque()
         self._item_faults: dict[str, deque[int]] = {}
         self._lock = threading.Lock()
         self._release = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._port = 0
+        self._listen()
+
+    def _listen(self) -> None:
+        self._server = ThreadingHTTPServer(
+            ("127.0.0.1", self._port), _handler_for(self)
+        )
         self._server.daemon_threads = True
+        self._port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._stopping = False
+        self._closed = threading.Event()
 
     @property
     def url(self) -> str:
-        """`http://127.0.0.1:<port>`."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        """`http://127.0.0.1:<port>` (the same port across restarts)."""
+        return f"http://127.0.0.1:{self._port}"
 
     def start(self) -> "ElasticsearchStandIn":
         """Serve in a background thread."""
@@ -82,10 +111,28 @@ class ElasticsearchStandIn:
         return self
 
     def stop(self) -> None:
-        """Release hung requests and stop serving."""
+        """Release hung requests and stop serving (connections are refused)."""
+        with self._lock:
+            first, self._stopping = not self._stopping, True
+        if not first:  # another thread is stopping it: wait until it is done
+            self._closed.wait(HANG_LIMIT_SECONDS)
+            return
         self._release.set()
         self._server.shutdown()
         self._server.server_close()
+        self._closed.set()
+
+    def restart(self) -> None:
+        """Listen again on the same port, keeping indices and templates."""
+        self.stop()
+        self._release.clear()
+        self._answers_left = None
+        self._listen()
+        self.start()
+
+    def die_after(self, answered: int) -> None:
+        """Answer `answered` more requests, then drop the next and stop."""
+        self._answers_left = answered
 
     def __enter__(self) -> "ElasticsearchStandIn":
         return self.start()
@@ -97,6 +144,8 @@ class ElasticsearchStandIn:
         """Forget documents, requests, problems and pending faults."""
         with self._lock:
             self.indices.clear()
+            self.templates.clear()
+            self._versions.clear()
             self.requests.clear()
             self.problems.clear()
             self._faults.clear()
@@ -126,11 +175,17 @@ class ElasticsearchStandIn:
         with self._lock:
             self.requests.append(request)
             fault = self._faults.popleft() if self._faults else 0
+            dying = self._answers_left == 0
+            if self._answers_left:
+                self._answers_left -= 1
+        if dying:
+            threading.Thread(target=self.stop, daemon=True).start()
+            return None
         if fault is None:
             self._release.wait(HANG_LIMIT_SECONDS)
             return None
         if fault:
-            return fault, _error(
+            return fault, responses.error(
                 "es_rejected_execution_exception", "stand-in fault", fault
             )
         problem = self._check_headers(request)
@@ -139,7 +194,7 @@ class ElasticsearchStandIn:
         if self._expected_auth and request.headers.get("authorization") != (
             self._expected_auth
         ):
-            return 401, _error(
+            return 401, responses.error(
                 "security_exception", "missing or wrong credentials", 401
             )
         with self._lock:
@@ -147,7 +202,7 @@ class ElasticsearchStandIn:
 
     def _refuse(self, problem: str) -> tuple[int, Any]:
         self.problems.append(problem)
-        return 400, _error("illegal_argument_exception", problem, 400)
+        return 400, responses.error("illegal_argument_exception", problem, 400)
 
     def _check_headers(self, request: RecordedRequest) -> str | None:
         accept = request.headers.get("accept", "")
@@ -169,9 +224,13 @@ class ElasticsearchStandIn:
         parts = [unquote(p) for p in request.path.strip("/").split("/") if p]
         method = request.method
         if not parts:
-            return 200, _info()
+            return 200, responses.info()
         if parts == ["_cluster", "health"] and method == "GET":
             return 200, {"cluster_name": "stand-in", "status": self.cluster_status}
+        if request.query.get("refresh", [""])[0] not in REFRESH_VALUES:
+            return self._refuse(f"refresh={request.query['refresh']} is not valid")
+        if parts[0] == "_index_template" and len(parts) == 2:
+            return self._template_api(request, parts[1])
         if parts[-1] == "_bulk" and method in {"POST", "PUT"}:
             return self._bulk(request, parts[0] if len(parts) == 2 else None)
         index = parts[0]
@@ -189,12 +248,32 @@ class ElasticsearchStandIn:
         if request.method == "HEAD":
             return (200 if index in self.indices else 404), None
         if index in self.indices:
-            return 400, _error(
+            return 400, responses.error(
                 "resource_already_exists_exception", f"index [{index}] already exists"
             )
         body = request.json() if request.body else {}
         self.indices[index] = {"mappings": body.get("mappings", {}), "docs": {}}
         return 200, {"acknowledged": True, "index": index}
+
+    def _template_api(self, request: RecordedRequest, name: str) -> tuple[int, Any]:
+        if request.method in {"GET", "HEAD"}:
+            if name not in self.templates:
+                return 404, responses.error(
+                    "resource_not_found_exception",
+                    f"index template matching [{name}] not found", 404,
+                )  # fmt: skip
+            if request.method == "HEAD":
+                return 200, None
+            entry = {"name": name, "index_template": self.templates[name]}
+            return 200, {"index_templates": [entry]}
+        if request.method not in {"PUT", "POST"}:
+            return self._refuse(f"unexpected {request.method} on _index_template")
+        body = request.json() if request.body else {}
+        problem = responses.template_problem(body)
+        if problem:
+            return self._refuse(f"index template {name!r}: {problem}")
+        self.templates[name] = body
+        return 200, {"acknowledged": True}
 
     def _doc_api(
         self, request: RecordedRequest, index: str, doc_id: str | None
@@ -210,14 +289,63 @@ class ElasticsearchStandIn:
         if not isinstance(source, dict):
             return self._refuse("a document body must be a JSON object")
         doc_id = doc_id or f"auto-{len(self.requests)}"
+        refused = self._mapping_error(index, source)
+        if refused:
+            return 400, {"error": refused, "status": 400}
         created = self._store(index, doc_id, source)
-        return (201 if created else 200), _written(index, doc_id, created)
+        result = "created" if created else "updated"
+        written = {"_index": index, "_id": doc_id, "result": result,
+                   **self._bump(index, doc_id)}  # fmt: skip
+        return (201 if created else 200), written
+
+    def _index(self, name: str) -> dict[str, Any]:
+        """The index, created on first write from the best matching template."""
+        if name not in self.indices:
+            matching = [
+                template
+                for template in self.templates.values()
+                if any(fnmatchcase(name, p) for p in template["index_patterns"])
+            ]
+            best = max(matching, key=lambda t: t.get("priority", 0), default={})
+            mappings = best.get("template", {}).get("mappings", {})
+            self.indices[name] = {"mappings": mappings, "docs": {}}
+        return self.indices[name]
+
+    def _mapping_error(self, index: str, source: dict[str, Any]) -> dict[str, Any]:
+        """Elasticsearch's error for a document its mappings refuse, or {}."""
+        mappings = self._index(index)["mappings"]
+        fields = mappings.get("properties", {})
+        if mappings.get("dynamic") == "strict":
+            for name in source:
+                if name not in fields:
+                    return {
+                        "type": "strict_dynamic_mapping_exception",
+                        "reason": "mapping set to strict, dynamic introduction "
+                        f"of [{name}] within [_doc] is not allowed",
+                    }
+        for name, spec in fields.items():
+            value = source.get(name)
+            if spec.get("type") in INTEGER_TYPES and responses.not_integer(value):
+                return {
+                    "type": "document_parsing_exception",
+                    "reason": f"failed to parse field [{name}] of type "
+                    f"[{spec['type']}]: {value!r}",
+                }
+        return {}
 
     def _store(self, index: str, doc_id: str, source: dict[str, Any]) -> bool:
-        docs = self.indices.setdefault(index, {"mappings": {}, "docs": {}})["docs"]
+        docs = self._index(index)["docs"]
         created = doc_id not in docs
         docs[doc_id] = source
         return created
+
+    def _bump(self, index: str, doc_id: str) -> dict[str, Any]:
+        """A write's `_version`, `_seq_no`, `_primary_term` and `_shards`."""
+        version = self._versions.get((index, doc_id), 0) + 1
+        self._versions[(index, doc_id)] = version
+        self._seq_no += 1
+        return {"_version": version, "_seq_no": self._seq_no - 1,
+                "_primary_term": 1, "_shards": responses.SHARDS}  # fmt: skip
 
     def _bulk(
         self, request: RecordedRequest, path_index: str | None
@@ -246,6 +374,8 @@ class ElasticsearchStandIn:
                     return self._refuse(f"the {op!r} action has no JSON source line")
                 if not isinstance(source, dict):
                     return self._refuse("a bulk source line must be a JSON object")
+                if op == "update" and not isinstance(source.get("doc"), dict):
+                    return self._refuse("an update action's line is {'doc': {...}}")
             items.append(self._bulk_item(op, index, meta.get("_id"), source))
         errors = any("error" in next(iter(item.values())) for item in items)
         return 200, {"took": 1, "errors": errors, "items": items}
@@ -257,129 +387,75 @@ class ElasticsearchStandIn:
         rejections = self._item_faults.get(doc_id)
         if rejections:
             error = {"type": "stand_in_rejection", "reason": "rejected"}
-            return _item(op, index, doc_id, rejections.popleft(), error=error)
+            return responses.item(op, index, doc_id, rejections.popleft(), error=error)
         docs = self.indices.get(index, {}).get("docs", {})
         if op == "delete":
             found = docs.pop(doc_id, None) is not None
             result = "deleted" if found else "not_found"
-            return _item(op, index, doc_id, 200 if found else 404, result=result)
+            return responses.item(
+                op, index, doc_id, 200 if found else 404, result=result,
+                **self._bump(index, doc_id),
+            )  # fmt: skip
         if op == "create" and doc_id in docs:
             error = {
                 "type": "version_conflict_engine_exception",
-                "reason": f"[{doc_id}]: document already exists",
+                "reason": f"[{doc_id}]: version conflict, document already exists",
             }
-            return _item(op, index, doc_id, 409, error=error)
+            return responses.item(op, index, doc_id, 409, error=error)
         assert source is not None
+        if op == "update":
+            if doc_id not in docs:
+                error = {
+                    "type": "document_missing_exception",
+                    "reason": f"[{doc_id}]: document missing",
+                }
+                return responses.item(op, index, doc_id, 404, error=error)
+            source = {**docs[doc_id], **source["doc"]}
+        refused = self._mapping_error(index, source)
+        if refused:
+            return responses.item(op, index, doc_id, 400, error=refused)
         created = self._store(index, doc_id, source)
         result = "created" if created else "updated"
-        return _item(op, index, doc_id, 201 if created else 200, result=result)
+        return responses.item(
+            op, index, doc_id, 201 if created else 200, result=result,
+            **self._bump(index, doc_id),
+        )  # fmt: skip
 
-    def _search(self, request: RecordedRequest, index: str) -> tuple[int, Any]:
-        if index not in self.indices:
-            if request.query.get("ignore_unavailable") == ["true"]:
-                return 200, _hits([], 0)
-            return 404, _error("index_not_found_exception", f"no such index [{index}]")
-        body = request.json() if request.body else {}
-        docs = [
-            (doc_id, source)
-            for doc_id, source in self.indices[index]["docs"].items()
-            if _matches(source, body.get("query", {"match_all": {}}))
-        ]
-        for clause in reversed(body.get("sort", [])):
-            ((name, spec),) = clause.items()
-            docs.sort(
-                key=lambda d, n=name: _sort_key(d, n), reverse=spec["order"] == "desc"
+    def _search(self, request: RecordedRequest, target: str) -> tuple[int, Any]:
+        patterns = target.split(",")
+        names = [n for n in sorted(self.indices) if any(
+            fnmatchcase(n, p) for p in patterns)]  # fmt: skip
+        missing = [p for p in patterns if "*" not in p and p not in names]
+        if missing and request.query.get("ignore_unavailable") != ["true"]:
+            return 404, responses.error(
+                "index_not_found_exception", f"no such index [{missing[0]}]", 404
             )
-        start, size = body.get("from", 0), body.get("size", 10)
+        body = request.json() if request.body else {}
+        if set(body) - SEARCH_BODY_KEYS:
+            return self._refuse(f"unexpected search keys {set(body)}")
+        query = body.get("query", {"match_all": {}})
+        try:
+            docs = [
+                (name, doc_id, source)
+                for name in names
+                for doc_id, source in self.indices[name]["docs"].items()
+                if matches(source, query)
+            ]
+        except (UnsupportedQuery, KeyError, TypeError) as exc:
+            return self._refuse(f"query {query!r}: {exc}")
+        for clause in reversed(body.get("sort", [])):
+            ((field, spec),) = clause.items()
+            docs.sort(
+                key=functools.partial(responses.sort_key, field),
+                reverse=spec["order"] == "desc",
+            )
+        start = int(body.get("from", request.query.get("from", [0])[0]))
+        size = int(body.get("size", request.query.get("size", [10])[0]))
         page = [
-            {"_index": index, "_id": doc_id, "_score": None, "_source": source}
-            for doc_id, source in docs[start : start + size]
+            {"_index": name, "_id": doc_id, "_score": None, "_source": source}
+            for name, doc_id, source in docs[start : start + size]
         ]
-        return 200, _hits(page, len(docs))
-
-
-def _item(
-    op: str, index: str, doc_id: str, status: int, **extra: Any
-) -> dict[str, Any]:
-    """One entry of a bulk response's `items`."""
-    return {op: {"_index": index, "_id": doc_id, "status": status, **extra}}
-
-
-def _matches(source: dict[str, Any], query: dict[str, Any]) -> bool:
-    """A tiny matcher: term/terms/range compare values as given (dates as text)."""
-    ((kind, body),) = query.items()
-    if kind == "match_all":
-        return True
-    if kind == "bool":
-
-        def each(key: str) -> list[dict[str, Any]]:
-            value = body.get(key, [])
-            return value if isinstance(value, list) else [value]
-
-        return all(
-            _matches(source, q) for q in each("filter") + each("must")
-        ) and not any(_matches(source, q) for q in each("must_not"))
-    if kind == "exists":
-        return _get(source, body["field"]) is not None
-    ((field, spec),) = body.items()
-    value = _get(source, field)
-    if kind == "term":
-        return value == (spec["value"] if isinstance(spec, dict) else spec)
-    if kind == "terms":
-        return value in spec
-    if kind == "range":
-        checks = {"gt": value.__gt__, "gte": value.__ge__, "lt": value.__lt__,
-                  "lte": value.__le__}  # fmt: skip
-        return value is not None and all(checks[op](b) for op, b in spec.items())
-    raise ValueError(f"the stand-in does not support {kind!r} queries")
-
-
-def _get(source: dict[str, Any], field: str) -> Any:
-    value: Any = source
-    for part in field.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
-
-
-def _sort_key(doc: tuple[str, dict[str, Any]], name: str) -> tuple[bool, Any]:
-    value = doc[0] if name == "_id" else _get(doc[1], name)
-    return (value is None, value if value is not None else 0)
-
-
-def _hits(page: list[dict[str, Any]], total: int) -> dict[str, Any]:
-    return {
-        "took": 1,
-        "timed_out": False,
-        "hits": {"total": {"value": total, "relation": "eq"}, "max_score": None,
-                 "hits": page},
-    }  # fmt: skip
-
-
-def _written(index: str, doc_id: str, created: bool) -> dict[str, Any]:
-    return {"_index": index, "_id": doc_id, "_version": 1,
-            "result": "created" if created else "updated"}  # fmt: skip
-
-
-def _info() -> dict[str, Any]:
-    return {
-        "name": "stand-in",
-        "cluster_name": "stand-in",
-        "version": {"number": "9.1.0", "build_flavor": "default"},
-        "tagline": "You Know, for Search",
-    }
-
-
-def _error(kind: str, reason: str, status: int = 400) -> dict[str, Any]:
-    return {"error": {"type": kind, "reason": reason}, "status": status}
-
-
-def _expected_auth(api_key: str | None, basic_auth: tuple[str, str] | None) -> str:
-    if api_key:
-        return f"ApiKey {api_key}"
-    if basic_auth:
-        token = base64.b64encode(":".join(basic_auth).encode()).decode()
-        return f"Basic {token}"
-    return ""
+        return 200, responses.hits(page, len(docs))
 
 
 def _handler_for(standin: ElasticsearchStandIn) -> type[BaseHTTPRequestHandler]:

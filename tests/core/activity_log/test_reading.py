@@ -1,0 +1,147 @@
+"""get_activities reads Elasticsearch when it is configured and answering,
+the database otherwise, and the pages are the same either way: the real
+client against the Elasticsearch stand-in (no Elasticsearch can run here)."""
+
+from typing import Any
+
+import pytest
+
+from core.models import ActivityLog
+from core.utils.activity_log.context import Actor, ActorKind, acting_as
+from core.utils.activity_log.index import INDEX_PATTERN, to_document
+from core.utils.activity_log.reading import get_activities
+from core.utils.activity_log.shipping import ship_all, ship_batch
+from core.utils.clients import override_client
+from core.utils.elastic_search.database import DatabaseSearchClient
+from patients.models import Patient
+
+pytestmark = pytest.mark.django_db
+
+#: Filters a reader uses, by reader lab (see the `labs` fixture's tree).
+QUERIES: list[dict[str, Any]] = [
+    {"lab": "north"},
+    {"lab": "central"},  # a parent reads its child's entries
+    {"lab": "south"},  # a sibling reads none
+    {"lab": "north_clinic"},  # a child never reads its parent's
+    {"lab": "central", "action": "update"},
+    {"lab": "central", "actor_id": "user:7"},
+    {"lab": "central", "text": "RECHECKED"},  # case-insensitive substring
+    {"lab": "central", "text": "50% * of"},  # wildcard characters are literal
+    {"lab": "central", "text": "*"},
+    {"lab": "central", "text": "nothing like it"},
+    {"lab": "central", "today": True},
+]
+
+
+@pytest.fixture
+def history(labs) -> list[Patient]:
+    """Two patients with creates, updates (some with reasons) and a delete."""
+    ana = Patient(lab=labs["north"], first_name="Ana", sex="F")
+    ana.save()
+    with acting_as(Actor("user:7", "Dr Rao", "pathologist", ActorKind.STAFF)):
+        for n, reason in enumerate(["rechecked sample", "", "50% * of the volume"]):
+            ana.first_name = f"Ana {n}"
+            ana.save(reason=reason)
+    ben = Patient(lab=labs["north"], first_name="Ben", sex="M")
+    ben.save()
+    ben.delete(reason="duplicate record")
+    return [ana, ben]
+
+
+def every_page(labs, patient: Patient, query: dict[str, Any]) -> list[Any]:
+    """All pages, two entries at a time, as comparable values."""
+    query = dict(query)
+    lab = labs[query.pop("lab")]
+    if query.pop("today", False):
+        today = ActivityLog.objects.latest("id").created_at.astimezone(lab.zone).date()
+        query.update(start_date=today, end_date=today)
+    pages, cursor = [], None
+    while True:
+        page = get_activities(
+            "patients.patient", patient.pk, lab_id=lab.pk, limit=2, cursor=cursor,
+            **query,
+        )  # fmt: skip
+        pages.append([to_document(entry) for entry in page.entries])
+        if page.next_cursor is None:
+            return pages
+        cursor = page.next_cursor
+
+
+def read_all(labs, patients: list[Patient]) -> list[Any]:
+    return [every_page(labs, p, q) for p in patients for q in QUERIES]
+
+
+def test_the_pages_are_the_same_from_elasticsearch_and_the_database(
+    elasticsearch, labs, history
+):
+    with override_client("es", DatabaseSearchClient()):
+        expected = read_all(labs, history)
+    assert any(len(pages[0]) == 2 for pages in expected)  # some have more pages
+
+    nothing_shipped = read_all(labs, history)
+    ship_batch(limit=3)
+    half_shipped = read_all(labs, history)
+    ship_all()
+    all_shipped = read_all(labs, history)
+
+    assert nothing_shipped == expected
+    assert half_shipped == expected
+    assert all_shipped == expected
+    searches = [r for r in elasticsearch.requests if r.path.endswith("/_search")]
+    assert searches and all(r.path == f"/{INDEX_PATTERN}/_search" for r in searches)
+
+
+def test_shipped_entries_are_answered_by_elasticsearch(elasticsearch, labs, history):
+    ship_all()
+    ana = history[0]
+    # Changed behind the database's back (the stand-in's copy): the reader
+    # must be showing Elasticsearch's documents, not the table's rows.
+    for index in elasticsearch.indices.values():
+        for source in index["docs"].values():
+            source["message"] = "from the search store"
+
+    page = get_activities("patients.patient", ana.pk, lab_id=labs["north"].pk)
+
+    assert {e.message for e in page.entries} == {"from the search store"}
+    assert all(e.shipped for e in page.entries)
+
+
+def test_unshipped_entries_come_from_the_database_beside_shipped_ones(
+    elasticsearch, labs, history
+):
+    ship_all()
+    ana = history[0]
+    ana.first_name = "Ana Final"
+    ana.save()
+
+    page = get_activities("patients.patient", ana.pk, lab_id=labs["north"].pk)
+
+    assert page.entries[0].changes["first_name"]["new"] == "Ana Final"
+    assert [e.shipped for e in page.entries] == [False, True, True, True, True]
+
+
+def test_with_elasticsearch_failing_reads_come_from_the_database_then_stop_asking(
+    elasticsearch, labs, history
+):
+    ship_all()
+    with override_client("es", DatabaseSearchClient()):
+        expected = read_all(labs, history[:1])
+    elasticsearch.fail_next(503, times=100)
+
+    first = read_all(labs, history[:1])
+    asked = len(elasticsearch.requests)
+    second = read_all(labs, history[:1])
+
+    assert first == expected and second == expected
+    assert len(elasticsearch.requests) == asked  # the breaker is open: not asked
+
+
+def test_with_elasticsearch_gone_reads_come_from_the_database(
+    elasticsearch, labs, history
+):
+    ship_all()
+    with override_client("es", DatabaseSearchClient()):
+        expected = read_all(labs, history)
+    elasticsearch.stop()
+
+    assert read_all(labs, history) == expected
