@@ -1,10 +1,14 @@
-"""Two models with the same columns: one on BaseModel, one on plain Django.
+"""Models with the same columns: on BaseModel, on plain Django, and on
+plain Django audited by django-simple-history or django-auditlog (the
+libraries bench_activity_log compares against; dev dependencies only).
 
 Tables are created and dropped by the benchmark itself (no migrations).
 """
 
+from auditlog.registry import auditlog
 from django.db import models
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from core.models import BaseModel, CacheType
 
@@ -50,3 +54,38 @@ class CachedReading(BaseModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class HistoryReading(models.Model):
+    """The same columns audited by django-simple-history (a historical table
+    written by a post_save receiver)."""
+
+    name = models.CharField(max_length=50)
+    reading = models.DecimalField(max_digits=8, decimal_places=3)
+    channels = models.PositiveSmallIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    version = models.PositiveIntegerField(default=0)
+
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AuditReading(models.Model):
+    """The same columns audited by django-auditlog (a LogEntry with the
+    field diff, written by its pre_save/post_save receivers)."""
+
+    name = models.CharField(max_length=50)
+    reading = models.DecimalField(max_digits=8, decimal_places=3)
+    channels = models.PositiveSmallIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    version = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+auditlog.register(AuditReading)

@@ -9,7 +9,7 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/lis_be
 
 from config.settings.test import *
 
-INSTALLED_APPS = [*INSTALLED_APPS, "bench"]
+INSTALLED_APPS = [*INSTALLED_APPS, "simple_history", "auditlog", "bench"]
 
 # Production-like: DEBUG would record every query and slow both sides.
 DEBUG = False
