@@ -20,6 +20,7 @@ from django.template.response import TemplateResponse
 
 from core.models.activity_log import ActivityLog
 from core.models.base import BaseModel
+from core.models.translation import LabTranslation
 
 #: Entries per page of a record's History.
 HISTORY_PAGE_SIZE = 50
@@ -124,3 +125,15 @@ class ActivityLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(LabTranslation)
+class LabTranslationAdmin(BaseModelAdmin):
+    """Labs' own wording of report texts, one row per lab, key and language.
+    Saves go through the model (validation, activity log, cache
+    invalidation), so the admin and the CSV import behave alike."""
+
+    list_display = ("key", "language", "lab", "text")
+    list_filter = ("language", "key", "lab")
+    list_select_related = ("lab",)
+    search_fields = ("key", "text")

@@ -8,6 +8,7 @@ from django.core.checks import CheckMessage, Error, register
 from django.utils.module_loading import import_string
 
 from core.utils.clients import ServiceClient
+from core.utils.encryption import configuration_problem
 
 
 @register()
@@ -44,3 +45,20 @@ def check_services(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         if not isinstance(config.get("OPTIONS", {}), dict):
             errors.append(Error(f"{where}['OPTIONS'] must be a dict.", id="core.E004"))
     return errors
+
+
+@register()
+def check_encryption_keys(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The patient-data encryption keys are set (or, in DEBUG, a development
+    key file is or can be made) and well formed. The message names the
+    variable and what is expected, never a key."""
+    problem = configuration_problem()
+    if problem is None:
+        return []
+    return [
+        Error(
+            problem,
+            hint="See the README section on encryption for the key format.",
+            id="core.E020",
+        )
+    ]

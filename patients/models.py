@@ -1,20 +1,94 @@
 """Patients: the sample domain model, showing each BaseModel hook in use."""
 
 import datetime as dt
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Self
 
 import phonenumbers
 from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
 from django.db import models
 
-from core.models import BaseModel, CacheType, LabScopedMixin
+from admin.account.models import Lab
+from core.models import (
+    BaseManager,
+    BaseModel,
+    BlindIndexField,
+    CacheType,
+    EncryptedFieldsMixin,
+    EncryptedTextField,
+    LabScopedMixin,
+)
+from core.models.lab_scoped import LabScopedQuerySet
 from core.utils.date import Age, age_between, today_in
 
 #: Oldest documented human lifespan is 122 years; anything older is a typo.
 MAX_AGE_YEARS = 130
+#: The longest E.164 number is 15 digits after the "+"; staff type spaces.
+MAX_PHONE_INPUT_LENGTH = 20
 
 
-class Patient(LabScopedMixin, BaseModel):
+def normalise_phone(raw: str, country: str | None) -> str | None:
+    """`raw` in E.164 form, read as a local number of `country` (ISO 3166
+    alpha-2) when it has no country code; None when it cannot be dialled.
+
+    Example: `normalise_phone("098765 43210", "IN")` -> `"+919876543210"`.
+    """
+    try:
+        parsed = phonenumbers.parse(raw, country)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    e164: str = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return e164
+
+
+def normalise_email(raw: str) -> str:
+    """The form an email is stored and looked up in: trimmed, lower case."""
+    return raw.strip().lower()
+
+
+class PatientQuerySet(LabScopedQuerySet):
+    """Lab-scoped patients, with lookups by contact details through their
+    blind indexes (the columns themselves are encrypted)."""
+
+    def with_phone(self, phone: str, countries: Iterable[str | None]) -> Self:
+        """Patients whose phone is `phone`, read as a local number of any of
+        `countries` when it has no country code; nobody for an undiallable one."""
+        field: BlindIndexField = self.model._meta.get_field("phone_index")
+        numbers = {normalise_phone(phone, country) for country in countries}
+        indexes = [field.index_for(number) for number in numbers if number]
+        return self.filter(phone_index__in=indexes) if indexes else self.none()
+
+    def with_email(self, email: str) -> Self:
+        """Patients whose email is `email` (any case, surrounding spaces)."""
+        field: BlindIndexField = self.model._meta.get_field("email_index")
+        index = field.index_for(email)
+        return self.filter(email_index=index) if index else self.none()
+
+    def find_by_phone(self, lab_id: int, phone: str) -> Self:
+        """Patients of `lab_id` and its descendant labs whose phone is
+        `phone`, written any way staff write it: E.164, with spaces or
+        dashes, or as a local number in the lab's country. Family members
+        may share a number, so this is a queryset. An undiallable number
+        finds nobody.
+
+        Example: `Patient.objects.find_by_phone(lab.pk, "+91 98765 43210")`.
+        """
+        country = Lab.objects.filter(pk=lab_id).values_list("country", flat=True)
+        return self.for_lab(lab_id).with_phone(phone, [country.first()])
+
+    def find_by_email(self, lab_id: int, email: str) -> Self:
+        """Patients of `lab_id` and its descendant labs whose email is `email`."""
+        return self.for_lab(lab_id).with_email(email)
+
+
+class PatientManager(BaseManager.from_queryset(PatientQuerySet)):  # type: ignore[misc]
+    """Patient.objects: every PatientQuerySet method."""
+
+
+class Patient(EncryptedFieldsMixin, LabScopedMixin, BaseModel):
     """A person whose samples a lab tests.
 
     Hooks, each for a real reason:
@@ -27,9 +101,13 @@ class Patient(LabScopedMixin, BaseModel):
     - `age` / `age_on`: the age in years, months and days, derived from the
       date of birth (never stored, so it cannot go stale).
 
+    The phone and email are encrypted (EncryptedFieldsMixin), with blind
+    indexes for lookups: `Patient.objects.find_by_phone(lab_id, "98765 43210")`.
+
     Patients are read far more often than written (every sample, every
     report), so they are cached one at a time:
-    `Patient.get_cached_instance(patient_id, lab_id)`.
+    `Patient.get_cached_instance(patient_id, lab_id)`; the cache holds the
+    ciphertext of the phone and email, never the plaintext.
     """
 
     cache_type = CacheType.INSTANCE
@@ -44,12 +122,26 @@ class Patient(LabScopedMixin, BaseModel):
     last_name = models.CharField(max_length=100, blank=True)
     sex = models.CharField(max_length=1, choices=Sex.choices)
     date_of_birth = models.DateField(null=True, blank=True)
-    phone = models.CharField(
-        max_length=20, blank=True, help_text="Stored in E.164 form, e.g. +919876543210."
+    phone = EncryptedTextField(
+        max_length=MAX_PHONE_INPUT_LENGTH,
+        blank=True,
+        default="",
+        help_text="Stored in E.164 form, e.g. +919876543210. Encrypted.",
     )
-    email = models.EmailField(blank=True)
+    email = EncryptedTextField(
+        max_length=254,
+        blank=True,
+        default="",
+        validators=[EmailValidator()],
+        help_text="Encrypted.",
+    )
+    phone_index = BlindIndexField(source="phone")
+    email_index = BlindIndexField(source="email", normalizer=normalise_email)
 
     mandatory_fields = ("lab", "first_name", "sex")
+
+    # LabScopedMixin and BaseModel declare `objects` differently for mypy.
+    objects = PatientManager()  # type: ignore[misc]
 
     class Meta:
         ordering = ("last_name", "first_name", "id")
@@ -72,7 +164,7 @@ class Patient(LabScopedMixin, BaseModel):
                     f"The date of birth {self.date_of_birth.isoformat()} gives an "
                     f"age over {MAX_AGE_YEARS} years; check the year."
                 )
-        if self.phone and self._parsed_phone() is None:
+        if self.phone and normalise_phone(self.phone, self.lab.country) is None:
             errors["phone"] = (
                 "Enter a phone number that can be dialled, with its country code "
                 f"(e.g. +91 98765 43210) or as a local number in {self.lab.country}."
@@ -83,19 +175,9 @@ class Patient(LabScopedMixin, BaseModel):
     def before_save(self, *args: Any, **kwargs: Any) -> None:
         self.first_name = " ".join(self.first_name.split())
         self.last_name = " ".join(self.last_name.split())
-        self.email = self.email.strip().lower()
-        parsed = self._parsed_phone() if self.phone else None
-        if parsed is not None:
-            self.phone = phonenumbers.format_number(
-                parsed, phonenumbers.PhoneNumberFormat.E164
-            )
-
-    def _parsed_phone(self) -> phonenumbers.PhoneNumber | None:
-        try:
-            parsed = phonenumbers.parse(self.phone, self.lab.country)
-        except phonenumbers.NumberParseException:
-            return None
-        return parsed if phonenumbers.is_valid_number(parsed) else None
+        self.email = normalise_email(self.email)
+        if self.phone:
+            self.phone = normalise_phone(self.phone, self.lab.country) or self.phone
 
     def age_on(self, on: dt.date) -> Age | None:
         """The age on a given date, or None without a date of birth."""

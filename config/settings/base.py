@@ -12,7 +12,13 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.settings.env import env_bool, env_int, env_list, env_str
+from config.settings.env import (
+    env_bool,
+    env_int,
+    env_list,
+    env_optional_int,
+    env_str,
+)
 from config.settings.services import build_services, build_storages, build_tasks
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -59,6 +65,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After sessions, before CommonMiddleware (Django's documented order):
+    # each user's interface language from Accept-Language or the language
+    # cookie, among LANGUAGES. Reports use the lab's language instead.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -120,6 +130,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
+# Translations are in each app's locale/ folder (core/locale: report texts,
+# core.utils.translation), which Django finds without LOCALE_PATHS.
 # The languages a lab can choose for its reports and interface.
 LANGUAGES = [("en", "English"), ("ar", "Arabic"), ("hi", "Hindi")]
 TIME_ZONE = "UTC"
@@ -148,9 +160,41 @@ FUSION_PERIODIC_TASKS = [
     "core.utils.activity_log.shipping.ship_pending",
 ]
 
+# Activity log retention (core/utils/activity_log/retention.py). Audit
+# records are kept for ACTIVITY_LOG_RETENTION_YEARS (Elasticsearch's monthly
+# activity-* indices must be kept that long; nothing here deletes one). The
+# database keeps every entry unless ACTIVITY_LOG_DB_RETENTION_DAYS is set:
+# then `manage.py prune_activity_logs` removes sealed entries that
+# Elasticsearch confirmed and that are older than that many days.
+ACTIVITY_LOG_RETENTION_YEARS = env_int("ACTIVITY_LOG_RETENTION_YEARS", 10)
+ACTIVITY_LOG_DB_RETENTION_DAYS = env_optional_int("ACTIVITY_LOG_DB_RETENTION_DAYS")
+
 # Django's file storage follows the s3 service: S3 (django-storages) when
 # S3_BUCKET is set, FileSystemStorage under DATA_DIR/files otherwise.
 STORAGES = build_storages(SERVICES["s3"])
+
+# The folder uploaded files are kept in when they are stored locally (none
+# with S3). PDF reports may embed files from it (core/utils/pdf/fetcher.py).
+MEDIA_ROOT = SERVICES["s3"]["OPTIONS"].get("base_dir", "")
+
+# PDF reports (core/utils/pdf/): the largest HTML rendered, in bytes (logos
+# and signatures embedded as data: URIs count), and the most pages laid out.
+# A report over either is refused with an error that says which.
+PDF_MAX_HTML_BYTES = env_int("PDF_MAX_HTML_BYTES", 5_000_000)
+PDF_MAX_PAGES = env_int("PDF_MAX_PAGES", 200)
+
+# Patient-data encryption (core/utils/encryption.py). LIS_ENCRYPTION_KEYS:
+# "key_id:base64key" entries (32-byte AES-256 keys), comma-separated, newest
+# last: the newest encrypts, all decrypt. LIS_BLIND_INDEX_KEY: a separate
+# base64 key (32+ bytes) for lookup hashes. With neither set, DEBUG generates
+# development keys into the file below on first use; with DEBUG off there is
+# no such file, `manage.py check` reports an error and encrypted fields refuse
+# to work until both are set.
+ENCRYPTION_KEYS = env_str("LIS_ENCRYPTION_KEYS", "")
+BLIND_INDEX_KEY = env_str("LIS_BLIND_INDEX_KEY", "")
+ENCRYPTION_DEVELOPMENT_KEY_FILE = (
+    DATA_DIR / "development-encryption-keys" if DEBUG else None
+)
 
 # Errors to Sentry (core/utils/sentry/), only when SENTRY_DSN is set; patient
 # data is scrubbed before sending. The sample rate is 0..1, checked at start.

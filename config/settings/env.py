@@ -50,3 +50,16 @@ def env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name}={raw!r} is not an integer.") from None
+
+
+def env_optional_int(name: str) -> int | None:
+    """A positive integer, or None when unset or empty (meaning "no limit")."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    value = env_int(name, 0)
+    if value <= 0:
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} must be a positive number, or unset for no limit."
+        )
+    return value

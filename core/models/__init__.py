@@ -3,11 +3,13 @@
 from core.models.activity_log import (
     ActivityLog,
     ActivityLogChainHead,
+    ActivityLogPrune,
     ActivityLogSeal,
     AppendOnlyError,
 )
 from core.models.activity_log_base import ActivityLogBase
 from core.models.base import BaseModel
+from core.models.blind_index import BlindIndexField
 from core.models.cache import PendingCacheInvalidation
 from core.models.caching import CacheType
 from core.models.documentdb import (
@@ -16,28 +18,37 @@ from core.models.documentdb import (
     IntegrationLog,
     IntegrationStatus,
 )
+from core.models.encrypted_fields import EncryptedJSONField, EncryptedTextField
+from core.models.encrypted_mixin import EncryptedFieldsMixin
 from core.models.fusion import FusionDeadLetter, FusionJob
 from core.models.lab_scoped import LabScopedMixin, lab_ids_in_scope
 from core.models.managers import BaseManager, BaseQuerySet
 from core.models.search import SearchDocument, SearchIndex
+from core.models.translation import LabTranslation
 
 __all__ = [
     "ActivityLog",
     "ActivityLogBase",
     "ActivityLogChainHead",
+    "ActivityLogPrune",
     "ActivityLogSeal",
     "AppendOnlyError",
     "BaseManager",
     "BaseModel",
     "BaseQuerySet",
+    "BlindIndexField",
     "CacheType",
     "DocumentDBConnection",
+    "EncryptedFieldsMixin",
+    "EncryptedJSONField",
+    "EncryptedTextField",
     "FusionDeadLetter",
     "FusionJob",
     "IntegrationDirection",
     "IntegrationLog",
     "IntegrationStatus",
     "LabScopedMixin",
+    "LabTranslation",
     "PendingCacheInvalidation",
     "SearchDocument",
     "SearchIndex",

@@ -8,6 +8,8 @@
   lab's writers are not serialised on the chain while they save.
 - `ActivityLogChainHead`: the last sequence and hash of each lab's chain;
   bookkeeping for the sealer, never trusted by verification.
+- `ActivityLogPrune`: where a retention prune cut a lab's chain (only when
+  settings.ACTIVITY_LOG_DB_RETENTION_DAYS is set; by default nothing goes).
 
 An entry's `sealed` and `shipped` flags are the only things that may change,
 each once, from False to True: they are the sealer's and the shipper's
@@ -16,7 +18,8 @@ the trigger allows exactly those changes.
 
 Append-only is enforced three times: the models refuse to save an existing
 row or delete one, their querysets refuse update() and delete(), and on
-PostgreSQL a trigger refuses UPDATE and DELETE (migration 0003).
+PostgreSQL a trigger refuses UPDATE and DELETE (migrations 0004, 0008,
+0010). The one way out is the retention prune of sealed, shipped entries.
 These are plain Models, not BaseModels: the log does not log itself.
 """
 
@@ -50,6 +53,18 @@ class AppendOnlyQuerySet(models.QuerySet[Any]):
         raise AppendOnlyError(
             f"{self.model.__name__} rows are append-only; they cannot be deleted."
         )
+
+    def prune(self) -> int:
+        """Delete these entries if sealed and shipped (the retention prune;
+        see core/utils/activity_log/retention.py, which records each prune).
+        On PostgreSQL the trigger lets these rows go only inside a
+        transaction that set `lis.audit_prune`."""
+        connection = connections[self.db]
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('lis.audit_prune', 'on', true)")
+        deleted, _ = models.QuerySet.delete(self.filter(sealed=True, shipped=True))
+        return deleted
 
 
 class AppendOnlyModel(models.Model):
@@ -170,6 +185,30 @@ class ActivityLogSeal(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"lab {self.chain_lab_id} #{self.sequence}"
+
+
+class ActivityLogPrune(AppendOnlyModel):
+    """A retention prune of one lab's chain: entries up to `through_sequence`
+    left the database (they live on in Elasticsearch). Verification trusts
+    the chain up to here through the seals, which are never pruned, and
+    checks `through_hash` against the seal it names."""
+
+    chain_lab_id = models.BigIntegerField(help_text="0 for records without a lab.")
+    through_sequence = models.BigIntegerField()
+    through_hash = models.CharField(max_length=64)
+    removed = models.PositiveIntegerField()
+    cutoff = models.DateTimeField(help_text="Only entries older than this went.")
+    pruned_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["chain_lab_id", "through_sequence"], name="activity_prune_point"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"lab {self.chain_lab_id} through #{self.through_sequence}"
 
 
 class ActivityLogChainHead(models.Model):

@@ -13,9 +13,12 @@ entry records:
   `change_reason_required()` can make mandatory.
 
 Fields listed in `sensitive_fields` are logged as changed, masked; binary
-fields as changed with their SHA-256. A save that changes nothing logs
-nothing. Each entry is queued for sealing into its lab's hash chain
-(see core/utils/activity_log/chain.py).
+fields as changed with their SHA-256. A field class can take part too
+(core/models/encrypted_fields.py does): `activity_log_masked = True` masks it
+like `sensitive_fields`, `activity_log_skipped = True` leaves it out, and a
+`same_value(instance, old, new)` method decides whether it changed. A save
+that changes nothing logs nothing. Each entry is queued for sealing into its
+lab's hash chain (see core/utils/activity_log/chain.py).
 """
 
 from __future__ import annotations
@@ -183,7 +186,11 @@ class ActivityLogBase(models.Model):
         changes = {}
         for field in self._meta.concrete_fields:
             name, attname = field.name, field.attname
-            if name in UNLOGGED_FIELDS or field.primary_key:
+            if (
+                name in UNLOGGED_FIELDS
+                or field.primary_key
+                or getattr(field, "activity_log_skipped", False)
+            ):
                 continue
             if update_fields is not None and name not in update_fields:
                 continue
@@ -195,7 +202,8 @@ class ActivityLogBase(models.Model):
                 old, new = after.get(attname), None
             else:
                 old, new = before.get(attname), after.get(attname)
-                if old == new:
+                same_value = getattr(field, "same_value", None)
+                if same_value(self, old, new) if same_value else old == new:
                     continue
             changes[name] = {
                 "old": self._loggable(field, old),
@@ -206,7 +214,9 @@ class ActivityLogBase(models.Model):
     def _loggable(self, field: Any, value: Any) -> Any:
         if value is None:
             return None
-        if field.name in self.sensitive_fields:
+        if field.name in self.sensitive_fields or getattr(
+            field, "activity_log_masked", False
+        ):
             return MASK
         if isinstance(value, bytes | memoryview):
             return {

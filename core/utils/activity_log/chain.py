@@ -12,7 +12,8 @@ queue on the head row, so the chain cannot fork.
 Verification walks a lab's seals in sequence order and reports the first
 break: a sequence gap, a previous hash that does not match (reordered or
 removed links), an entry whose content no longer gives its hash (edited),
-or a seal whose entry is gone (deleted).
+or a seal whose entry is gone (deleted) unless a recorded retention prune
+removed it (retention.py).
 """
 
 import hashlib
@@ -23,7 +24,12 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from core.models.activity_log import ActivityLog, ActivityLogChainHead, ActivityLogSeal
+from core.models.activity_log import (
+    ActivityLog,
+    ActivityLogChainHead,
+    ActivityLogPrune,
+    ActivityLogSeal,
+)
 
 #: The entry fields the hash covers: everything that says what happened.
 HASHED_FIELDS = (
@@ -124,7 +130,13 @@ class ChainBreak:
 
 
 def verify_lab(lab: int) -> ChainBreak | None:
-    """Walk lab `lab`'s chain (0 = records without a lab); the first break."""
+    """Walk lab `lab`'s chain (0 = records without a lab); the first break.
+
+    Entries a retention prune removed (up to its recorded sequence) are
+    checked through their seals' links only, and the seal at the prune
+    point must carry the hash the prune recorded.
+    """
+    pruned_through, pruned_hash = _prune_point(lab)
     expected_sequence, previous = 1, GENESIS_HASH
     for seal, entry in _links(lab):
         where = (lab, seal.sequence, seal.entry_id)
@@ -134,12 +146,27 @@ def verify_lab(lab: int) -> ChainBreak | None:
             )
         if seal.previous_hash != previous:
             return ChainBreak(*where, "reordered: the previous hash does not match")
-        if entry is None:
+        if entry is None and seal.sequence > pruned_through:
             return ChainBreak(*where, "deleted: the sealed entry is gone")
-        if entry_hash(entry, previous) != seal.entry_hash:
+        if entry is not None and entry_hash(entry, previous) != seal.entry_hash:
             return ChainBreak(*where, "edited: the entry no longer matches its hash")
+        if seal.sequence == pruned_through and seal.entry_hash != pruned_hash:
+            return ChainBreak(*where, "edited: the seal differs from the prune record")
         expected_sequence, previous = expected_sequence + 1, seal.entry_hash
+    if expected_sequence <= pruned_through:
+        return ChainBreak(lab, expected_sequence, 0, "deleted: pruned seals are gone")
     return None
+
+
+def _prune_point(lab: int) -> tuple[int, str]:
+    """The last retention prune's sequence and hash (0 and "" if none)."""
+    point = (
+        ActivityLogPrune.objects.filter(chain_lab_id=lab)
+        .order_by("-through_sequence")
+        .values_list("through_sequence", "through_hash")
+        .first()
+    )
+    return point or (0, "")
 
 
 def _links(lab: int) -> Iterator[tuple[ActivityLogSeal, ActivityLog | None]]:

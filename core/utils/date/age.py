@@ -1,13 +1,7 @@
-"""Dates and times for labs: UTC in storage, the lab's zone for "today" and ages.
-
-Datetimes are always timezone-aware (`django.utils.timezone.now()`).
-"""
+"""Ages in years, months and days, as paediatric reference ranges need."""
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
-
-from django.utils import timezone
 
 
 @dataclass(frozen=True)
@@ -20,11 +14,6 @@ class Age:
     years: int
     months: int
     days: int
-
-
-def today_in(zone: ZoneInfo) -> dt.date:
-    """The current date in `zone` (a lab's "today")."""
-    return timezone.now().astimezone(zone).date()
 
 
 def age_between(birth: dt.date, on: dt.date) -> Age:

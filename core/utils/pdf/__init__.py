@@ -1,0 +1,50 @@
+"""PDF reports: Django templates rendered by WeasyPrint, and finished PDFs
+merged and stamped with pypdf.
+
+    pdf = render_pdf("reports/cbc.html", {"report": report}, lab=lab,
+                     watermark="DRAFT")
+    batch = merge_pdfs([pdf, other_pdf])
+    corrected = stamp_pdf(pdf, "CORRECTED")
+
+Templates extend `core/pdf/base_report.html` (blocks: title, style, header,
+footer, footer_note, content). Rendering is safe by construction: no network,
+no file outside the static and media folders (`fetcher`), HTML size and page
+count limits (settings.PDF_MAX_HTML_BYTES, settings.PDF_MAX_PAGES), fonts
+shipped in core/static/core/fonts/ for Latin, Arabic and Devanagari.
+
+Modules: `render` (render_pdf, html_to_pdf, Letterhead, PageSetup), `compose`
+(merge_pdfs, stamp_pdf, overlay_pdf), `fetcher` (what a report may load),
+`weasyprint_logs` (the early page-limit stop), `errors`.
+"""
+
+from core.utils.pdf.compose import merge_pdfs, overlay_pdf, stamp_pdf
+from core.utils.pdf.errors import (
+    PdfError,
+    PdfHtmlTooLarge,
+    PdfResourceRefused,
+    PdfTooManyPages,
+    PdfUnreadable,
+)
+from core.utils.pdf.render import (
+    Letterhead,
+    PageSetup,
+    ReportFrame,
+    html_to_pdf,
+    render_pdf,
+)
+
+__all__ = [
+    "Letterhead",
+    "PageSetup",
+    "PdfError",
+    "PdfHtmlTooLarge",
+    "PdfResourceRefused",
+    "PdfTooManyPages",
+    "PdfUnreadable",
+    "ReportFrame",
+    "html_to_pdf",
+    "merge_pdfs",
+    "overlay_pdf",
+    "render_pdf",
+    "stamp_pdf",
+]
