@@ -19,6 +19,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
 from core.models.activity_log import ActivityLog
+from core.models.api_key import ApiKey
 from core.models.base import BaseModel
 from core.models.translation import LabTranslation
 
@@ -137,3 +138,43 @@ class LabTranslationAdmin(BaseModelAdmin):
     list_filter = ("language", "key", "lab")
     list_select_related = ("lab",)
     search_fields = ("key", "text")
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(BaseModelAdmin):
+    """Labs' API keys: listed, renamed and revoked here, never created (a key
+    is shown once, by `manage.py create_api_key`) nor deleted (a revoked key
+    stays for the audit trail). The stored digest is never shown."""
+
+    list_display = ("name", "lab", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    list_select_related = ("lab",)
+    search_fields = ("name", "prefix")
+    fields = (
+        "lab",
+        "name",
+        "prefix",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+        "version",
+    )
+    actions = ("revoke_keys",)
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: Any = None
+    ) -> tuple[str, ...]:
+        """Everything but the name: the rest is set by the key's lifecycle."""
+        return tuple(field for field in self.fields if field != "name")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Revoke the selected API keys", permissions=["change"])
+    def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        """Revoke each selected key (each revocation activity-logged)."""
+        revoked = sum(key.revoke(reason="Revoked in the admin") for key in queryset)
+        self.message_user(request, f"{revoked} API key(s) revoked.")

@@ -64,6 +64,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # First of ours: every response, even a refusal by a later middleware,
+    # carries X-Request-ID, and every log line the request id.
+    "core.middleware.request_id.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # After sessions, before CommonMiddleware (Django's documented order):
     # each user's interface language from Accept-Language or the language
@@ -72,7 +75,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication, in this order: API keys, then the request's lab
+    # (request.lab_id), then the actor of activity entries, then JSON errors
+    # for API routes (core/middleware/).
+    "core.middleware.api_key.ApiKeyMiddleware",
+    "core.middleware.lab_context.LabContextMiddleware",
     "core.middleware.activity_context.ActivityContextMiddleware",
+    "core.middleware.api_errors.ApiErrorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -146,8 +155,58 @@ STATIC_ROOT = DATA_DIR / "static"
 REQUEST_ID_HEADER = env_str("REQUEST_ID_HEADER", "")
 TRUSTED_PROXY_IP_HEADER = env_str("TRUSTED_PROXY_IP_HEADER", "")
 
+# Paths whose errors are answered as JSON (core/middleware/api_errors.py).
+API_PATH_PREFIXES = env_list("API_PATH_PREFIXES", ["/core/", "/api/"])
+
+# Health checks (core/view.py): /core/view/live/ is open; /core/view/ready/
+# is readable from HEALTH_CHECK_ALLOWED_IPS (addresses or networks, e.g.
+# 10.0.0.0/8; the client address as the activity log reads it) or with
+# "Authorization: Bearer $HEALTH_CHECK_TOKEN" (unset: no token access; it
+# must not start with "lis_", which marks API keys).
+# Each check runs within HEALTH_CHECK_TIMEOUT_SECONDS, the whole answer
+# within HEALTH_CHECK_DEADLINE_SECONDS. Only the checks in
+# HEALTH_CHECK_CRITICAL make readiness fail (503); the others warn. Past the
+# thresholds below, the job backlog and log shipping checks warn.
+HEALTH_CHECK_TOKEN = env_str("HEALTH_CHECK_TOKEN", "")
+HEALTH_CHECK_ALLOWED_IPS = env_list("HEALTH_CHECK_ALLOWED_IPS", ["127.0.0.1", "::1"])
+HEALTH_CHECK_TIMEOUT_SECONDS = env_int("HEALTH_CHECK_TIMEOUT_SECONDS", 2)
+HEALTH_CHECK_DEADLINE_SECONDS = env_int("HEALTH_CHECK_DEADLINE_SECONDS", 5)
+HEALTH_CHECK_CRITICAL = env_list("HEALTH_CHECK_CRITICAL", ["database"])
+HEALTH_CHECK_BACKLOG_MAX_AGE_SECONDS = env_int(
+    "HEALTH_CHECK_BACKLOG_MAX_AGE_SECONDS", 300
+)
+HEALTH_CHECK_SHIPPING_MAX_LAG_SECONDS = env_int(
+    "HEALTH_CHECK_SHIPPING_MAX_LAG_SECONDS", 900
+)
+HEALTH_CHECK_DOCDB_MAX_ACCOUNTS = env_int("HEALTH_CHECK_DOCDB_MAX_ACCOUNTS", 20)
+
 # Service clients for core.utils.clients.get_client; see config/settings/services.py.
 SERVICES = build_services(DATA_DIR)
+
+# Sessions live in the cache service's Redis (or Redis Cluster) when it has
+# one (core/middleware/sessions.py), else in the database. Cookies are
+# HttpOnly and SameSite=Lax always, Secure when DEBUG is off (HTTPS only).
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.db"
+    if SERVICES["cache"]["OPTIONS"]["backend"] == "local"
+    else "core.middleware.sessions"
+)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+CSRF_FAILURE_VIEW = "core.auth_views.csrf_failure"
+
+# Failed sign-ins (core/middleware/throttle.py): past these many failures
+# for one username, or from one address (a whole lab can share one behind
+# NAT), within the window, attempts get 429 until the window ends.
+LOGIN_FAILURE_LIMIT_PER_ACCOUNT = env_int("LOGIN_FAILURE_LIMIT_PER_ACCOUNT", 5)
+LOGIN_FAILURE_LIMIT_PER_IP = env_int("LOGIN_FAILURE_LIMIT_PER_IP", 50)
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
+# Rate limits (core.decorators.rate_limit) while Redis is down: allow (True,
+# fail open) or answer 503 (False, fail closed); a view may choose itself.
+RATE_LIMIT_FAIL_OPEN = env_bool("RATE_LIMIT_FAIL_OPEN", default=True)
 
 # The Fusion job queue (Django's Tasks framework): the database engine, or
 # Celery on RabbitMQ with FUSION_ENGINE=celery; see build_tasks().
@@ -182,6 +241,18 @@ MEDIA_ROOT = SERVICES["s3"]["OPTIONS"].get("base_dir", "")
 # A report over either is refused with an error that says which.
 PDF_MAX_HTML_BYTES = env_int("PDF_MAX_HTML_BYTES", 5_000_000)
 PDF_MAX_PAGES = env_int("PDF_MAX_PAGES", 200)
+# POST /core/pdf/ (core/pdf_view.py): the largest request body, in bytes
+# (refused with 413 before it is read; keep it below Django's
+# DATA_UPLOAD_MAX_MEMORY_SIZE, 2.5 MB); a single report whose body is over
+# PDF_SYNC_MAX_REQUEST_BYTES is rendered by a Fusion job instead of in the
+# request; the most stored PDFs one merge reads and reports one batch holds;
+# and the requests each lab may make per window.
+PDF_MAX_REQUEST_BYTES = env_int("PDF_MAX_REQUEST_BYTES", 1_000_000)
+PDF_SYNC_MAX_REQUEST_BYTES = env_int("PDF_SYNC_MAX_REQUEST_BYTES", 200_000)
+PDF_MAX_MERGE_FILES = env_int("PDF_MAX_MERGE_FILES", 20)
+PDF_MAX_BATCH_REPORTS = env_int("PDF_MAX_BATCH_REPORTS", 50)
+PDF_RATE_LIMIT_PER_LAB = env_int("PDF_RATE_LIMIT_PER_LAB", 120)
+PDF_RATE_LIMIT_WINDOW_SECONDS = env_int("PDF_RATE_LIMIT_WINDOW_SECONDS", 60)
 
 # Patient-data encryption (core/utils/encryption.py). LIS_ENCRYPTION_KEYS:
 # "key_id:base64key" entries (32-byte AES-256 keys), comma-separated, newest
@@ -207,9 +278,22 @@ SENTRY_TRACES_SAMPLE_RATE = env_str("SENTRY_TRACES_SAMPLE_RATE", "0")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    # Each line carries its request's id ("-" outside requests), the one in
+    # the X-Request-ID answer header, activity entries and Sentry events.
+    "filters": {
+        "request_id": {"()": "core.middleware.request_id.RequestIdLogFilter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }

@@ -8,6 +8,7 @@ from core.models.activity_log import (
     AppendOnlyError,
 )
 from core.models.activity_log_base import ActivityLogBase
+from core.models.api_key import ApiKey
 from core.models.base import BaseModel
 from core.models.blind_index import BlindIndexField
 from core.models.cache import PendingCacheInvalidation
@@ -32,6 +33,7 @@ __all__ = [
     "ActivityLogChainHead",
     "ActivityLogPrune",
     "ActivityLogSeal",
+    "ApiKey",
     "AppendOnlyError",
     "BaseManager",
     "BaseModel",

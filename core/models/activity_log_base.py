@@ -32,7 +32,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from core.models.activity_log import ActivityLog
-from core.utils.activity_log.context import current_actor, current_request
+from core.utils.activity_log.context import Actor, current_actor, current_request
 
 #: Shown instead of the value of a field listed in `sensitive_fields`.
 MASK = "***"
@@ -117,27 +117,15 @@ class ActivityLogBase(models.Model):
         payload = self.prepare_activity_log_payload(action, session)
         if message is not None:
             payload["message"] = message
-        actor, request = current_actor(), current_request()
-        lab_id = self.__dict__.get("lab_id")
-        entry = ActivityLog(
-            lab_id=lab_id,
-            parent_lab_id=_parent_lab(lab_id),
+        return write_entry(
+            lab_id=self.__dict__.get("lab_id"),
             model_label=self._meta.label_lower,
-            instance_id=str(self.pk),
+            instance_id=self.pk,
             action=action,
             changes=changes or {},
             reason=reason,
-            actor_id=actor.id,
-            actor_name=actor.name,
-            actor_role=actor.role,
-            actor_kind=str(actor.kind),
-            request_id=request.request_id,
-            client_ip=request.client_ip,
-            user_agent=request.user_agent[:300],
             **payload,
         )
-        entry.insert()
-        return entry
 
     # -- reading --------------------------------------------------------------
 
@@ -239,6 +227,43 @@ _PARENTS: dict[int, tuple[float, int | None]] = {}
 def forget_parent_labs() -> None:
     """Drop the remembered parents (after the hierarchy changes)."""
     _PARENTS.clear()
+
+
+def write_entry(
+    *,
+    lab_id: int | None,
+    model_label: str,
+    instance_id: Any,
+    action: str,
+    actor: Actor | None = None,
+    **fields: Any,
+) -> ActivityLog:
+    """Insert one entry now (in the current transaction), attributed to
+    `actor` or the context's actor, with the context's request, the lab and
+    its parent. `fields` are the entry's other columns (message, changes,
+    reason, category_id).
+
+    Example: `write_entry(lab_id=3, model_label="account.user",
+    instance_id=7, action="login", message="Signed in")`.
+    """
+    who, request = actor or current_actor(), current_request()
+    entry = ActivityLog(
+        lab_id=lab_id,
+        parent_lab_id=_parent_lab(lab_id),
+        model_label=model_label,
+        instance_id=str(instance_id),
+        action=action,
+        actor_id=who.id,
+        actor_name=who.name,
+        actor_role=who.role,
+        actor_kind=str(who.kind),
+        request_id=request.request_id,
+        client_ip=request.client_ip,
+        user_agent=request.user_agent[:300],
+        **fields,
+    )
+    entry.insert()
+    return entry
 
 
 def _parent_lab(lab_id: int | None) -> int | None:

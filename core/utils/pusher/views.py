@@ -17,6 +17,7 @@ Answers: 200 with the SDK's auth JSON; 400 for missing or malformed fields;
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_POST
 
+from core.middleware.lab_context import lab_id_from_session
 from core.utils.clients import get_client
 from core.utils.pusher.channels import check_channel_request, lab_channel
 from core.utils.pusher.exceptions import InvalidChannelRequest
@@ -37,14 +38,10 @@ def pusher_auth(request: HttpRequest) -> JsonResponse:
         )
     except InvalidChannelRequest as exc:
         return _answer({"error": f"Send socket_id and channel_name: {exc}"}, 400)
-    lab_id = request.session.get("labId") or request.session.get("docLabId")
-    try:
-        own_channel = lab_channel(lab_id) if lab_id else None
-    except ValueError:
-        own_channel = None  # a session without a usable lab has no channel
-    if own_channel is None:
+    lab_id = lab_id_from_session(request.session)
+    if lab_id is None:
         return _answer({"error": "Sign in to a lab to receive its updates."}, 403)
-    if channel != own_channel:
+    if channel != lab_channel(lab_id):
         # The same answer for every other channel: it says nothing about them.
         return _answer({"error": "You may only subscribe to your lab's channel."}, 403)
     return _answer(get_client("pusher").authenticate(channel, socket_id))

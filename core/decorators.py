@@ -1,0 +1,322 @@
+"""Decorators for the common patterns of JSON API views.
+
+Every refusal is a JSON error (`{"error": ..., "request_id": ...}`, see
+core.middleware.api_errors) that says what was wrong and what would be
+right. Stack them outermost first in this order, so a request is refused by
+the cheapest check that applies:
+
+    @allowed_methods("POST")
+    @require_lab_session("staff")
+    @require_permission("patients.change_patient")
+    @rate_limit(30, 60, per="user")
+    @json_view(required=("patient_id",))
+    def release_report(request, data):
+        ...
+        return {"released": True}
+
+- `allowed_methods(*methods)`: 405 (with Allow) for any other method.
+- `require_lab_session(kind)`: a signed-in lab session ("staff", "doctor" or
+  "any"); 401 without one, 403 for the other kind or an API key.
+- `require_api_key`: a valid API key (checked by ApiKeyMiddleware); 401
+  without. Such views are exempt from CSRF: they are not cookie-authenticated.
+- `require_permission(perm)`: the signed-in user has `perm`; 401 / 403.
+- `rate_limit(limit, window_seconds, per=...)`: 429 with Retry-After past
+  `limit` requests per window per lab, user or IP (see
+  core.middleware.rate_limit for Redis outages: fail open by default).
+- `json_view(required=...)`: the view gets `data` (the JSON object body, or
+  the query parameters for GET / HEAD) and may return a dict or list, sent
+  as JSON; 400 for malformed JSON, a body that is not an object, or missing
+  parameters.
+
+Views read their lab from `request.lab_id` (LabContextMiddleware).
+"""
+
+import functools
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.http.response import HttpResponseBase
+
+from core.middleware.api_errors import json_error
+from core.middleware.lab_context import LabKind
+from core.middleware.rate_limit import check_rate
+from core.utils.activity_log.context import current_request
+
+View = Callable[..., Any]
+
+#: Methods whose parameters come from the query string, not a body.
+QUERY_METHODS = frozenset({"GET", "HEAD"})
+#: What `require_lab_session` accepts for each `kind`.
+_SESSION_KINDS = {
+    "staff": {LabKind.STAFF},
+    "doctor": {LabKind.DOCTOR},
+    "any": {LabKind.STAFF, LabKind.DOCTOR},
+}
+_KIND_NAMES = {
+    LabKind.STAFF: "lab staff",
+    LabKind.DOCTOR: "a doctor",
+    LabKind.API_KEY: "an API key",
+}
+#: What `rate_limit(per=...)` counts by.
+RATE_LIMIT_PER = ("lab", "user", "ip")
+
+
+def allowed_methods(*methods: str) -> Callable[[View], View]:
+    """Refuse other HTTP methods with 405 and an Allow header.
+
+    Example: `@allowed_methods("GET", "POST")`.
+    """
+    allowed = [method.upper() for method in methods]
+    if not allowed:
+        raise ValueError("allowed_methods needs at least one method, e.g. 'GET'.")
+
+    def decorator(view: View) -> View:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            if request.method not in allowed:
+                response = json_error(
+                    f"{request.method} is not allowed here; use "
+                    f"{' or '.join(allowed)}.",
+                    405,
+                )
+                response["Allow"] = ", ".join(allowed)
+                return response
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def require_lab_session(kind: str = "any") -> Callable[[View], View]:
+    """Only requests signed in to a lab as `kind`: "staff" (`labId`),
+    "doctor" (`docLabId`) or "any" of the two.
+
+    401 when nobody is signed in to a lab; 403 for the other kind, or for an
+    API key (use `require_api_key` for integrations).
+    """
+    if kind not in _SESSION_KINDS:
+        raise ValueError(
+            f"require_lab_session(kind={kind!r}): use one of "
+            f"{', '.join(_SESSION_KINDS)}."
+        )
+    accepted = _SESSION_KINDS[kind]
+
+    def decorator(view: View) -> View:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            lab_kind = getattr(request, "lab_kind", None)
+            if lab_kind is None:
+                return json_error(
+                    "Sign in to a lab first (POST /core/auth/login/).", 401
+                )
+            if lab_kind not in accepted:
+                wanted = " or ".join(sorted(_KIND_NAMES[k] for k in accepted))
+                return json_error(
+                    f"This is for {wanted} signed in to a lab; this request is "
+                    f"from {_KIND_NAMES[lab_kind]}.",
+                    403,
+                )
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def require_api_key(view: View) -> View:
+    """Only requests with a valid API key (`request.api_key`, set by
+    ApiKeyMiddleware, which already refused bad keys). CSRF-exempt: key
+    requests carry no cookie to forge."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        if getattr(request, "api_key", None) is None:
+            return json_error(
+                "Send an API key: 'Authorization: Bearer <key>' or 'X-API-Key: <key>'.",
+                401,
+            )
+        return view(request, *args, **kwargs)
+
+    wrapper.csrf_exempt = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def require_permission(permission: str) -> Callable[[View], View]:
+    """Only signed-in users holding `permission` ("app_label.codename").
+
+    401 when nobody is signed in; 403 without the permission, and for API
+    keys, which hold no user permissions.
+    """
+    if "." not in permission:
+        raise ValueError(
+            f"require_permission({permission!r}): name it 'app_label.codename', "
+            "e.g. 'patients.change_patient'."
+        )
+
+    def decorator(view: View) -> View:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            if getattr(request, "api_key", None) is not None:
+                return json_error(
+                    f"This needs a signed-in user with permission {permission}; "
+                    "API keys hold no user permissions.",
+                    403,
+                )
+            if not request.user.is_authenticated:
+                return json_error("Sign in first (POST /core/auth/login/).", 401)
+            if not request.user.has_perm(permission):
+                return json_error(
+                    f"You need the permission {permission} to do this; ask your "
+                    "lab's administrator.",
+                    403,
+                )
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def rate_limit(
+    limit: int,
+    window_seconds: int,
+    *,
+    per: str = "ip",
+    scope: str | None = None,
+    fail_open: bool | None = None,
+) -> Callable[[View], View]:
+    """At most `limit` requests per `window_seconds` for each lab, user or
+    client IP (`per`), counted per view (or per `scope`, to share a limit
+    between views). Past it: 429 with Retry-After.
+
+    `per="lab"` counts by `request.lab_id` and `per="user"` by the signed-in
+    user or the API key; a request without one is counted by its IP.
+    `fail_open` (default settings.RATE_LIMIT_FAIL_OPEN, True) decides what
+    happens while Redis is down: allow, or answer 503.
+    """
+    if per not in RATE_LIMIT_PER:
+        raise ValueError(
+            f"rate_limit(per={per!r}): use one of {', '.join(RATE_LIMIT_PER)}."
+        )
+    if limit < 1 or window_seconds < 1:
+        raise ValueError(
+            f"rate_limit needs limit >= 1 and window_seconds >= 1; got {limit} "
+            f"per {window_seconds} s."
+        )
+
+    def decorator(view: View) -> View:
+        name = scope or f"{view.__module__}.{view.__qualname__}"
+
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            key = f"rate:{name}:{_rate_identity(request, per)}"
+            policy = settings.RATE_LIMIT_FAIL_OPEN if fail_open is None else fail_open
+            decision = check_rate(key, limit, window_seconds, fail_open=policy)
+            if decision.allowed:
+                return view(request, *args, **kwargs)
+            if decision.degraded:
+                response = json_error(
+                    "This service is briefly unavailable; try again shortly.", 503
+                )
+            else:
+                response = json_error(
+                    f"Too many requests: at most {limit} per {window_seconds} "
+                    f"seconds per {per}. Try again in "
+                    f"{decision.retry_after_seconds} seconds.",
+                    429,
+                )
+            response["Retry-After"] = str(decision.retry_after_seconds)
+            return response
+
+        return wrapper
+
+    return decorator
+
+
+def _rate_identity(request: HttpRequest, per: str) -> str:
+    """ "lab:3", "user:12", "key:4" or "ip:203.0.113.9" (the fallback)."""
+    if per == "lab" and getattr(request, "lab_id", None) is not None:
+        return f"lab:{request.lab_id}"  # type: ignore[attr-defined]
+    if per == "user":
+        api_key = getattr(request, "api_key", None)
+        if api_key is not None:
+            return f"key:{api_key.pk}"
+        if request.user.is_authenticated:
+            return f"user:{request.user.pk}"
+    return f"ip:{current_request().client_ip or 'unknown'}"
+
+
+def json_view(required: Sequence[str] = ()) -> Callable[[View], View]:
+    """JSON in and out: the view is called with `data=` (a dict) and may
+    return a dict or list (sent as JSON, status 200) or any response.
+
+    `data` is the body's JSON object, or `{}` for an empty body; for GET and
+    HEAD, the query parameters (last value of each). `required` names
+    parameters that must be present and not null or "".
+    """
+    required = tuple(required)
+
+    def decorator(view: View) -> View:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            data, problem = request_data(request)
+            if problem is not None:
+                return json_error(problem, 400)
+            missing = [name for name in required if data.get(name) in (None, "")]
+            if missing:
+                return json_error(
+                    f"Missing parameters: {', '.join(missing)}.",
+                    400,
+                    fields={name: ["This parameter is required."] for name in missing},
+                )
+            result = view(request, *args, data=data, **kwargs)
+            if isinstance(result, HttpResponseBase):
+                return result
+            if isinstance(result, dict | list):
+                response = JsonResponse(result, safe=False)
+                response["Cache-Control"] = "no-store"
+                return response
+            raise TypeError(
+                f"{view.__qualname__} returned {type(result).__name__}; a json_view "
+                "returns a dict, a list or an HttpResponse."
+            )
+
+        return wrapper
+
+    return decorator
+
+
+def request_data(request: HttpRequest) -> tuple[dict[str, Any], str | None]:
+    """(parameters, None), or ({}, a message saying what is wrong).
+
+    Example: a body `{"name": "CBC"}` -> `({"name": "CBC"}, None)`; a body
+    `[1]` -> `({}, "The request body must be a JSON object ...")`.
+    """
+    if request.method in QUERY_METHODS:
+        return {key: request.GET.get(key) for key in request.GET}, None
+    body = request.body
+    if not body.strip():
+        return {}, None
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError as exc:
+        return {}, (
+            f"The request body is not valid JSON ({exc.msg} at line {exc.lineno}, "
+            f'column {exc.colno}). Send a JSON object such as {{"name": "value"}}.'
+        )
+    except UnicodeDecodeError:
+        return {}, "The request body is not UTF-8 text; send JSON in UTF-8."
+    if not isinstance(data, dict):
+        return {}, (
+            f"The request body must be a JSON object ({{...}}), not {_json_kind(data)}."
+        )
+    return data, None
+
+
+def _json_kind(value: Any) -> str:
+    names = {list: "a list", str: "a string", bool: "true/false", type(None): "null"}
+    return names.get(type(value), "a number")

@@ -1,0 +1,148 @@
+"""Errors as JSON on API routes.
+
+Paths starting with one of settings.API_PATH_PREFIXES (default "/core/" and
+"/api/") are API routes. An exception a view raises there becomes a JSON
+answer, `{"error": <message for people>, "request_id": <id>, ...}`:
+
+| raised                                   | status | body extra                      |
+|------------------------------------------|--------|---------------------------------|
+| django ValidationError                   | 400    | "fields": {field: [messages]}   |
+| BadRequest                               | 400    |                                 |
+| PermissionDenied                         | 403    |                                 |
+| Http404, ObjectDoesNotExist              | 404    |                                 |
+| VersionConflict (core.exceptions)        | 409    |                                 |
+| SessionStoreUnavailable                  | 503    | (with Retry-After)              |
+| anything else                            | 500    | nothing but the request id      |
+
+A 500 says only that it failed and which request id to quote; the exception
+goes to the log (with the request id, see RequestIdLogFilter) and to Sentry
+when it runs, never to the client. An HTML 404 for an API path (no URL
+matched) is answered as JSON too. Other routes (the admin) keep Django's
+behaviour.
+"""
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import sentry_sdk
+from django.conf import settings
+from django.core.exceptions import (
+    BadRequest,
+    ObjectDoesNotExist,
+    PermissionDenied,
+    ValidationError,
+)
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+
+from core.exceptions import VersionConflict
+from core.middleware.sessions import SessionStoreUnavailable
+from core.utils.activity_log.context import current_request
+
+logger = logging.getLogger(__name__)
+
+#: Retry-After of a 503 while sessions are unavailable (about the cache
+#: breaker's reset time).
+UNAVAILABLE_RETRY_AFTER_SECONDS = 5
+
+
+def is_api_path(path: str) -> bool:
+    """Whether `path` is an API route (settings.API_PATH_PREFIXES)."""
+    return path.startswith(tuple(settings.API_PATH_PREFIXES))
+
+
+def json_error(message: str, status: int, **extra: Any) -> JsonResponse:
+    """An error answer: `{"error": message, "request_id": ..., **extra}`,
+    never cached.
+
+    Example: `json_error("Send a JSON object.", 400)` ->
+    `{"error": "Send a JSON object.", "request_id": "4f1c..."}`.
+    """
+    body = {"error": message, "request_id": current_request().request_id, **extra}
+    response = JsonResponse(body, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def validation_fields(error: ValidationError) -> dict[str, list[str]]:
+    """A ValidationError's messages by field ("__all__" for the others).
+
+    Example: `{"name": ["This field is required."]}`.
+    """
+    if hasattr(error, "error_dict"):
+        return {field: list(messages) for field, messages in error.message_dict.items()}
+    return {"__all__": list(error.messages)}
+
+
+class ApiErrorMiddleware:
+    """Turns exceptions of API views into JSON answers (see the module doc)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code == 404
+            and is_api_path(request.path)
+            and response.get("Content-Type", "").startswith("text/html")
+        ):
+            return json_error(f"There is no API at {request.path}.", 404)
+        return response
+
+    def process_exception(
+        self, request: HttpRequest, exception: Exception
+    ) -> HttpResponse | None:
+        """The JSON answer for `exception` on an API route; None elsewhere."""
+        if not is_api_path(request.path):
+            return None
+        return exception_response(request, exception)
+
+
+def exception_response(request: HttpRequest, exception: Exception) -> JsonResponse:
+    """The JSON answer for an exception raised by an API view."""
+    if isinstance(exception, ValidationError):
+        fields = validation_fields(exception)
+        return json_error("Some values are not valid; see fields.", 400, fields=fields)
+    if isinstance(exception, BadRequest):
+        return json_error(str(exception) or "The request is not valid.", 400)
+    if isinstance(exception, PermissionDenied):
+        return json_error(
+            str(exception) or "You do not have permission to do this.", 403
+        )
+    if isinstance(exception, Http404):
+        return json_error(str(exception) or "Not found.", 404)
+    if isinstance(exception, ObjectDoesNotExist):
+        # "Patient.DoesNotExist" -> "Patient not found." (never the query)
+        model = type(exception).__qualname__.split(".")[0]
+        name = "Record" if model == "ObjectDoesNotExist" else model
+        return json_error(f"{name} not found.", 404)
+    if isinstance(exception, VersionConflict):
+        return json_error(str(exception), 409)
+    if isinstance(exception, SessionStoreUnavailable):
+        logger.warning("%s %s: %s", request.method, request.path, exception)
+        response = json_error(
+            "Signing in and out is unavailable for a moment; try again shortly.", 503
+        )
+        response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_SECONDS)
+        return response
+    return _server_error(request, exception)
+
+
+def _server_error(request: HttpRequest, exception: Exception) -> JsonResponse:
+    request_id = current_request().request_id
+    logger.error(
+        "Unhandled %s in %s %s",
+        type(exception).__name__,
+        request.method,
+        request.path,
+        exc_info=exception,
+    )
+    # Explicit, so the error reaches Sentry even with its logging integration
+    # off; with it on, the SDK's dedupe drops this second copy of the event.
+    sentry_sdk.capture_exception(exception)
+    return json_error(
+        "Something went wrong on our side. If it happens again, quote "
+        f"request id {request_id} to support.",
+        500,
+    )

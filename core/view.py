@@ -1,0 +1,229 @@
+"""Views of the core app: the GenericView base of lab-scoped JSON endpoints,
+and the health checks at /core/view/.
+
+Health checks (routes in core/urls.py):
+
+- `GET /core/view/live/` (liveness): 200 `{"status": "ok"}` while the
+  process answers. Touches no database or service, reveals nothing, open to
+  everyone: a load balancer or orchestrator restarts the process when it
+  fails.
+- `GET /core/view/ready/` (readiness): runs the checks of
+  core/utils/health/checks.py within HEALTH_CHECK_TIMEOUT_SECONDS each and
+  HEALTH_CHECK_DEADLINE_SECONDS in all, and answers JSON with each check's
+  status, latency and detail (`HealthReport.as_dict`): 503 when a critical
+  check is down, else 200 (`"status": "degraded"` and `warnings` when an
+  optional check is not ok). Readable only from HEALTH_CHECK_ALLOWED_IPS
+  (addresses or networks; loopback by default) or with
+  `Authorization: Bearer <HEALTH_CHECK_TOKEN>`; anyone else gets a 403
+  without any check. (ApiKeyMiddleware takes only bearers that start with
+  `lis_` for API keys, so the token must not.) A session or an API key
+  grants nothing, so that deciding who may read never touches the session
+  store or the database being checked.
+"""
+
+import hashlib
+import hmac
+import ipaddress
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.db.models import Model, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+
+from admin.account.proxies.lab_relation import LabRelations
+from core.decorators import request_data
+from core.middleware.api_errors import json_error
+from core.middleware.lab_context import LabKind
+from core.middleware.request_id import client_ip_for
+from core.models.caching import CacheType
+from core.utils.health.checks import readiness_report
+from core.utils.health.runner import Status
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+M = TypeVar("M", bound=Model)
+#: Methods that change nothing, so need no CSRF token.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+class GenericView(View):
+    """Base view of lab-scoped JSON endpoints: every query goes through the
+    request's lab and its child labs, so a domain view cannot forget.
+
+    - Who may call: `lab_kinds` (default: lab staff, doctors and API keys
+      bound to a lab). Nobody signed in to a lab gets 401, another kind 403.
+    - CSRF: enforced for cookie-authenticated unsafe requests (sessions);
+      API-key requests carry no cookie to forge and are exempt.
+    - `scoped(Model)` is the model's rows of the request's labs;
+      `get_scoped(Model, pk)` one row (the instance cache first for
+      INSTANCE-cached models), or Http404 whether the row is missing or
+      another lab's: "not yours" looks exactly like "does not exist".
+    - `data()`: the JSON object body (400 for anything else).
+
+    Example: `class PatientView(GenericView): def get(self, request, pk):
+    return JsonResponse(as_json(self.get_scoped(Patient, pk)))`.
+    """
+
+    lab_kinds: tuple[LabKind, ...] = (LabKind.STAFF, LabKind.DOCTOR, LabKind.API_KEY)
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        """Refuse requests without a lab of `lab_kinds`, or without a CSRF
+        token on a session write; then the handler."""
+        kind = getattr(request, "lab_kind", None)
+        if kind is None:
+            return json_error("Sign in to a lab first (POST /core/auth/login/).", 401)
+        if kind not in self.lab_kinds:
+            return json_error("This endpoint is not open to this kind of caller.", 403)
+        if kind is not LabKind.API_KEY and request.method not in SAFE_METHODS:
+            csrf = CsrfViewMiddleware(_not_called)
+            refused = csrf.process_view(request, _not_called, (), {})
+            if refused is not None:
+                return refused
+        return super().dispatch(request, *args, **kwargs)
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Any:
+        """The view, exempt from the CSRF middleware: `dispatch` enforces
+        CSRF itself, for sessions only."""
+        return csrf_exempt(super().as_view(**initkwargs))
+
+    def get_lab_id_from_session(self, session: SessionBase) -> int | None:
+        """The lab of lab staff (`labId`), else of a doctor (`docLabId`),
+        else None."""
+        return session.get("labId") or session.get("docLabId")
+
+    def get_child_lab_ids(self, parent_lab_id: int) -> list[int]:
+        """Ids of every lab under `parent_lab_id`, at any depth, sorted
+        (the labs whose data a parent lab sees). One query."""
+        return LabRelations.get_child_labs(parent_lab_id)
+
+    @property
+    def lab_id(self) -> int:
+        """The request's lab (dispatch has refused requests without one)."""
+        return int(self.request.lab_id)  # type: ignore[attr-defined]
+
+    def lab_ids(self) -> list[int]:
+        """The request's lab and its child labs: the rows it may see."""
+        return [self.lab_id, *self.request.child_lab_ids]  # type: ignore[attr-defined]
+
+    def scoped(self, model: type[M]) -> QuerySet[M]:
+        """`model`'s rows in the request's labs."""
+        return model._default_manager.filter(lab_id__in=self.lab_ids())
+
+    def get_scoped(self, model: type[M], pk: Any) -> M:
+        """One row of the request's labs, or Http404 (missing or not yours).
+
+        INSTANCE-cached models are read from the request lab's cache hash
+        first (no query on a hit); rows of child labs from the database."""
+        not_found = Http404(f"No {model._meta.verbose_name} with id {pk}.")
+        if getattr(model, "cache_type", CacheType.NONE) == CacheType.INSTANCE:
+            try:
+                return model.get_cached_instance(pk, self.lab_id)  # type: ignore[attr-defined]
+            except model.DoesNotExist:  # type: ignore[attr-defined]
+                pass
+        try:
+            return self.scoped(model).get(pk=pk)
+        except (model.DoesNotExist, ValueError, ValidationError):  # type: ignore[attr-defined]
+            raise not_found from None
+
+    def data(self) -> dict[str, Any]:
+        """The request's JSON object (query parameters for GET); a
+        ValidationError (400) saying what is wrong otherwise."""
+        data, problem = request_data(self.request)
+        if problem is not None:
+            raise ValidationError(problem)
+        return data
+
+
+def _not_called(request: HttpRequest) -> HttpResponse:
+    """CsrfViewMiddleware wants a response function and a view; dispatch
+    only asks it `process_view`, which calls neither."""
+    raise AssertionError("CSRF checking does not call the view")
+
+
+@method_decorator(never_cache, name="dispatch")
+class LivenessView(View):
+    """Liveness: the process answers. See the module docstring."""
+
+    http_method_names = ["get", "head", "options"]
+
+    def get(self, request: HttpRequest) -> JsonResponse:
+        """200 `{"status": "ok"}`, without touching anything."""
+        return JsonResponse({"status": str(Status.OK)})
+
+
+@method_decorator(never_cache, name="dispatch")
+class ReadinessView(View):
+    """Readiness: the dependencies answer. See the module docstring."""
+
+    http_method_names = ["get", "head", "options"]
+
+    def get(self, request: HttpRequest) -> JsonResponse:
+        """The health report (200 or 503), or 403 for a caller not allowed."""
+        if not may_read_readiness(request):
+            return json_error(
+                "Readiness is readable only from an allowed address or with "
+                "the health check token.",
+                403,
+            )
+        report = readiness_report()
+        return JsonResponse(
+            report.as_dict(), status=503 if report.status is Status.DOWN else 200
+        )
+
+
+def may_read_readiness(request: HttpRequest) -> bool:
+    """True for a request from HEALTH_CHECK_ALLOWED_IPS, or carrying
+    `Authorization: Bearer <HEALTH_CHECK_TOKEN>` (when a token is set)."""
+    return _from_allowed_address(request) or _has_health_token(request)
+
+
+def allowed_networks() -> list[IPNetwork]:
+    """HEALTH_CHECK_ALLOWED_IPS as networks (an address is a /32 or /128).
+
+    Example: `["127.0.0.1", "10.0.0.0/8"]` gives
+    `[IPv4Network("127.0.0.1/32"), IPv4Network("10.0.0.0/8")]`.
+    """
+    networks = []
+    for entry in settings.HEALTH_CHECK_ALLOWED_IPS:
+        try:
+            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"HEALTH_CHECK_ALLOWED_IPS has {entry!r}, which is not an IP "
+                "address or network; use e.g. 10.0.0.5, 10.0.0.0/8 or ::1."
+            ) from None
+    return networks
+
+
+def _from_allowed_address(request: HttpRequest) -> bool:
+    networks = allowed_networks()
+    # The address as the activity log reads it (REMOTE_ADDR, or the trusted
+    # proxy's header), so both agree on who asked.
+    raw = client_ip_for(request) or ""
+    try:
+        address = ipaddress.ip_address(raw)
+    except ValueError:  # a proxy header such as "unknown": not an address
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped  # ::ffff:127.0.0.1 from a dual-stack server
+    return any(address in network for network in networks)
+
+
+def _has_health_token(request: HttpRequest) -> bool:
+    token = settings.HEALTH_CHECK_TOKEN
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    given = given.strip()
+    if not token or scheme.lower() != "bearer" or not given:
+        return False
+    # Digests of equal length, so the comparison reveals neither the token
+    # nor its length.
+    return hmac.compare_digest(
+        hashlib.sha256(given.encode()).digest(), hashlib.sha256(token.encode()).digest()
+    )

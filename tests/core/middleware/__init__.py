@@ -1,0 +1,2 @@
+"""Tests of core.middleware: request ids, API keys, lab context, sessions,
+rate limits and JSON errors."""

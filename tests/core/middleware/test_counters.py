@@ -1,0 +1,114 @@
+"""Windowed counters in process, on a real redis-server and on a real Redis
+Cluster: the same counts and windows on each, and Redis failures reported."""
+
+import pytest
+
+from core.middleware import counters
+from core.middleware.cache_redis import StoreUnavailable, cache_redis
+from core.middleware.counters import (
+    Count,
+    LocalCounterStore,
+    RedisCounterStore,
+    counter_store,
+)
+from core.utils.clients import registry
+
+
+@pytest.fixture(params=["local", "redis", "cluster"])
+def store(request):
+    """The counter store on each backend."""
+    if request.param != "local":
+        request.getfixturevalue(
+            "on_redis" if request.param == "redis" else "on_cluster"
+        )
+    return counter_store()
+
+
+def test_hits_count_within_a_window_on_every_backend(store):
+    assert store.peek("k") == Count(0, 0)
+
+    first = store.hit("k", 60)
+    second = store.hit("k", 60)
+
+    assert (first.hits, second.hits) == (1, 2)
+    assert 59 <= second.retry_after_seconds <= 60
+    assert store.peek("k").hits == 2
+    assert store.peek("other").hits == 0
+    store.reset("k")
+    assert store.peek("k") == Count(0, 0)
+
+
+def test_the_backend_follows_the_cache_service(settings, on_redis):
+    assert isinstance(counter_store(), RedisCounterStore)
+    counter_store().hit("k", 60)
+    assert on_redis.client().get("counter:k") == b"1"
+    assert 0 < on_redis.client().pttl("counter:k") <= 60_000
+
+    settings.SERVICES = {
+        **settings.SERVICES,
+        "cache": {"BACKEND": "core.cache.HashCache", "OPTIONS": {"backend": "local"}},
+    }
+    registry.reset()
+    assert cache_redis() is None
+    assert isinstance(counter_store(), LocalCounterStore)
+    assert counter_store() is counter_store()  # one store per cache client
+
+
+def test_redis_counts_outlive_a_client_rebuild_local_ones_do_not(settings, on_redis):
+    counter_store().hit("k", 60)
+    registry.reset()  # as after a fork, or in another process
+    assert counter_store().peek("k").hits == 1
+
+    settings.SERVICES = {
+        **settings.SERVICES,
+        "cache": {"BACKEND": "core.cache.HashCache", "OPTIONS": {"backend": "local"}},
+    }
+    registry.reset()
+    counter_store().hit("k", 60)
+    registry.reset()
+    assert counter_store().peek("k").hits == 0
+
+
+def test_a_local_window_ends_and_counting_starts_again():
+    now = [100.0]
+    store = LocalCounterStore(clock=lambda: now[0])
+
+    store.hit("k", 10)
+    now[0] = 105.2
+    middle = store.hit("k", 10)
+    now[0] = 110.0
+    after = store.peek("k")
+    restarted = store.hit("k", 10)
+
+    assert middle == Count(2, 5)
+    assert after == Count(0, 0)
+    assert restarted == Count(1, 10)
+
+
+def test_a_local_store_sweeps_ended_counters(monkeypatch):
+    monkeypatch.setattr(counters, "LOCAL_SWEEP_AT_COUNTERS", 3)
+    now = [0.0]
+    store = LocalCounterStore(clock=lambda: now[0])
+    for key in "abc":
+        store.hit(key, 5)
+    now[0] = 6.0
+
+    store.hit("d", 5)
+    store.hit("e", 5)
+
+    assert sorted(store._counts) == ["d", "e"]
+
+
+def test_a_killed_redis_is_reported_and_then_skipped_by_the_breaker(faulty_redis):
+    store = counter_store()
+    store.hit("k", 60)
+    faulty_redis.stop()
+
+    failures = []
+    for _ in range(3):
+        with pytest.raises(StoreUnavailable) as failure:
+            store.hit("k", 60)
+        failures.append(str(failure.value))
+
+    assert failures[0] == "Redis call failed (ConnectionError)."
+    assert failures[-1] == "Redis is unavailable (circuit breaker open)."
