@@ -241,6 +241,7 @@ MEDIA_ROOT = SERVICES["s3"]["OPTIONS"].get("base_dir", "")
 # A report over either is refused with an error that says which.
 PDF_MAX_HTML_BYTES = env_int("PDF_MAX_HTML_BYTES", 5_000_000)
 PDF_MAX_PAGES = env_int("PDF_MAX_PAGES", 200)
+
 # POST /core/pdf/ (core/pdf_view.py): the largest request body, in bytes
 # (refused with 413 before it is read; keep it below Django's
 # DATA_UPLOAD_MAX_MEMORY_SIZE, 2.5 MB); a single report whose body is over
@@ -266,6 +267,7 @@ BLIND_INDEX_KEY = env_str("LIS_BLIND_INDEX_KEY", "")
 ENCRYPTION_DEVELOPMENT_KEY_FILE = (
     DATA_DIR / "development-encryption-keys" if DEBUG else None
 )
+
 
 # Errors to Sentry (core/utils/sentry/), only when SENTRY_DSN is set; patient
 # data is scrubbed before sending. The sample rate is 0..1, checked at start.
@@ -296,4 +298,8 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # WeasyPrint logs its CSS parsing at INFO when imported (core.urls imports
+    # the PDF view, so every process would start with those lines) and each
+    # page it lays out; its warnings (a missing font, ...) still show.
+    "loggers": {"weasyprint": {"level": "WARNING"}},
 }

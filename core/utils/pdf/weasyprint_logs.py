@@ -12,10 +12,11 @@
    the page count of the finished layout: the limit holds either way, only
    the early stop would be lost.
 
-   The progress logger's level is set to INFO so that the records reach the
-   filter. Outside a report render a record passes only when the logger's
-   ancestors would have let it through before; during one, records are
-   dropped (they are per-page noise).
+   The progress logger's level is set to INFO (at each render, since a
+   logging reconfiguration resets it) so that the records reach the filter.
+   Outside a report render a record passes only when the logger's ancestors
+   would have let it through before; during one, records are dropped (they
+   are per-page noise).
 
 2. "Using fontTools instead of HarfBuzz-Subset for font ..." is logged as a
    warning for every font of every PDF when the HarfBuzz subsetting library
@@ -89,6 +90,10 @@ def page_limit(limit: int) -> Iterator[None]:
     """Inside the block, WeasyPrint layout in this context raises
     PageLimitReached at page `limit + 1`."""
     install()
+    # Again on every render: a logging reconfiguration (dictConfig resets the
+    # levels of existing child loggers, and settings.LOGGING sets
+    # "weasyprint" to WARNING) would otherwise silence the page records.
+    PROGRESS_LOGGER.setLevel(logging.INFO)
     token = _limit.set(limit)
     try:
         yield
@@ -102,6 +107,5 @@ def install() -> None:
     with _install_lock:
         if not _installed:
             PROGRESS_LOGGER.addFilter(_CountPages())
-            PROGRESS_LOGGER.setLevel(logging.INFO)
             LOGGER.addFilter(_OncePerProcess())
             _installed = True

@@ -35,9 +35,7 @@ def test_a_staff_session_sees_its_lab_and_every_descendant(client, staff, labs):
     }
 
 
-def test_a_doctor_session_is_of_kind_doctor_and_sees_no_child_lab(
-    client, doctor, labs
-):
+def test_a_doctor_session_is_of_kind_doctor_and_sees_no_child_lab(client, doctor, labs):
     sign_in(client, "dr.sen")
 
     response = client.get("/api/test/lab/")

@@ -1,0 +1,288 @@
+"""POST /core/pdf/ (URL name `core:pdf`): PDF reports for the request's lab.
+
+Who: a lab session (staff or a doctor; CSRF token required, as for every
+session-authenticated POST) or an API key (no CSRF: a key is not a cookie a
+browser sends by itself). Anything else is 401.
+
+The JSON body holds exactly one of:
+
+- `{"report": "<name>", "context": {...}, "watermark": "DRAFT" | "CORRECTED" | null}`
+  renders the registered report `name` (core.pdf_reports; e.g.
+  "patients.summary") with `context` under `data`, on the lab's letterhead,
+  in the lab's language, and streams it back: 200 `application/pdf`,
+  `Content-Disposition: inline; filename="patients-summary.pdf"`. A body
+  over settings.PDF_SYNC_MAX_REQUEST_BYTES is rendered in the background
+  instead, as a batch of one (202, below).
+- `{"merge": ["labs/<lab>/reports/<name>.pdf", ...]}` streams the stored
+  PDFs merged in order ("merged.pdf"); one key fetches one stored PDF.
+  Keys are the lab's own and, for staff and API keys, its child labs' (a
+  doctor: the own lab only). A key of any other lab, a malformed key and a
+  missing file get the same 404, whose message names only the position
+  (`merge[2]`): "not yours" cannot be told from "does not exist", and as a
+  foreign key is refused before the store is asked, not by timing either.
+- `{"batch": [{"report": ..., "context": ..., "watermark": ...}, ...]}`
+  answers 202 `{"job": "<Fusion job id>", "key": "labs/<lab>/reports/<id>.pdf"}`
+  at once; a Fusion job renders the reports into one PDF, stores it under
+  `key` and triggers `pdf.ready` (`{"key", "url"}`) or `pdf.failed`
+  (`{"key", "error"}`) on the lab's Pusher channel. See core.utils.pdf.jobs
+  for retries and idempotency. Fetch the PDF with the event's signed URL,
+  or with `{"merge": [key]}`.
+
+Refusals are JSON (`{"error": ..., "request_id": ...}`):
+
+| status | when |
+|--------|------|
+- 400: malformed JSON; not exactly one of report / merge / batch; a bad
+  field; a stored file that is not a readable PDF; a resource the report
+  may not load.
+- 401: no lab session and no API key (a revoked key: ApiKeyMiddleware, at
+  once, on every route).
+- 403: a session POST without a valid CSRF token.
+- 404: an unknown report name; a stored key that is missing or not the lab's.
+- 405: any method but POST.
+- 413: a body over PDF_MAX_REQUEST_BYTES (judged by Content-Length, before
+  it is read); more than PDF_MAX_MERGE_FILES keys or PDF_MAX_BATCH_REPORTS
+  reports; HTML over PDF_MAX_HTML_BYTES; more pages than PDF_MAX_PAGES or
+  the report's own max_pages.
+- 429: over PDF_RATE_LIMIT_PER_LAB requests per PDF_RATE_LIMIT_WINDOW_SECONDS
+  for the lab (all modes together).
+- 503: the file store is unreachable (with Retry-After).
+
+Settings are read per request, never at import.
+"""
+
+import functools
+import io
+from typing import Any, cast
+
+from django.conf import settings
+from django.http import FileResponse, HttpRequest, JsonResponse
+from django.http.response import HttpResponseBase
+from django.views.decorators.csrf import csrf_protect
+
+from admin.account.models import Lab
+from core.decorators import View, allowed_methods, rate_limit, request_data
+from core.middleware.api_errors import json_error
+from core.middleware.lab_context import LabRequest
+from core.pdf_reports import ReportRequest, ReportRequestInvalid, UnknownReport
+from core.utils.aws.exceptions import ObjectNotFound, StorageUnavailable
+from core.utils.clients import get_client
+from core.utils.pdf.compose import merge_pdfs
+from core.utils.pdf.errors import (
+    PdfHtmlTooLarge,
+    PdfResourceRefused,
+    PdfTooManyPages,
+    PdfUnreadable,
+)
+from core.utils.pdf.jobs import enqueue_pdf_batch
+from core.utils.pdf.keys import report_key_lab
+from core.utils.pdf.reports import render_report
+
+#: What one request may ask for, one of them per body.
+MODES = ("report", "merge", "batch")
+#: The file name of a merge's answer.
+MERGED_FILENAME = "merged.pdf"
+#: The rate-limit counter this endpoint shares across its modes.
+RATE_LIMIT_SCOPE = "core.pdf"
+#: Retry-After of a 503 while the file store is down, in seconds.
+STORAGE_DOWN_RETRY_AFTER_SECONDS = 30
+
+
+class Refusal(Exception):
+    """Stops a request with a JSON error: `Refusal("...", 413)`."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def lab_request_required(view: View) -> View:
+    """Only requests acting for a lab: a lab session (CSRF-checked) or an API
+    key (not CSRF-checked: see the module docstring); 401 otherwise."""
+    protected = csrf_protect(view)
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        if getattr(request, "lab_id", None) is None:
+            return json_error(
+                "Sign in to a lab (POST /core/auth/login/) or send an API key "
+                "('Authorization: Bearer <key>').",
+                401,
+            )
+        if getattr(request, "api_key", None) is not None:
+            return view(request, *args, **kwargs)
+        return protected(request, *args, **kwargs)
+
+    # The global CSRF check is skipped; `protected` applies it to sessions.
+    wrapper.csrf_exempt = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+@allowed_methods("POST")
+@lab_request_required
+def pdf(request: LabRequest) -> HttpResponseBase:
+    """The endpoint; see the module docstring."""
+    limited = rate_limit(
+        settings.PDF_RATE_LIMIT_PER_LAB,
+        settings.PDF_RATE_LIMIT_WINDOW_SECONDS,
+        per="lab",
+        scope=RATE_LIMIT_SCOPE,
+    )(_answer)
+    response: HttpResponseBase = limited(request)
+    return response
+
+
+def _answer(request: LabRequest) -> HttpResponseBase:
+    try:
+        data = _read_body(request)
+        mode = _mode(data)
+        if mode == "merge":
+            return _merge(request, data)
+        if mode == "batch":
+            return _queue(request, _batch(data))
+        report = ReportRequest.from_json(data)
+        if len(request.body) > settings.PDF_SYNC_MAX_REQUEST_BYTES:
+            return _queue(request, [report])
+        lab = Lab.objects.get(pk=_lab_id(request))
+        return _pdf_response(render_report(report, lab=lab), report.report.filename)
+    except Refusal as refusal:
+        return json_error(str(refusal), refusal.status)
+    except ReportRequestInvalid as invalid:
+        return json_error(str(invalid), 400)
+    except UnknownReport as unknown:
+        return json_error(str(unknown), 404)
+    except (PdfHtmlTooLarge, PdfTooManyPages) as too_large:
+        return json_error(str(too_large), 413)
+    except (PdfResourceRefused, PdfUnreadable) as unusable:
+        return json_error(str(unusable), 400)
+    except StorageUnavailable:
+        response = json_error(
+            "File storage is unavailable for a moment; try again shortly.", 503
+        )
+        response["Retry-After"] = str(STORAGE_DOWN_RETRY_AFTER_SECONDS)
+        return response
+
+
+def _read_body(request: HttpRequest) -> dict[str, Any]:
+    """The body's JSON object; 413 past PDF_MAX_REQUEST_BYTES, judged by
+    Content-Length before a byte is read, 400 when it is not a JSON object."""
+    limit: int = settings.PDF_MAX_REQUEST_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0  # Django then reads no body at all
+    if declared > limit:
+        raise Refusal(
+            f"The request body is {declared:,} bytes; at most {limit:,} are accepted "
+            "(settings.PDF_MAX_REQUEST_BYTES). Send fewer or smaller reports.",
+            413,
+        )
+    try:
+        data, problem = request_data(request)
+    except RecursionError:
+        problem = "The request body is nested too deeply; send plainer JSON."
+    if problem is not None:
+        raise Refusal(problem, 400)
+    return data
+
+
+def _mode(data: dict[str, Any]) -> str:
+    found = [mode for mode in MODES if mode in data]
+    if len(found) != 1:
+        given = f"it has {' and '.join(found)}" if found else "it has none"
+        raise Refusal(
+            f"Send exactly one of {', '.join(MODES)} in the JSON body; {given}.", 400
+        )
+    return found[0]
+
+
+def _batch(data: dict[str, Any]) -> list[ReportRequest]:
+    _only(data, "batch")
+    items = data["batch"]
+    if not isinstance(items, list) or not items:
+        raise Refusal("'batch' must be a non-empty list of report requests.", 400)
+    limit: int = settings.PDF_MAX_BATCH_REPORTS
+    if len(items) > limit:
+        raise Refusal(
+            f"The batch has {len(items)} reports; at most {limit} are accepted "
+            "(settings.PDF_MAX_BATCH_REPORTS). Split it into several batches.",
+            413,
+        )
+    return [
+        ReportRequest.from_json(item, where=f"batch[{number}]")
+        for number, item in enumerate(items)
+    ]
+
+
+def _merge(request: LabRequest, data: dict[str, Any]) -> HttpResponseBase:
+    _only(data, "merge")
+    keys = data["merge"]
+    if not isinstance(keys, list) or not keys:
+        raise Refusal("'merge' must be a non-empty list of stored PDF keys.", 400)
+    limit: int = settings.PDF_MAX_MERGE_FILES
+    if len(keys) > limit:
+        raise Refusal(
+            f"'merge' has {len(keys)} keys; at most {limit} files are merged "
+            "(settings.PDF_MAX_MERGE_FILES).",
+            413,
+        )
+    scope = _lab_scope(request)
+    for number, key in enumerate(keys):
+        if not isinstance(key, str):
+            raise Refusal(f"merge[{number}] must be a key, as text.", 400)
+        if report_key_lab(key) not in scope:
+            raise _not_found(number)
+    storage = get_client("s3")
+    pdfs = []
+    for number, key in enumerate(keys):
+        try:
+            pdfs.append(storage.download(key))
+        except ObjectNotFound:
+            raise _not_found(number) from None
+    return _pdf_response(merge_pdfs(pdfs), MERGED_FILENAME)
+
+
+def _lab_scope(request: LabRequest) -> set[int]:
+    """The labs whose stored PDFs the request may read: its own and its
+    descendants' (LabContextMiddleware gives a doctor none: own lab only)."""
+    return {_lab_id(request), *request.child_lab_ids}
+
+
+def _lab_id(request: LabRequest) -> int:
+    # lab_request_required has refused every request without a lab.
+    return cast(int, request.lab_id)
+
+
+def _not_found(number: int) -> Refusal:
+    # One message for missing, another lab's and malformed keys alike.
+    return Refusal(
+        f"merge[{number}]: there is no stored PDF under this key. Give the key "
+        "of one of your lab's stored reports as it was returned "
+        "(labs/<lab>/reports/...).",
+        404,
+    )
+
+
+def _only(data: dict[str, Any], mode: str) -> None:
+    extra = sorted(name for name in data if name != mode)
+    if extra:
+        raise Refusal(
+            f"A {mode} request has only the field {mode!r}; remove {', '.join(extra)}.",
+            400,
+        )
+
+
+def _queue(request: LabRequest, reports: list[ReportRequest]) -> JsonResponse:
+    queued = enqueue_pdf_batch(_lab_id(request), reports)
+    response = JsonResponse({"job": queued.job, "key": queued.key}, status=202)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _pdf_response(pdf: bytes, filename: str) -> FileResponse:
+    """`pdf` streamed inline under `filename`, never cached (patient data)."""
+    response = FileResponse(
+        io.BytesIO(pdf), content_type="application/pdf", filename=filename
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
