@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Check the project: ruff (lint and format), mypy on core/, then the whole
-# test suite twice, on PostgreSQL and on SQLite.
+# Check the project: Chromium for the browser tests (installed when missing),
+# ruff (lint and format), mypy on core/, then the whole test suite twice, on
+# PostgreSQL and on SQLite.
 #
 #   scripts/test.sh                       # everything
 #   scripts/test.sh -k version -x         # extra arguments go to both pytest runs
@@ -71,6 +72,24 @@ host = f"{config['HOST'] or 'local socket'}:{config['PORT'] or 5432}"
 sys.exit(f"cannot connect to PostgreSQL at {host}:\n" + "\n".join(errors))
 PY
 }
+
+# The browser tests drive Debian's chromium through Playwright. Install it
+# when it is missing and we may (root with apt-get); otherwise say how.
+ensure_chromium() {
+    if command -v chromium >/dev/null 2>&1; then
+        return 0
+    fi
+    if [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+        echo "test: installing Debian's chromium for the browser tests"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get install -y -q chromium >/dev/null ||
+            { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
+        return
+    fi
+    echo "test: the browser tests need Chromium: sudo apt-get install chromium" >&2
+    return 1
+}
+run_step "chromium for browser tests" ensure_chromium
 
 run_step "ruff check" ruff check .
 run_step "ruff format" ruff format --check .
