@@ -178,3 +178,8 @@ class ApiKeyAdmin(BaseModelAdmin):
         """Revoke each selected key (each revocation activity-logged)."""
         revoked = sum(key.revoke(reason="Revoked in the admin") for key in queryset)
         self.message_user(request, f"{revoked} API key(s) revoked.")
+
+
+# Webhook endpoints and deliveries have their own module; imported last (it
+# uses BaseModelAdmin above) so that Django's admin discovery registers them.
+from core import admin_webhooks  # noqa: E402, F401

@@ -108,9 +108,14 @@ class Patient(EncryptedFieldsMixin, LabScopedMixin, BaseModel):
     report), so they are cached one at a time:
     `Patient.get_cached_instance(patient_id, lab_id)`; the cache holds the
     ciphertext of the phone and email, never the plaintext.
+
+    Creates, updates and deletes are webhook events (`patient.created`,
+    `patient.updated`, `patient.deleted`) for the lab's subscriptions; see
+    `webhook_payload` for what they carry.
     """
 
     cache_type = CacheType.INSTANCE
+    webhook_enabled = True
 
     class Sex(models.TextChoices):
         FEMALE = "F", "Female"
@@ -179,6 +184,26 @@ class Patient(EncryptedFieldsMixin, LabScopedMixin, BaseModel):
         if self.phone:
             self.phone = normalise_phone(self.phone, self.lab.country) or self.phone
 
+    def webhook_payload(self) -> dict[str, Any]:
+        """What webhook events carry about the patient: enough for the lab's
+        own systems (HIS, EMR) to match the record; the encrypted contact
+        details (phone, email) are left out, and fetched through the API by
+        a receiver that needs them.
+
+        Example: `{"id": 12, "lab_id": 3, "first_name": "Asha",
+        "last_name": "Rao", "sex": "F", "date_of_birth": "1990-04-01",
+        "version": 2}`.
+        """
+        return {
+            "id": self.pk,
+            "lab_id": self.lab_id,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "sex": self.sex,
+            "date_of_birth": self.date_of_birth,
+            "version": self.version,
+        }
+
     def age_on(self, on: dt.date) -> Age | None:
         """The age on a given date, or None without a date of birth."""
         if self.date_of_birth is None:
@@ -189,3 +214,7 @@ class Patient(EncryptedFieldsMixin, LabScopedMixin, BaseModel):
     def age(self) -> Age | None:
         """The age today in the lab's time zone."""
         return self.age_on(today_in(self.lab.zone))
+
+
+# Reports live in their own module; imported here so that Django registers them.
+from patients.reports import Report, ReportRelease  # noqa: E402, F401

@@ -242,6 +242,12 @@ MEDIA_ROOT = SERVICES["s3"]["OPTIONS"].get("base_dir", "")
 PDF_MAX_HTML_BYTES = env_int("PDF_MAX_HTML_BYTES", 5_000_000)
 PDF_MAX_PAGES = env_int("PDF_MAX_PAGES", 200)
 
+# The sample app's report release (patients/release.py): the Slack channel
+# told when a released report has a critical value.
+REPORT_CRITICAL_SLACK_CHANNEL = env_str(
+    "REPORT_CRITICAL_SLACK_CHANNEL", "#critical-results"
+)
+
 # POST /core/pdf/ (core/pdf_view.py): the largest request body, in bytes
 # (refused with 413 before it is read; keep it below Django's
 # DATA_UPLOAD_MAX_MEMORY_SIZE, 2.5 MB); a single report whose body is over
@@ -268,6 +274,44 @@ ENCRYPTION_DEVELOPMENT_KEY_FILE = (
     DATA_DIR / "development-encryption-keys" if DEBUG else None
 )
 
+# Webhooks (core/utils/webhooks/): labs subscribe URLs to event types.
+# Receivers on private, loopback or link-local addresses are refused unless
+# WEBHOOK_ALLOW_PRIVATE_ADDRESSES (cloud metadata addresses always are).
+# Each connection and read waits WEBHOOK_TIMEOUT_SECONDS (at most 20). A
+# failed attempt (no answer, 408, 429, 5xx) is retried after the next of
+# WEBHOOK_RETRY_DELAYS_SECONDS (the last repeats), up to WEBHOOK_MAX_ATTEMPTS
+# attempts: by default 7 over about 17.6 hours. After
+# WEBHOOK_DISABLE_AFTER_FAILURES deliveries in a row fail for good, the
+# endpoint is disabled and WEBHOOK_ALERT_SLACK_CHANNEL told ("" for none).
+# A rotated-out secret still signs for WEBHOOK_SECRET_OVERLAP_HOURS.
+# WEBHOOK_CA_FILE: a PEM bundle replacing the system's CAs for https receivers.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 7)
+
+
+def _seconds_list(name: str, default: list[float]) -> list[float]:
+    """A comma-separated list of seconds (>= 0); `default` when unset."""
+    raw = env_list(name, [str(step) for step in default])
+    try:
+        steps = [float(item) for item in raw]
+    except ValueError:
+        steps = []
+    if not steps or min(steps) < 0:
+        raise ImproperlyConfigured(
+            f"{name}={','.join(raw)!r} is not a list of seconds (>= 0), "
+            "e.g. 5,300,1800."
+        )
+    return steps
+
+
+WEBHOOK_RETRY_DELAYS_SECONDS = _seconds_list(
+    "WEBHOOK_RETRY_DELAYS_SECONDS", [5, 300, 1800, 7200, 18000, 36000]
+)
+WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 5)
+WEBHOOK_ALERT_SLACK_CHANNEL = env_str("WEBHOOK_ALERT_SLACK_CHANNEL", "#lab-alerts")
+WEBHOOK_SECRET_OVERLAP_HOURS = env_int("WEBHOOK_SECRET_OVERLAP_HOURS", 24)
+WEBHOOK_CA_FILE = env_str("WEBHOOK_CA_FILE", "")
 
 # Errors to Sentry (core/utils/sentry/), only when SENTRY_DSN is set; patient
 # data is scrubbed before sending. The sample rate is 0..1, checked at start.

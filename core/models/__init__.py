@@ -26,6 +26,12 @@ from core.models.lab_scoped import LabScopedMixin, lab_ids_in_scope
 from core.models.managers import BaseManager, BaseQuerySet
 from core.models.search import SearchDocument, SearchIndex
 from core.models.translation import LabTranslation
+from core.models.webhook import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 
 __all__ = [
     "ActivityLog",
@@ -54,5 +60,9 @@ __all__ = [
     "PendingCacheInvalidation",
     "SearchDocument",
     "SearchIndex",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "lab_ids_in_scope",
 ]

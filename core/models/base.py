@@ -21,7 +21,7 @@ Bulk QuerySet writes that would skip this are refused; see `managers.py`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, ClassVar, Self
 
 from django.core.exceptions import (
@@ -60,7 +60,11 @@ class BaseModel(ActivityLogBase, CachingMixin, models.Model):
       is read as a whole list; True lets `get_cached_instance` also cache its
       rows one at a time). Read by the instance cache.
     - `webhook_enabled` (default False): creates, updates and deletes of this
-      model are delivered to the lab's webhook subscriptions.
+      lab-scoped model are recorded, in the save's transaction, as
+      `<model>.created|updated|deleted` webhook events for the lab's
+      subscriptions (core/utils/webhooks/); `webhook_payload()` says what
+      they carry, `webhook_payload_version` its schema version. An update
+      that changes nothing sends nothing.
 
     Hooks receive `created` (True for an insert) and `update_fields` (None, or
     the names passed to `save(update_fields=...)`) as keyword arguments.
@@ -70,6 +74,7 @@ class BaseModel(ActivityLogBase, CachingMixin, models.Model):
     cache_type: ClassVar[CacheType] = CacheType.NONE
     allow_individual_instance_caching: ClassVar[bool] = False
     webhook_enabled: ClassVar[bool] = False
+    webhook_payload_version: ClassVar[int] = 1
 
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -126,9 +131,14 @@ class BaseModel(ActivityLogBase, CachingMixin, models.Model):
                 # Before log_change, which moves the loaded state forward: the
                 # cache needs the lab the row was loaded with.
                 self.invalidate_cache_on_commit(self.pk, self.version)
-                self.log_change(
+                entry = self.log_change(
                     "create" if created else "update", reason, update_fields
                 )
+                if self.webhook_enabled and (created or entry is not None):
+                    self.emit_change_webhook(
+                        "create" if created else "update",
+                        entry.changes if entry is not None else (),
+                    )
                 self.after_save(**hook_kwargs)
         finally:
             self._expected_version = None
@@ -193,6 +203,8 @@ class BaseModel(ActivityLogBase, CachingMixin, models.Model):
             self.check_change_reason("delete", reason)
             self.before_delete()
             self.log_change("delete", reason)
+            if self.webhook_enabled:
+                self.emit_change_webhook("delete")
             pk = self.pk
             result = super().delete(using=using, keep_parents=keep_parents)
             self.after_delete()
@@ -229,6 +241,23 @@ class BaseModel(ActivityLogBase, CachingMixin, models.Model):
         from core.utils.slack.jobs import post_slack_message
 
         post_slack_message.enqueue(channel, message, blocks)
+
+    def webhook_payload(self) -> dict[str, Any]:
+        """What this record's webhook events carry as `data.object` (models
+        with `webhook_enabled`). Keep it to what the lab's systems need to
+        act (ids, statuses), never secrets; bump `webhook_payload_version`
+        when it changes incompatibly. Default: `{"id": 12, "version": 3}`."""
+        return {"id": self.pk, "version": self.version}
+
+    def emit_change_webhook(
+        self, action: str, changed_fields: Collection[str] = ()
+    ) -> None:
+        """Record the webhook event of `action` ("create", "update",
+        "delete") in the current transaction; called by save() and delete()."""
+        # Local import: the webhook models are BaseModels themselves.
+        from core.utils.webhooks.emission import record_model_change
+
+        record_model_change(self, action, changed_fields)
 
     def on_commit(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """Run `func(*args, **kwargs)` once this instance's transaction commits,

@@ -1,0 +1,136 @@
+"""The report release pipeline: what happens after `Report.release()` commits.
+
+One `ReportRelease` row (patients/reports.py) per released edition records
+which steps are done;
+the `run_release` Fusion job runs the steps that are not, in order:
+
+1. render the PDF (core.utils.pdf) and store it through the `s3` client
+   under `labs/<lab>/reports/<report>/edition-<n>.pdf` (every released
+   edition kept), with its SHA-256 in the activity log;
+2. push `report.ready` on the lab's Pusher channel;
+3. record the `report.released` webhook event (delivered by the webhook
+   jobs, with their own retries);
+4. post to Slack when a value is critical (settings.REPORT_CRITICAL_SLACK_CHANNEL).
+
+Each step marks itself done in its own transaction as soon as it succeeds,
+so when a later step fails (S3, Pusher or Slack down) the job's retry runs
+only what is left: a step that succeeded is never repeated. A step that
+succeeded but crashed before marking itself may run again, so what leaves
+carries the release's id for receivers to deduplicate (`release_id` in the
+Pusher event, the webhook's stable event id, the Slack text).
+"""
+
+import hashlib
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from core.utils.clients import get_client
+from core.utils.fusion import job
+from core.utils.pdf import render_pdf
+from core.utils.webhooks import emit_webhook
+from patients.reports import REPORT_RELEASED, Report, ReportRelease, is_critical
+
+#: Outages of S3, Pusher or Slack are minutes to hours: 30 attempts with
+#: Fusion's capped backoff span several hours before a dead letter.
+RELEASE_MAX_ATTEMPTS = 30
+RELEASE_TIME_LIMIT_SECONDS = 120
+REPORT_TEMPLATE = "patients/reports/report.html"
+
+
+def start_release(report: Report) -> ReportRelease:
+    """Record the release and queue its job, in the caller's transaction:
+    both exist only if the release commits."""
+    release = ReportRelease.objects.create(report=report)
+    run_release.enqueue(release.pk)
+    return release
+
+
+@job(max_attempts=RELEASE_MAX_ATTEMPTS, time_limit_seconds=RELEASE_TIME_LIMIT_SECONDS)
+def run_release(release_id: int) -> str:
+    """Run the release steps not yet done; a failure raises, and Fusion
+    retries the job later (only the steps still to do)."""
+    release = ReportRelease.objects.select_related("report__patient").get(pk=release_id)
+    report = release.report
+    steps = [
+        ("pdf_stored_at", store_pdf),
+        ("pusher_sent_at", push_ready),
+        ("webhook_sent_at", emit_released),
+        ("slack_sent_at", post_critical),
+    ]
+    for done_field, step in steps:
+        if getattr(release, done_field) is None:
+            # The step and its mark commit together: the webhook event is
+            # recorded exactly once; an outside call (S3, Pusher, Slack) that
+            # succeeded just before a crash is repeated, with the same ids.
+            with transaction.atomic():
+                step(release, report)
+                _mark(release, done_field)
+    if release.completed_at is None:
+        _mark(release, "completed_at")
+    return "released"
+
+
+def store_pdf(release: ReportRelease, report: Report) -> None:
+    """Render and store the edition's PDF; log where and its SHA-256."""
+    results = [{**r, "critical": is_critical(r)} for r in report.results]
+    pdf = render_pdf(
+        REPORT_TEMPLATE,
+        {"report": report, "patient": report.patient, "results": results},
+        lab=report.lab,
+        watermark="CORRECTED" if report.previous_id else None,
+    )
+    key = f"labs/{report.lab_id}/reports/{report.pk}/edition-{report.edition}.pdf"
+    get_client("s3").upload(key, pdf, content_type="application/pdf")
+    digest = hashlib.sha256(pdf).hexdigest()
+    release.pdf_key, release.pdf_sha256 = key, digest
+    release.save(update_fields=["pdf_key", "pdf_sha256"])
+    report.add_activity_log(
+        "pdf_stored",
+        f"PDF of edition {report.edition} stored",
+        changes={"pdf": {"old": None, "new": {"key": key, "sha256": digest}}},
+    )
+
+
+def push_ready(release: ReportRelease, report: Report) -> None:
+    """Tell the lab's open pages the PDF is ready."""
+    get_client("pusher").trigger(report.lab_id, "report.ready", _event(release, report))
+
+
+def emit_released(release: ReportRelease, report: Report) -> None:
+    """Record the `report.released` webhook event (delivered by its jobs)."""
+    emit_webhook(
+        report.lab_id, REPORT_RELEASED, _event(release, report),
+        model_label="patients.report", object_id=str(report.pk),
+    )  # fmt: skip
+
+
+def post_critical(release: ReportRelease, report: Report) -> None:
+    """Post to Slack when a value is critical (nothing otherwise)."""
+    critical = [r for r in report.results if is_critical(r)]
+    if not critical:
+        return
+    values = ", ".join(f"{r['test']} {r['value']} {r.get('unit', '')}".strip()
+                       for r in critical)  # fmt: skip
+    get_client("slack").post_message(
+        settings.REPORT_CRITICAL_SLACK_CHANNEL,
+        f"Critical values in report {report.pk} (lab {report.lab_id}, "
+        f"release {release.pk}): {values}",
+    )
+
+
+def _event(release: ReportRelease, report: Report) -> dict[str, Any]:
+    return {
+        "release_id": release.pk,
+        "report_id": report.pk,
+        "edition": report.edition,
+        "pdf_key": release.pdf_key,
+        "pdf_sha256": release.pdf_sha256,
+    }
+
+
+def _mark(release: ReportRelease, field: str) -> None:
+    setattr(release, field, timezone.now())
+    release.save(update_fields=[field])

@@ -1,0 +1,210 @@
+"""Reports: a patient's results with reference ranges, and their lifecycle.
+
+    draft -> verified -> released -> corrected (superseded by a new version)
+
+- `verify()` and `release()` are the named state changes; the status is not
+  set by hand (validate refuses any other transition).
+- A released report is edited or deleted only with a reason
+  (`change_reason_required`), which the activity log keeps.
+- `correct(reason)` marks a released report corrected and returns a new
+  draft edition that points to it (`previous`); every released edition's
+  PDF is kept.
+- `release()` commits the status change and queues the release pipeline
+  (patients/release.py): PDF, storage, Pusher, webhook, Slack; each step
+  on its own, after commit.
+
+Results are a list of `{"test", "value", "unit", "low", "high",
+"critical_low", "critical_high"}` (numbers optional except `test` and
+`value`). A value outside its critical bounds makes the report critical.
+"""
+
+from numbers import Real
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from core.models import BaseModel, LabScopedMixin
+from core.utils.webhooks import declare_webhook_event
+
+#: Result keys, and which of them must be numbers when given.
+RESULT_KEYS = {"test", "value", "unit", "low", "high", "critical_low", "critical_high"}
+NUMERIC_KEYS = ("low", "high", "critical_low", "critical_high")
+#: Sent to the lab's subscribers once a released edition's PDF is stored.
+REPORT_RELEASED = declare_webhook_event(
+    "report.released", "A report edition was released and its PDF stored."
+)
+
+
+class Report(LabScopedMixin, BaseModel):
+    """One edition of a patient's report; see the module docstring."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        VERIFIED = "verified", "Verified"
+        RELEASED = "released", "Released"
+        CORRECTED = "corrected", "Corrected"
+
+    #: The transitions validate() allows (from the loaded status).
+    TRANSITIONS = {
+        Status.DRAFT: {Status.DRAFT, Status.VERIFIED},
+        Status.VERIFIED: {Status.VERIFIED, Status.DRAFT, Status.RELEASED},
+        Status.RELEASED: {Status.RELEASED, Status.CORRECTED},
+        Status.CORRECTED: {Status.CORRECTED},
+    }
+
+    webhook_enabled = True
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="reports"
+    )
+    title = models.CharField(max_length=200)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.DRAFT
+    )
+    edition = models.PositiveIntegerField(default=1)
+    previous = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="correction",
+    )  # fmt: skip
+    results = models.JSONField(default=list, blank=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    mandatory_fields = ("lab", "patient", "title")
+
+    class Meta:
+        ordering = ("-id",)
+
+    def __str__(self) -> str:
+        return f"{self.title} (edition {self.edition})"
+
+    # -- rules ---------------------------------------------------------------
+
+    def change_reason_required(self, action: str) -> bool:
+        """Editing or deleting a released (or corrected) report needs a reason."""
+        loaded = (self._loaded_state or {}).get("status")
+        return loaded in (self.Status.RELEASED, self.Status.CORRECTED)
+
+    def validate(self, *args: Any, **kwargs: Any) -> None:
+        super().validate(*args, **kwargs)
+        errors: dict[str, list[str]] = {}
+        loaded = (self._loaded_state or {}).get("status") or self.Status.DRAFT
+        if self.status not in self.TRANSITIONS[self.Status(loaded)]:
+            errors["status"] = [
+                f"A {loaded} report cannot become {self.status}; use verify(), "
+                "release() or correct()."
+            ]
+        if self.patient_id and self.lab_id and self.patient.lab_id != self.lab_id:
+            errors["patient"] = ["The patient belongs to another lab."]
+        problems = results_problems(self.results)
+        if problems:
+            errors["results"] = problems
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def is_critical(self) -> bool:
+        """True when a numeric value lies outside its critical bounds."""
+        return any(is_critical(result) for result in self.results)
+
+    # -- state changes ---------------------------------------------------------
+
+    def verify(self, reason: str = "") -> None:
+        """draft -> verified."""
+        self.status = self.Status.VERIFIED
+        self.save(reason=reason)
+
+    def release(self, reason: str = "") -> None:
+        """verified -> released, then (after commit) the release pipeline."""
+        # Local import: the pipeline imports this module for the model.
+        from patients.release import start_release
+
+        self.status = self.Status.RELEASED
+        self.released_at = timezone.now()
+        self.save(reason=reason)
+        start_release(self)
+
+    def correct(self, reason: str) -> "Report":
+        """released -> corrected; a new draft edition pointing here, with
+        the same results to edit. `reason` is required (it is logged)."""
+        self.status = self.Status.CORRECTED
+        self.save(reason=reason)
+        edition = Report(
+            lab_id=self.lab_id, patient_id=self.patient_id, title=self.title,
+            edition=self.edition + 1, previous=self, results=self.results,
+        )  # fmt: skip
+        edition.save(reason=reason)
+        return edition
+
+    def webhook_payload(self) -> dict[str, Any]:
+        """What a webhook says about a report (no patient details)."""
+        return {
+            "id": self.pk, "patient_id": self.patient_id, "title": self.title,
+            "status": self.status, "edition": self.edition,
+            "previous_id": self.previous_id,
+        }  # fmt: skip
+
+
+def results_problems(results: Any) -> list[str]:
+    """What is wrong with a results list, one sentence each ([] when fine)."""
+    if not isinstance(results, list):
+        return ["Results are a list of {test, value, unit, low, high} objects."]
+    problems = []
+    for number, result in enumerate(results, start=1):
+        if (
+            not isinstance(result, dict)
+            or "test" not in result
+            or "value" not in result
+        ):
+            problems.append(f"Result {number} needs at least a test and a value.")
+            continue
+        unknown = set(result) - RESULT_KEYS
+        if unknown:
+            problems.append(f"Result {number} has unknown keys: {sorted(unknown)}.")
+        for key in NUMERIC_KEYS:
+            if key in result and not _is_number(result[key]):
+                problems.append(f"Result {number}: {key} must be a number.")
+    return problems
+
+
+def is_critical(result: dict[str, Any]) -> bool:
+    """True when the result's value is below critical_low or above
+    critical_high (non-numeric values are never critical)."""
+    value = _number(result.get("value"))
+    if value is None:
+        return False
+    low, high = (
+        _number(result.get("critical_low")),
+        _number(result.get("critical_high")),
+    )
+    return (low is not None and value < low) or (high is not None and value > high)
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if _is_number(value) else None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
+class ReportRelease(models.Model):
+    """Which release steps of one report edition are done (see the module
+    docstring). Plain Model: pipeline bookkeeping; what matters to people
+    is in the report's activity log."""
+
+    report = models.OneToOneField(
+        Report, on_delete=models.PROTECT, related_name="release_record"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    pdf_key = models.CharField(max_length=300, blank=True)
+    pdf_sha256 = models.CharField(max_length=64, blank=True)
+    pdf_stored_at = models.DateTimeField(null=True, blank=True)
+    pusher_sent_at = models.DateTimeField(null=True, blank=True)
+    webhook_sent_at = models.DateTimeField(null=True, blank=True)
+    slack_sent_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"release of report {self.report_id}"
