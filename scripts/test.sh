@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Check the project: Chromium for the browser tests (installed when missing),
+# Check the project: chromium and wrk for some tests (installed when missing),
 # ruff (lint and format), mypy on core/, then the whole test suite twice, on
 # PostgreSQL and on SQLite.
 #
@@ -73,23 +73,25 @@ sys.exit(f"cannot connect to PostgreSQL at {host}:\n" + "\n".join(errors))
 PY
 }
 
-# The browser tests drive Debian's chromium through Playwright. Install it
-# when it is missing and we may (root with apt-get); otherwise say how.
-ensure_chromium() {
-    if command -v chromium >/dev/null 2>&1; then
-        return 0
-    fi
+# System tools some tests drive: Debian's chromium (the browser tests, through
+# Playwright) and wrk (the HTTP benchmark's own tests). Installed when
+# missing and we may (root with apt-get); otherwise the step says how.
+ensure_test_tools() {
+    local missing=()
+    command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+    command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+    [[ ${#missing[@]} -eq 0 ]] && return 0
     if [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
-        echo "test: installing Debian's chromium for the browser tests"
+        echo "test: installing ${missing[*]} (Debian packages) for the tests"
         export DEBIAN_FRONTEND=noninteractive
-        apt-get install -y -q chromium >/dev/null ||
-            { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
+        apt-get install -y -q "${missing[@]}" >/dev/null ||
+            { apt-get update -q >/dev/null && apt-get install -y -q "${missing[@]}" >/dev/null; }
         return
     fi
-    echo "test: the browser tests need Chromium: sudo apt-get install chromium" >&2
+    echo "test: some tests need ${missing[*]}: sudo apt-get install ${missing[*]}" >&2
     return 1
 }
-run_step "chromium for browser tests" ensure_chromium
+run_step "system tools for the tests" ensure_test_tools
 
 run_step "ruff check" ruff check .
 run_step "ruff format" ruff format --check .
