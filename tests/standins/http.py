@@ -1,6 +1,10 @@
 """The part every HTTP stand-in shares: a threaded server on a free
 127.0.0.1 port, started and stopped by the test (or used as a context
-manager). Subclasses answer each request in `_handle`."""
+manager). Subclasses answer each request in `_handle`.
+
+A stand-in stopped and started again listens on the same port, as a real
+service restarting does: a worker process given the URL at its start finds
+it again (tests/patients/test_release_end_to_end.py)."""
 
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,12 +21,15 @@ class HTTPStandIn:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
+        #: 0 until the first start(); then the port every later start() reuses.
+        self._port = 0
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         raise NotImplementedError
 
     def start(self) -> Self:
-        """Listen on a free 127.0.0.1 port and serve in a daemon thread."""
+        """Listen on 127.0.0.1 (a free port the first time, the same port
+        after a stop()) and serve in a daemon thread."""
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -35,8 +42,9 @@ class HTTPStandIn:
                 """Quiet: tests read what the stand-in recorded, not stderr."""
 
         self._stopping.clear()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self._port), Handler)
         self._server.daemon_threads = True
+        self._port = int(self._server.server_address[1])
         threading.Thread(
             target=self._server.serve_forever,
             args=(POLL_INTERVAL_SECONDS,),
@@ -60,6 +68,6 @@ class HTTPStandIn:
 
     @property
     def port(self) -> int:
-        """The port it listens on."""
-        assert self._server is not None, "start() the stand-in first"
-        return int(self._server.server_address[1])
+        """The port it listens on; kept while stopped, and reused by start()."""
+        assert self._port, "start() the stand-in first"
+        return self._port

@@ -50,12 +50,14 @@ def sign(secret: str, text: str) -> str:
 
 @dataclass
 class ReceivedEvent:
-    """One accepted event."""
+    """One accepted event; `received_at` is `time.monotonic()` on arrival
+    (the end-to-end test measures release latency with it)."""
 
     name: str
     channels: list[str]
     data: str
     socket_id: str | None = None
+    received_at: float = field(default_factory=time.monotonic)
 
     @property
     def payload(self) -> Any:
