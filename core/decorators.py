@@ -17,6 +17,7 @@ the cheapest check that applies:
 - `allowed_methods(*methods)`: 405 (with Allow) for any other method.
 - `require_lab_session(kind)`: a signed-in lab session ("staff", "doctor" or
   "any"); 401 without one, 403 for the other kind or an API key.
+- `require_lab`: a lab session (CSRF-checked) or an API key; 401 without.
 - `require_api_key`: a valid API key (checked by ApiKeyMiddleware); 401
   without. Such views are exempt from CSRF: they are not cookie-authenticated.
 - `require_permission(perm)`: the signed-in user has `perm`; 401 / 403.
@@ -39,6 +40,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.http.response import HttpResponseBase
+from django.views.decorators.csrf import csrf_protect
 
 from core.middleware.api_errors import json_error
 from core.middleware.lab_context import LabKind
@@ -125,6 +127,29 @@ def require_lab_session(kind: str = "any") -> Callable[[View], View]:
         return wrapper
 
     return decorator
+
+
+def require_lab(view: View) -> View:
+    """Only requests acting for a lab: a lab session (staff or doctor,
+    CSRF-checked) or an API key (not CSRF-checked: key requests carry no
+    cookie to forge); 401 otherwise."""
+    protected = csrf_protect(view)
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        if getattr(request, "lab_id", None) is None:
+            return json_error(
+                "Sign in to a lab (POST /core/auth/login/) or send an API key "
+                "('Authorization: Bearer <key>').",
+                401,
+            )
+        if getattr(request, "api_key", None) is not None:
+            return view(request, *args, **kwargs)
+        return protected(request, *args, **kwargs)
+
+    # The global CSRF check is skipped; `protected` applies it to sessions.
+    wrapper.csrf_exempt = True  # type: ignore[attr-defined]
+    return wrapper
 
 
 def require_api_key(view: View) -> View:

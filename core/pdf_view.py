@@ -51,17 +51,15 @@ Refusals are JSON (`{"error": ..., "request_id": ...}`):
 Settings are read per request, never at import.
 """
 
-import functools
 import io
 from typing import Any, cast
 
 from django.conf import settings
 from django.http import FileResponse, HttpRequest, JsonResponse
 from django.http.response import HttpResponseBase
-from django.views.decorators.csrf import csrf_protect
 
 from admin.account.models import Lab
-from core.decorators import View, allowed_methods, rate_limit, request_data
+from core.decorators import allowed_methods, rate_limit, request_data, require_lab
 from core.middleware.api_errors import json_error
 from core.middleware.lab_context import LabRequest
 from core.pdf_reports import ReportRequest, ReportRequestInvalid, UnknownReport
@@ -96,30 +94,8 @@ class Refusal(Exception):
         self.status = status
 
 
-def lab_request_required(view: View) -> View:
-    """Only requests acting for a lab: a lab session (CSRF-checked) or an API
-    key (not CSRF-checked: see the module docstring); 401 otherwise."""
-    protected = csrf_protect(view)
-
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        if getattr(request, "lab_id", None) is None:
-            return json_error(
-                "Sign in to a lab (POST /core/auth/login/) or send an API key "
-                "('Authorization: Bearer <key>').",
-                401,
-            )
-        if getattr(request, "api_key", None) is not None:
-            return view(request, *args, **kwargs)
-        return protected(request, *args, **kwargs)
-
-    # The global CSRF check is skipped; `protected` applies it to sessions.
-    wrapper.csrf_exempt = True  # type: ignore[attr-defined]
-    return wrapper
-
-
 @allowed_methods("POST")
-@lab_request_required
+@require_lab
 def pdf(request: LabRequest) -> HttpResponseBase:
     """The endpoint; see the module docstring."""
     limited = rate_limit(
@@ -249,7 +225,7 @@ def _lab_scope(request: LabRequest) -> set[int]:
 
 
 def _lab_id(request: LabRequest) -> int:
-    # lab_request_required has refused every request without a lab.
+    # require_lab has refused every request without a lab.
     return cast(int, request.lab_id)
 
 

@@ -30,15 +30,13 @@ from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db.models import Model, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.middleware.csrf import CsrfViewMiddleware
+from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
 
 from admin.account.proxies.lab_relation import LabRelations
-from core.decorators import request_data
+from core.decorators import request_data, require_lab
 from core.middleware.api_errors import json_error
 from core.middleware.lab_context import LabKind
 from core.middleware.request_id import client_ip_for
@@ -48,18 +46,15 @@ from core.utils.health.runner import Status
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 M = TypeVar("M", bound=Model)
-#: Methods that change nothing, so need no CSRF token.
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
 class GenericView(View):
     """Base view of lab-scoped JSON endpoints: every query goes through the
     request's lab and its child labs, so a domain view cannot forget.
 
-    - Who may call: `lab_kinds` (default: lab staff, doctors and API keys
-      bound to a lab). Nobody signed in to a lab gets 401, another kind 403.
-    - CSRF: enforced for cookie-authenticated unsafe requests (sessions);
-      API-key requests carry no cookie to forge and are exempt.
+    - Who may call (`core.decorators.require_lab`): a lab session or an API
+      key, else 401; sessions pass the CSRF check, API keys carry no cookie
+      to forge. `lab_kinds` narrows it (another kind: 403).
     - `scoped(Model)` is the model's rows of the request's labs;
       `get_scoped(Model, pk)` one row (the instance cache first for
       INSTANCE-cached models), or Http404 whether the row is missing or
@@ -73,25 +68,16 @@ class GenericView(View):
     lab_kinds: tuple[LabKind, ...] = (LabKind.STAFF, LabKind.DOCTOR, LabKind.API_KEY)
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        """Refuse requests without a lab of `lab_kinds`, or without a CSRF
-        token on a session write; then the handler."""
-        kind = getattr(request, "lab_kind", None)
-        if kind is None:
-            return json_error("Sign in to a lab first (POST /core/auth/login/).", 401)
-        if kind not in self.lab_kinds:
+        """Refuse a caller whose kind is not in `lab_kinds`; then the handler."""
+        if getattr(request, "lab_kind", None) not in self.lab_kinds:
             return json_error("This endpoint is not open to this kind of caller.", 403)
-        if kind is not LabKind.API_KEY and request.method not in SAFE_METHODS:
-            csrf = CsrfViewMiddleware(_not_called)
-            refused = csrf.process_view(request, _not_called, (), {})
-            if refused is not None:
-                return refused
         return super().dispatch(request, *args, **kwargs)
 
     @classmethod
     def as_view(cls, **initkwargs: Any) -> Any:
-        """The view, exempt from the CSRF middleware: `dispatch` enforces
-        CSRF itself, for sessions only."""
-        return csrf_exempt(super().as_view(**initkwargs))
+        """The view behind `require_lab`: 401 without a lab, and the CSRF
+        check for sessions only (API-key requests are exempt)."""
+        return require_lab(super().as_view(**initkwargs))
 
     def get_lab_id_from_session(self, session: SessionBase) -> int | None:
         """The lab of lab staff (`labId`), else of a doctor (`docLabId`),
@@ -139,12 +125,6 @@ class GenericView(View):
         if problem is not None:
             raise ValidationError(problem)
         return data
-
-
-def _not_called(request: HttpRequest) -> HttpResponse:
-    """CsrfViewMiddleware wants a response function and a view; dispatch
-    only asks it `process_view`, which calls neither."""
-    raise AssertionError("CSRF checking does not call the view")
 
 
 @method_decorator(never_cache, name="dispatch")
