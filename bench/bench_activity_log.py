@@ -29,7 +29,6 @@ import os
 import statistics
 import time
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 os.environ.setdefault(
@@ -49,6 +48,7 @@ from django.utils import timezone  # noqa: E402
 from admin.account.models import Lab, LabRelation  # noqa: E402
 from bench.database import drop_database, prepare_database  # noqa: E402
 from bench.models import AuditReading, BaseReading, HistoryReading, PlainReading  # noqa: E402
+from bench.saves import insert, time_per_call, update  # noqa: E402
 from core.models import ActivityLog  # noqa: E402
 from core.utils.activity_log.index import index_name, to_document  # noqa: E402
 from core.utils.activity_log.reading import get_activities  # noqa: E402
@@ -70,34 +70,6 @@ def create_tables() -> None:
         for model in (*MODELS, HistoryReading.history.model):
             editor.execute(f"DROP TABLE IF EXISTS {model._meta.db_table} CASCADE")
             editor.create_model(model)
-
-
-def median_per_call(action: Callable[[int], None], count: int) -> float:
-    samples = []
-    for i in range(count):
-        started = time.perf_counter()
-        action(i)
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
-
-
-def insert(model: type) -> Callable[[int], None]:
-    def action(i: int) -> None:
-        model(name=f"r{i}", reading=Decimal("1.250"), channels=2).save()
-
-    return action
-
-
-def update(model: type) -> Callable[[int], None]:
-    row = model(name="row", reading=Decimal("1.000"))
-    row.save()
-
-    def action(i: int) -> None:
-        row.channels = i % 30 + 1
-        row.reading = Decimal(i % 7)
-        row.save()
-
-    return action
 
 
 def with_entry(action: Callable[[int], None]) -> Callable[[int], None]:
@@ -131,7 +103,7 @@ def compare_saves(label: str, make: Any, rounds: int, per_round: int) -> list[fl
     medians: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(rounds):
         for name, prepare in variants.items():
-            medians[name].append(median_per_call(prepare(), per_round))
+            medians[name].append(time_per_call(prepare(), per_round))
     us = {name: statistics.median(values) * 1e6 for name, values in medians.items()}
     cheaper = min(us["simple-history"], us["auditlog"])
     print(
@@ -310,7 +282,7 @@ def main() -> None:
         create_tables()
         for make in (insert, update):  # warm connections and caches
             for model in MODELS:
-                median_per_call(make(model), 30)
+                time_per_call(make(model), 30)
         print(f"saves: {args.rounds} rounds x {args.per_round}, medians")
         ratios = compare_saves("insert", insert, args.rounds, args.per_round)
         ratios += compare_saves("update", update, args.rounds, args.per_round)

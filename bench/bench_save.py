@@ -13,9 +13,7 @@ trips) plus validation and version bookkeeping in Python.
 import argparse
 import os
 import statistics
-import time
 from collections.abc import Callable
-from decimal import Decimal
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 
@@ -27,6 +25,7 @@ from django.db import connection, transaction  # noqa: E402
 
 from bench.database import prepare_database  # noqa: E402
 from bench.models import BaseReading, PlainReading  # noqa: E402
+from bench.saves import insert, time_per_call, update  # noqa: E402
 
 MODELS = (BaseReading, PlainReading)
 
@@ -42,34 +41,6 @@ def drop_tables() -> None:
     with connection.schema_editor() as editor:
         for model in MODELS:
             editor.delete_model(model)
-
-
-def time_per_call(action: Callable[[int], None], count: int) -> float:
-    """Median seconds per call of `action(i)` over `count` calls."""
-    samples = []
-    for i in range(count):
-        started = time.perf_counter()
-        action(i)
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
-
-
-def insert(model: type) -> Callable[[int], None]:
-    def action(i: int) -> None:
-        model(name=f"r{i}", reading=Decimal("1.250"), channels=2).save()
-
-    return action
-
-
-def update(model: type) -> Callable[[int], None]:
-    row = model(name="row", reading=Decimal("1.000"))
-    row.save()
-
-    def action(i: int) -> None:
-        row.channels = i % 30
-        row.save()
-
-    return action
 
 
 def in_transaction(action: Callable[[int], None]) -> Callable[[int], None]:

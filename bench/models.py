@@ -24,8 +24,8 @@ class BaseReading(BaseModel):
         return self.name
 
 
-class PlainReading(models.Model):
-    """The baseline: plain `models.Model` with the same columns."""
+class PlainColumns(models.Model):
+    """BaseReading's columns on a plain `models.Model`."""
 
     name = models.CharField(max_length=50)
     reading = models.DecimalField(max_digits=8, decimal_places=3)
@@ -34,8 +34,15 @@ class PlainReading(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
     version = models.PositiveIntegerField(default=0)
 
+    class Meta:
+        abstract = True
+
     def __str__(self) -> str:
         return self.name
+
+
+class PlainReading(PlainColumns):
+    """The baseline: plain `models.Model` with the same columns."""
 
 
 class CachedReading(BaseModel):
@@ -56,36 +63,16 @@ class CachedReading(BaseModel):
         return self.name
 
 
-class HistoryReading(models.Model):
+class HistoryReading(PlainColumns):
     """The same columns audited by django-simple-history (a historical table
     written by a post_save receiver)."""
 
-    name = models.CharField(max_length=50)
-    reading = models.DecimalField(max_digits=8, decimal_places=3)
-    channels = models.PositiveSmallIntegerField(default=1)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
-    version = models.PositiveIntegerField(default=0)
-
     history = HistoricalRecords()
 
-    def __str__(self) -> str:
-        return self.name
 
-
-class AuditReading(models.Model):
+class AuditReading(PlainColumns):
     """The same columns audited by django-auditlog (a LogEntry with the
     field diff, written by its pre_save/post_save receivers)."""
-
-    name = models.CharField(max_length=50)
-    reading = models.DecimalField(max_digits=8, decimal_places=3)
-    channels = models.PositiveSmallIntegerField(default=1)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
-    version = models.PositiveIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return self.name
 
 
 auditlog.register(AuditReading)
