@@ -24,6 +24,21 @@ class BaseReading(BaseModel):
         return self.name
 
 
+class HookedReading(BaseModel):
+    """BaseReading with a `before_save` of its own: its saves keep BEGIN and
+    COMMIT (a hook may write), where BaseReading's are one statement."""
+
+    name = models.CharField(max_length=50)
+    reading = models.DecimalField(max_digits=8, decimal_places=3)
+    channels = models.PositiveSmallIntegerField(default=1)
+
+    def __str__(self) -> str:
+        return self.name
+
+    def before_save(self, *args: object, **kwargs: object) -> None:
+        self.name = self.name.strip()
+
+
 class PlainColumns(models.Model):
     """BaseReading's columns on a plain `models.Model`."""
 

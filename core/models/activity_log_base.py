@@ -96,12 +96,30 @@ class ActivityLogBase(models.Model):
     ) -> ActivityLog | None:
         """Write the automatic entry for a save or delete that just happened
         (inside its transaction). Returns None when nothing changed."""
+        entry = self.change_entry(action, reason, update_fields)
+        if entry is not None:
+            entry.insert()
+        return entry
+
+    def change_entry(
+        self,
+        action: str,
+        reason: str = "",
+        update_fields: Collection[str] | None = None,
+    ) -> ActivityLog | None:
+        """The automatic entry for `action` on this instance as it stands
+        against its loaded state, not yet written; None for an update that
+        changed nothing. BaseModel's save writes it in the change's own
+        statement where the database can (`ActivityLog.insert_with`)."""
         changes = self._changes(action, update_fields)
         if action == ActivityLog.Action.UPDATE and not changes:
             return None
-        entry = self.add_activity_log(action, changes=changes, reason=reason)
+        return self._new_entry(action, changes=changes, reason=reason)
+
+    def mark_state_saved(self) -> None:
+        """The instance now matches its row: the next save's changes are
+        measured from here (save() calls this once the write is done)."""
         self._loaded_state = self._current_state()
-        return entry
 
     def add_activity_log(
         self,
@@ -114,17 +132,25 @@ class ActivityLogBase(models.Model):
         """Write one entry about this record now (in the current transaction),
         queued for sealing into the lab's chain. Also for custom actions,
         e.g. `report.add_activity_log("print", "Printed for the patient")`."""
-        payload = self.prepare_activity_log_payload(action, session)
+        fields: dict[str, Any] = {"changes": changes or {}, "reason": reason}
         if message is not None:
-            payload["message"] = message
-        return write_entry(
+            fields["message"] = message
+        entry = self._new_entry(action, session, **fields)
+        entry.insert()
+        return entry
+
+    def _new_entry(
+        self, action: str, session: Any = None, **fields: Any
+    ) -> ActivityLog:
+        """An entry about this record: the model's payload for `action`,
+        then `fields` (changes, reason, message), not yet written."""
+        payload = self.prepare_activity_log_payload(action, session)
+        return new_entry(
             lab_id=self.__dict__.get("lab_id"),
             model_label=self._meta.label_lower,
             instance_id=self.pk,
             action=action,
-            changes=changes or {},
-            reason=reason,
-            **payload,
+            **{**payload, **fields},
         )
 
     # -- reading --------------------------------------------------------------
@@ -229,7 +255,19 @@ def forget_parent_labs() -> None:
     _PARENTS.clear()
 
 
-def write_entry(
+def write_entry(**arguments: Any) -> ActivityLog:
+    """Insert the entry `new_entry(**arguments)` now, in the current
+    transaction.
+
+    Example: `write_entry(lab_id=3, model_label="account.user",
+    instance_id=7, action="login", message="Signed in")`.
+    """
+    entry = new_entry(**arguments)
+    entry.insert()
+    return entry
+
+
+def new_entry(
     *,
     lab_id: int | None,
     model_label: str,
@@ -238,16 +276,12 @@ def write_entry(
     actor: Actor | None = None,
     **fields: Any,
 ) -> ActivityLog:
-    """Insert one entry now (in the current transaction), attributed to
-    `actor` or the context's actor, with the context's request, the lab and
-    its parent. `fields` are the entry's other columns (message, changes,
-    reason, category_id).
-
-    Example: `write_entry(lab_id=3, model_label="account.user",
-    instance_id=7, action="login", message="Signed in")`.
-    """
+    """One entry, built and not yet written: attributed to `actor` or the
+    context's actor, with the context's request, the lab and its parent.
+    `fields` are the entry's other columns (message, changes, reason,
+    category_id)."""
     who, request = actor or current_actor(), current_request()
-    entry = ActivityLog(
+    return ActivityLog(
         lab_id=lab_id,
         parent_lab_id=_parent_lab(lab_id),
         model_label=model_label,
@@ -262,8 +296,6 @@ def write_entry(
         user_agent=request.user_agent[:300],
         **fields,
     )
-    entry.insert()
-    return entry
 
 
 def _parent_lab(lab_id: int | None) -> int | None:

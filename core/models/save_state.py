@@ -21,13 +21,17 @@ if TYPE_CHECKING:
 
 @dataclass(slots=True)
 class SaveState:
-    """The bookkeeping `save()` and `delete()` change on an instance."""
+    """The bookkeeping `save()` and `delete()` change on an instance,
+    including the loaded state the activity log diffs against: a save rolled
+    back after its write must log its changes again when retried."""
 
     pk: Any
     adding: bool
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
+    #: What the activity log measures the next save's changes against.
+    loaded_state: dict[str, Any] | None
 
     @classmethod
     def capture(cls, instance: BaseModel) -> SaveState:
@@ -37,6 +41,7 @@ class SaveState:
             version=instance.version,
             created_at=instance.created_at,
             updated_at=instance.updated_at,
+            loaded_state=instance._loaded_state,
         )
 
     def restore(self, instance: BaseModel) -> None:
@@ -45,6 +50,7 @@ class SaveState:
         instance.version = self.version
         instance.created_at = self.created_at
         instance.updated_at = self.updated_at
+        instance._loaded_state = self.loaded_state
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from core.utils.activity_log.context import (
     in_request,
 )
 from patients.models import Patient
-from tests.lifecycle.models import Instrument
+from tests.lifecycle.models import HookFailure, Instrument
 
 pytestmark = pytest.mark.django_db
 
@@ -109,6 +109,20 @@ def test_a_rolled_back_save_leaves_no_entry():
         raise RuntimeError("roll back")
 
     assert not ActivityLog.objects.exists()
+
+
+def test_a_save_rolled_back_after_its_write_logs_its_changes_when_retried():
+    instrument = Instrument(name="Analyser", serial="S1", channels=1)
+    instrument.save()
+    instrument.channels = 4
+    instrument.fail_in = "after_save"
+
+    with pytest.raises(HookFailure):
+        instrument.save()
+    instrument.fail_in = None
+    instrument.save()
+
+    assert entries(instrument)[-1].changes == {"channels": {"old": 1, "new": 4}}
 
 
 def test_sensitive_fields_are_logged_as_changed_but_masked(labs, settings):
