@@ -158,7 +158,7 @@ class Patient(EncryptedFieldsMixin, LabScopedMixin, BaseModel):
         super().validate(*args, **kwargs)
         errors: dict[str, str] = {}
         if self.date_of_birth is not None:
-            today = today_in(self.lab.zone)
+            today = today_in(self.cached_lab.zone)
             if self.date_of_birth > today:
                 errors["date_of_birth"] = (
                     f"The date of birth {self.date_of_birth.isoformat()} is in the "
@@ -169,10 +169,11 @@ class Patient(EncryptedFieldsMixin, LabScopedMixin, BaseModel):
                     f"The date of birth {self.date_of_birth.isoformat()} gives an "
                     f"age over {MAX_AGE_YEARS} years; check the year."
                 )
-        if self.phone and normalise_phone(self.phone, self.lab.country) is None:
+        country = self.cached_lab.country
+        if self.phone and normalise_phone(self.phone, country) is None:
             errors["phone"] = (
                 "Enter a phone number that can be dialled, with its country code "
-                f"(e.g. +91 98765 43210) or as a local number in {self.lab.country}."
+                f"(e.g. +91 98765 43210) or as a local number in {country}."
             )
         if errors:
             raise ValidationError(errors)
@@ -182,7 +183,8 @@ class Patient(EncryptedFieldsMixin, LabScopedMixin, BaseModel):
         self.last_name = " ".join(self.last_name.split())
         self.email = normalise_email(self.email)
         if self.phone:
-            self.phone = normalise_phone(self.phone, self.lab.country) or self.phone
+            country = self.cached_lab.country
+            self.phone = normalise_phone(self.phone, country) or self.phone
 
     def webhook_payload(self) -> dict[str, Any]:
         """What webhook events carry about the patient: enough for the lab's
@@ -213,7 +215,7 @@ class Patient(EncryptedFieldsMixin, LabScopedMixin, BaseModel):
     @property
     def age(self) -> Age | None:
         """The age today in the lab's time zone."""
-        return self.age_on(today_in(self.lab.zone))
+        return self.age_on(today_in(self.cached_lab.zone))
 
 
 # Reports live in their own module; imported here so that Django registers them.

@@ -7,16 +7,22 @@ sibling's. Queries over the hierarchy live on the `LabRelations` proxy in
 """
 
 import zoneinfo
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core.exceptions import ValidationError
 from django.db import connection, models
 from django.db.models import F, Q
 
-from core.models import BaseModel
+from core.middleware.signed_in_users import (
+    CachedSessionHashMixin,
+    forget_signed_in_users,
+)
+from core.models import BaseModel, CacheType
 from core.models.activity_log_base import forget_parent_labs
+from core.utils.transactions import run_after_commit
 
 #: PostgreSQL advisory-lock key serialising changes to the lab hierarchy, so
 #: two concurrent links cannot each pass the cycle check and form a cycle
@@ -54,6 +60,8 @@ class Lab(BaseModel):
     )
     is_active = models.BooleanField(default=True)
 
+    #: Read on most requests (a lab's time zone and country): cached.
+    cache_type = CacheType.INSTANCE
     mandatory_fields = ("name", "time_zone", "language", "country")
 
     class Meta:
@@ -138,8 +146,33 @@ def _lock_hierarchy() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LAB_HIERARCHY_LOCK_KEY])
 
 
-class User(AbstractUser):
-    """A person who signs in: lab staff or a doctor, attached to a home lab."""
+class UserQuerySet(models.QuerySet["User"]):
+    """Bulk updates and deletes of users forget the users' cached copies
+    after commit, as a save or delete does (see signed_in_users)."""
+
+    def update(self, **kwargs: Any) -> int:
+        ids = list(self.values_list("pk", flat=True))
+        updated = super().update(**kwargs)
+        run_after_commit(forget_signed_in_users, ids, using=self.db)
+        return updated
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        ids = list(self.values_list("pk", flat=True))
+        deleted = super().delete()
+        run_after_commit(forget_signed_in_users, ids, using=self.db)
+        return deleted
+
+
+class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
+    """Django's user manager on UserQuerySet."""
+
+
+class User(CachedSessionHashMixin, AbstractUser):
+    """A person who signs in: lab staff or a doctor, attached to a home lab.
+
+    Signed-in users are cached in Redis between requests
+    (core/middleware/signed_in_users.py); every way of changing a user here
+    forgets its cached copy once the change commits."""
 
     class Kind(models.TextChoices):
         STAFF = "staff", "Lab staff"
@@ -149,3 +182,15 @@ class User(AbstractUser):
     lab = models.ForeignKey(
         Lab, on_delete=models.PROTECT, null=True, blank=True, related_name="users"
     )
+
+    objects: ClassVar[UserManager] = UserManager()
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        run_after_commit(forget_signed_in_users, [self.pk], using=self._state.db)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        pk = self.pk
+        deleted = super().delete(*args, **kwargs)
+        run_after_commit(forget_signed_in_users, [pk], using=self._state.db)
+        return deleted

@@ -63,10 +63,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
-    # First of ours: every response, even a refusal by a later middleware,
-    # carries X-Request-ID, and every log line the request id.
+    # First: every response, even a refusal by a later middleware, carries
+    # X-Request-ID, and every log line the request id.
     "core.middleware.request_id.RequestIdMiddleware",
+    # Liveness probes are answered here, before anything below can refuse
+    # or slow them (core/middleware/liveness.py).
+    "core.middleware.liveness.LivenessMiddleware",
+    "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # After sessions, before CommonMiddleware (Django's documented order):
     # each user's interface language from Accept-Language or the language
@@ -126,6 +129,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "account.User"
+# Django's ModelBackend, with the signed-in user of each request read from
+# Redis when sessions are there (core/middleware/signed_in_users.py).
+AUTHENTICATION_BACKENDS = ["core.middleware.auth_backend.SignedInUserBackend"]
 
 _VALIDATORS_MODULE = "django.contrib.auth.password_validation"
 AUTH_PASSWORD_VALIDATORS = [

@@ -4,6 +4,8 @@ In settings.MIDDLEWARE order:
 
 - `request_id.RequestIdMiddleware`: the request id (X-Request-ID, logs,
   Sentry, activity entries) and the client address;
+- `liveness.LivenessMiddleware`: liveness probes answered here, ahead of the
+  rest of the stack;
 - `api_key.ApiKeyMiddleware`: `Authorization: Bearer lis_...` / `X-API-Key`;
 - `lab_context.LabContextMiddleware`: `request.lab_id`, `request.lab_kind`,
   `request.child_lab_ids`;
@@ -12,6 +14,8 @@ In settings.MIDDLEWARE order:
 
 Also here: `sessions` (the Redis session engine), `throttle` (failed
 sign-ins), `rate_limit` and `counters` (limits per lab, user or address),
-`cache_redis` (the cache service's Redis, shared by those three) and
-`security_events` (sign-ins and API-key use in the activity log).
+`cache_redis` (the cache service's Redis, shared by those three),
+`signed_in_users` and `auth_backend` (the signed-in user of a request read
+from Redis, settings.AUTHENTICATION_BACKENDS) and `security_events`
+(sign-ins and API-key use in the activity log).
 """

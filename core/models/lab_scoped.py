@@ -58,6 +58,18 @@ class LabScopedMixin(models.Model):
     class Meta:
         abstract = True
 
+    @property
+    def cached_lab(self) -> Any:
+        """The row's lab, for reading its settings (time zone, country)
+        without a query: the lab already loaded on the instance, else the
+        instance cache's copy (Lab is INSTANCE-cached). Change a lab through
+        `Lab.objects`, never through this copy."""
+        if type(self).lab.is_cached(self):
+            return self.lab
+        from admin.account.models import Lab  # see lab_ids_in_scope
+
+        return Lab.get_cached_instance(self.lab_id)
+
     @classmethod
     def get_for_lab(
         cls,

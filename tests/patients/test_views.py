@@ -71,6 +71,21 @@ def test_a_read_comes_from_the_instance_cache(labs):
     assert response.json()["first_name"] == "Asha"
     patient_queries = [q for q in queries if "patients_patient" in q["sql"]]
     assert patient_queries == []
+    # the age is in the lab's time zone, read from the cached lab
+    assert [q for q in queries if '"account_lab"' in q["sql"]] == []
+
+
+@pytest.mark.django_db(transaction=True)  # the lab's cached copy goes at commit
+def test_a_changed_lab_time_zone_is_seen_by_its_patients_at_once(labs):
+    patient = make_patient(labs["north"])
+    assert Patient.objects.get(pk=patient.pk).cached_lab.time_zone == "UTC"
+
+    lab = labs["north"]
+    lab.refresh_from_db()
+    lab.time_zone = "Europe/London"
+    lab.save()
+
+    assert str(Patient.objects.get(pk=patient.pk).cached_lab.zone) == "Europe/London"
 
 
 def test_an_update_needs_the_version_read_and_refuses_a_stale_one(labs):

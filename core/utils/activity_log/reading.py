@@ -237,5 +237,7 @@ def _lab_zone(lab_id: int | None) -> Any:
         return dt.UTC
     from admin.account.models import Lab  # admin.account builds on core
 
-    lab = Lab.objects.filter(pk=lab_id).only("time_zone").first()
-    return lab.zone if lab else dt.UTC
+    try:
+        return Lab.get_cached_instance(lab_id).zone
+    except Lab.DoesNotExist:
+        return dt.UTC

@@ -71,6 +71,30 @@ def test_liveness_only_answers_reads(client: Client) -> None:
     assert client.post(LIVE).status_code == 405
 
 
+@pytest.mark.django_db
+def test_liveness_is_answered_ahead_of_host_checks_redirects_and_sessions(
+    client: Client,
+    settings: Settings,
+    django_assert_num_queries: DjangoAssertNumQueries,
+) -> None:
+    # An orchestrator probes by the pod's address, over plain HTTP, with
+    # whatever cookie it kept; production settings redirect to HTTPS.
+    settings.SECURE_SSL_REDIRECT = True
+    client.cookies["sessionid"] = "a-session-that-does-not-exist"
+    probe = {"HTTP_HOST": "10.1.2.3:8000", "REMOTE_ADDR": "10.1.2.1"}
+
+    with django_assert_num_queries(0):
+        live = client.get(LIVE, **probe)
+    ready = client.get(READY, **probe)
+
+    assert live.status_code == 200 and live.json() == {"status": "ok"}
+    assert len(live["X-Request-ID"]) == 32
+    assert "Set-Cookie" not in live.headers and not live.cookies
+    # every other path still goes through the whole stack: the host check
+    # refuses this one
+    assert ready.status_code == 400
+
+
 # -- readiness -------------------------------------------------------------------
 
 

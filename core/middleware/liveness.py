@@ -1,0 +1,40 @@
+"""Liveness probes answered ahead of the middleware stack.
+
+A liveness answer says one thing: this process serves requests. It needs no
+session, user, lab, CSRF or language, and must not fail because of them, so
+`LivenessMiddleware`, right after the request id, hands /core/view/live/
+straight to `LivenessView`: probes cost the process almost nothing, and an
+orchestrator asking by the pod's address over plain HTTP is neither
+redirected to HTTPS nor refused by the ALLOWED_HOSTS check of a later
+middleware. The answer still carries X-Request-ID.
+
+Every other path, readiness included, goes through the whole stack.
+"""
+
+from collections.abc import Callable
+from functools import cached_property
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+
+from core.view import LivenessView
+
+
+class LivenessMiddleware:
+    """Answers GET/HEAD of the liveness URL itself; passes everything else on."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.view = LivenessView.as_view()
+
+    @cached_property
+    def path(self) -> str:
+        """The liveness URL's path (read on first use: the URLconf may not be
+        loadable while the middleware chain is built)."""
+        return reverse("core:health-live")
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info == self.path:
+            response: HttpResponse = self.view(request)
+            return response
+        return self.get_response(request)
