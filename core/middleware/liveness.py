@@ -14,7 +14,8 @@ Every other path, readiness included, goes through the whole stack.
 from collections.abc import Callable
 from functools import cached_property
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 
 from core.view import LivenessView
@@ -23,7 +24,7 @@ from core.view import LivenessView
 class LivenessMiddleware:
     """Answers GET/HEAD of the liveness URL itself; passes everything else on."""
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
         self.view = LivenessView.as_view()
 
@@ -33,8 +34,7 @@ class LivenessMiddleware:
         loadable while the middleware chain is built)."""
         return reverse("core:health-live")
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if request.path_info == self.path:
-            response: HttpResponse = self.view(request)
-            return response
+            return self.view(request)
         return self.get_response(request)

@@ -43,6 +43,7 @@ from django.db import connections, models, router, transaction
 from django.db.models.base import ModelBase
 from django.db.models.fields import Field
 from django.db.models.fields.reverse_related import ForeignObjectRel
+from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery, UpdateQuery
 from django.utils import timezone
 
@@ -578,10 +579,14 @@ def _saves_in_one_statement(model: type[BaseModel], using: str) -> bool:
     the row and its activity log entry together (PostgreSQL), so that it
     needs no BEGIN and COMMIT of its own: true when the model keeps the base
     hooks (its validate, before_save and after_save run no queries of their
-    own and write nothing), sends no webhooks (their event is a second row)
-    and has no parent table. Inside a transaction the save keeps its
-    savepoint, so a failed save can be caught without losing the caller's."""
+    own and write nothing), sends no webhooks (their event is a second row),
+    has no parent table and no receiver of Django's pre_save / post_save
+    (checked at each save: receivers connect at any time). Inside a
+    transaction the save keeps its savepoint, so a failed save can be caught
+    without losing the caller's."""
     if connections[using].in_atomic_block or not can_insert_with_write(using):
+        return False
+    if pre_save.has_listeners(model) or post_save.has_listeners(model):
         return False
     if model not in _ONE_STATEMENT:
         _ONE_STATEMENT[model] = (

@@ -9,6 +9,7 @@ transaction every save would take the savepoint path.
 import pytest
 from django.db import DataError, connection, transaction
 from django.db.models import QuerySet
+from django.db.models.signals import post_save
 from django.test.utils import CaptureQueriesContext
 
 from core.exceptions import VersionConflict
@@ -80,6 +81,21 @@ def test_a_model_with_hooks_keeps_its_transaction_and_still_one_write_statement(
     assert [s for s in statements if s not in ("BEGIN", "COMMIT")] == [statements[1]]
     assert statements[1].startswith("WITH written")
     assert len(entries(instrument)) == 1
+
+
+def test_a_model_with_a_post_save_receiver_keeps_its_transaction(labs):
+    seen = []
+
+    def receiver(sender: object, **kwargs: object) -> None:
+        seen.append(connection.in_atomic_block)
+
+    post_save.connect(receiver, sender=Specimen)
+    try:
+        Specimen(lab=labs["north"], label="S-1").save()
+    finally:
+        post_save.disconnect(receiver, sender=Specimen)
+
+    assert seen == [True]
 
 
 def test_an_entry_that_cannot_be_written_fails_the_save_and_writes_nothing(labs):
