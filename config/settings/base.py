@@ -63,12 +63,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: every response, even a refusal by a later middleware, carries
+    # First: liveness probes are answered here, before anything below can
+    # refuse or slow them (core/middleware/liveness.py).
+    "core.middleware.liveness.LivenessMiddleware",
+    # Then every response, even a refusal by a later middleware, carries
     # X-Request-ID, and every log line the request id.
     "core.middleware.request_id.RequestIdMiddleware",
-    # Liveness probes are answered here, before anything below can refuse
-    # or slow them (core/middleware/liveness.py).
-    "core.middleware.liveness.LivenessMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # After sessions, before CommonMiddleware (Django's documented order):

@@ -2,10 +2,10 @@
 
 In settings.MIDDLEWARE order:
 
-- `request_id.RequestIdMiddleware`: the request id (X-Request-ID, logs,
-  Sentry, activity entries) and the client address;
 - `liveness.LivenessMiddleware`: liveness probes answered here, ahead of the
   rest of the stack;
+- `request_id.RequestIdMiddleware`: the request id (X-Request-ID, logs,
+  Sentry, activity entries) and the client address;
 - `api_key.ApiKeyMiddleware`: `Authorization: Bearer lis_...` / `X-API-Key`;
 - `lab_context.LabContextMiddleware`: `request.lab_id`, `request.lab_kind`,
   `request.child_lab_ids`;

@@ -1,12 +1,13 @@
 """Liveness probes answered ahead of the middleware stack.
 
 A liveness answer says one thing: this process serves requests. It needs no
-session, user, lab, CSRF or language, and must not fail because of them, so
-`LivenessMiddleware`, right after the request id, hands /core/view/live/
-straight to `LivenessView`: probes cost the process almost nothing, and an
-orchestrator asking by the pod's address over plain HTTP is neither
-redirected to HTTPS nor refused by the ALLOWED_HOSTS check of a later
-middleware. The answer still carries X-Request-ID.
+session, user, lab, CSRF, language or request id, and must not fail because
+of them, so `LivenessMiddleware`, first in settings.MIDDLEWARE, hands
+/core/view/live/ straight to `LivenessView`: probes cost the process almost
+nothing, and an orchestrator asking by the pod's address over plain HTTP is
+neither redirected to HTTPS nor refused by the ALLOWED_HOSTS check of a
+later middleware. It is the one answer without X-Request-ID: nothing is
+logged for it, so there is nothing to find by one.
 
 Every other path, readiness included, goes through the whole stack.
 """

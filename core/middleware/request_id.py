@@ -1,7 +1,7 @@
 """Every request gets an id: returned in `X-Request-ID`, put in logs, Sentry
 and activity entries.
 
-`RequestIdMiddleware` runs first (before Django's SecurityMiddleware), so
+`RequestIdMiddleware` runs first (after the liveness probes' shortcut), so
 even a response made by a later middleware (a CSRF failure, a refused API
 key) carries the id. It wraps the request in `in_request(...)`, the
 ContextVar the activity log and `RequestIdLogFilter` read.

@@ -35,6 +35,7 @@ from contextlib import suppress
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import router
 
@@ -83,10 +84,9 @@ def signed_in_user(user_id: Any) -> Any:
     except StoreUnavailable:
         return _from_database(user_id)
     generation = int(generation or 0)
-    if cached is not None:
-        entry = json.loads(cached)
-        if entry["generation"] == generation:
-            return _from_entry(entry)
+    user = _from_entry(cached, generation) if cached is not None else None
+    if user is not None:
+        return user
     user = _from_database(user_id)
     if user is not None:
         document = json.dumps(_entry(user, generation), cls=DjangoJSONEncoder)
@@ -149,17 +149,29 @@ def _entry(user: Any, generation: int) -> dict[str, Any]:
     }
 
 
-def _from_entry(entry: dict[str, Any]) -> Any:
+def _from_entry(cached: bytes, generation: int) -> Any:
+    """The user in a cached entry filled at `generation`, else None (also
+    for an entry this code cannot read, e.g. written before a new column)."""
+    try:
+        entry = json.loads(cached)
+        if entry["generation"] != generation:
+            return None
+        stored = entry["fields"]
+        fields = _cached_fields()
+        values = [
+            None if stored[f.attname] is None else f.to_python(stored[f.attname])
+            for f in fields
+        ]
+        session_hash, fallback_hashes = (
+            entry["session_auth_hash"],
+            entry["fallback_hashes"],
+        )
+    except (ValueError, KeyError, TypeError, ValidationError):
+        return None
     model = get_user_model()
-    stored = entry["fields"]
-    fields = _cached_fields()
-    values = [
-        None if stored[f.attname] is None else f.to_python(stored[f.attname])
-        for f in fields
-    ]
     user: Any = model.from_db(
         router.db_for_read(model), [f.attname for f in fields], values
     )
-    user.cached_session_auth_hash = entry["session_auth_hash"]
-    user.cached_session_auth_fallback_hashes = entry["fallback_hashes"]
+    user.cached_session_auth_hash = session_hash
+    user.cached_session_auth_fallback_hashes = fallback_hashes
     return user

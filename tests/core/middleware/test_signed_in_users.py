@@ -128,3 +128,11 @@ def test_the_embedded_default_caches_no_user(client, staff):
         assert client.get(SIGNED_IN_ONLY).status_code == 200
 
     assert len(user_queries(captured)) == 1
+
+
+def test_an_unreadable_entry_is_replaced_from_the_database(staff, on_redis):
+    key = _keys(staff.pk)[0]
+    on_redis.client().set(key, b'{"generation": 0, "fields": {}}')  # an old shape
+
+    assert signed_in_user(staff.pk).username == staff.username
+    assert json.loads(on_redis.client().get(key))["fields"]["username"] == "asha"

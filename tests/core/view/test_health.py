@@ -88,7 +88,6 @@ def test_liveness_is_answered_ahead_of_host_checks_redirects_and_sessions(
     ready = client.get(READY, **probe)
 
     assert live.status_code == 200 and live.json() == {"status": "ok"}
-    assert len(live["X-Request-ID"]) == 32
     assert "Set-Cookie" not in live.headers and not live.cookies
     # every other path still goes through the whole stack: the host check
     # refuses this one
