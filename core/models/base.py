@@ -184,6 +184,8 @@ class BaseModel(ActivityLogBase, CachingMixin, models.Model):
             self.version += 1
             if update_fields is not None:
                 fields = {*update_fields, "updated_at", "version"}
+        # A multi-table child writes its parents' rows first: its entry goes
+        # after the writes, as on SQLite.
         in_statement = can_insert_with_write(using) and _one_table(type(self))
         logged = _LoggedWrite(action, reason, update_fields) if in_statement else None
         self._logged_write = logged
@@ -238,8 +240,6 @@ class BaseModel(ActivityLogBase, CachingMixin, models.Model):
                 base_qs, using, pk_val, values, update_fields, forced_update,
                 returning_fields,
             )  # fmt: skip
-        # Django's own step is `base_qs.filter(pk=pk_val)._update(...)`; one
-        # filter with both conditions saves a queryset clone per save.
         logged = self._logged_write
         entry = None
         if logged is not None:
@@ -247,6 +247,8 @@ class BaseModel(ActivityLogBase, CachingMixin, models.Model):
                 "update", logged.reason, logged.update_fields
             )
         if entry is None:
+            # Django's own step is `base_qs.filter(pk=pk_val)._update(...)`;
+            # one filter with both conditions saves a queryset clone per save.
             filtered = base_qs.filter(pk=pk_val, version=expected)
             results = filtered._update(values, returning_fields)  # type: ignore[attr-defined]
         else:

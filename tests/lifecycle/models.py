@@ -1,6 +1,6 @@
 """Test-only models: a BaseModel whose hooks record calls and can be told to fail.
 
-Tables are created by the test database set-up (the app has no migrations).
+Tables come from the app's migrations, applied by the test database set-up.
 """
 
 import uuid
@@ -54,6 +54,12 @@ class Instrument(BaseModel):
 
     def after_delete(self, *args: Any, **kwargs: Any) -> None:
         self._record("after_delete")
+
+
+class PortableInstrument(Instrument):
+    """A multi-table child: its own table below Instrument's."""
+
+    battery_hours = models.PositiveSmallIntegerField(default=8)
 
 
 class Specimen(LabScopedMixin, BaseModel):

@@ -7,8 +7,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
 from core.exceptions import VersionConflict
+from core.models import ActivityLog
 from tests.conftest import requires_postgresql
-from tests.lifecycle.models import HookFailure, Instrument
+from tests.lifecycle.models import HookFailure, Instrument, PortableInstrument
 
 pytestmark = pytest.mark.django_db
 
@@ -107,6 +108,23 @@ def test_inside_an_outer_transaction_a_failed_save_rolls_back_only_itself():
             failing.save()
 
     assert list(Instrument.objects.values_list("name", flat=True)) == ["Kept"]
+
+
+def test_a_multi_table_child_saves_both_rows_and_logs_each_change_once():
+    portable = PortableInstrument(name="Field analyser", serial="P1")
+    portable.save()
+    portable.battery_hours = 10
+    portable.save()
+
+    entries = ActivityLog.objects.filter(
+        model_label="lifecycle_tests.portableinstrument"
+    ).order_by("id")
+    assert [e.action for e in entries] == ["create", "update"]
+    assert entries[1].changes == {"battery_hours": {"old": 8, "new": 10}}
+    stored = PortableInstrument.objects.get(pk=portable.pk)
+    assert (stored.name, stored.battery_hours, stored.version) == (
+        "Field analyser", 10, 2
+    )  # fmt: skip
 
 
 def test_every_save_bumps_the_version_and_updated_at():
