@@ -13,7 +13,7 @@ Printed, medians of alternating rounds in one run:
    django-simple-history and by django-auditlog. Targets: ours <= 0.8x the
    cheaper library, and <= 2x plain. Ours is measured twice: a model with
    the base hooks, whose save is one statement (row and entry together, no
-   BEGIN or COMMIT), and one with a `before_save` of its own, whose save
+   BEGIN or COMMIT), and one with an `after_save` of its own, whose save
    keeps its transaction (BEGIN, the statement, COMMIT). For scale, the
    naive same-transaction log: the plain save plus a hand-written entry
    INSERT in atomic() (BEGIN, UPDATE, INSERT, COMMIT: four round trips

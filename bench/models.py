@@ -25,8 +25,9 @@ class BaseReading(BaseModel):
 
 
 class HookedReading(BaseModel):
-    """BaseReading with a `before_save` of its own: its saves keep BEGIN and
-    COMMIT (a hook may write), where BaseReading's are one statement."""
+    """BaseReading with an `after_save` of its own: its saves keep BEGIN and
+    COMMIT (anything may follow the write), where BaseReading's are one
+    statement."""
 
     name = models.CharField(max_length=50)
     reading = models.DecimalField(max_digits=8, decimal_places=3)
@@ -35,8 +36,8 @@ class HookedReading(BaseModel):
     def __str__(self) -> str:
         return self.name
 
-    def before_save(self, *args: object, **kwargs: object) -> None:
-        self.name = self.name.strip()
+    def after_save(self, *args: object, **kwargs: object) -> None:
+        self.saved_name = self.name
 
 
 class PlainColumns(models.Model):

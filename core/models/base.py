@@ -6,10 +6,12 @@ Save path, all in one transaction (a savepoint when nested):
     activity log entry -> after_save()
 
 - On PostgreSQL the row and its entry are written by one statement (the
-  write in a WITH, the entry inserted from its returned row), and a save
-  that is nothing but that statement (base hooks, no webhook, no
-  surrounding transaction) runs without BEGIN and COMMIT: one statement is
-  atomic by itself, and the two round trips were most of the log's cost.
+  write in a WITH, the entry inserted from its returned row). When that
+  statement is all the save sends (validate and before_save ran no query,
+  nothing follows the write, no caller's transaction), the transaction
+  opened for the save ends unused and the statement runs on its own,
+  atomic by itself: no BEGIN and COMMIT, which were most of the log's cost
+  (see `_write_can_stand_alone`).
 
 - `validate()` raising `ValidationError` aborts before anything is written.
 - Anything raised later (a hook, the database, a stale version) rolls the whole
@@ -29,7 +31,7 @@ Bulk QuerySet writes that would skip this are refused; see `managers.py`.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self, cast
 
@@ -46,6 +48,7 @@ from django.db.models.fields.reverse_related import ForeignObjectRel
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery, UpdateQuery
 from django.utils import timezone
+from psycopg.pq import TransactionStatus
 
 from core.exceptions import VersionConflict
 from core.models.activity_log import ActivityLog, can_insert_with_write
@@ -136,11 +139,14 @@ class BaseModel(ActivityLogBase, CachingMixin, models.Model):
         using = using or router.db_for_write(type(self), instance=self)
         hook_kwargs = {"created": created, "update_fields": update_fields}
         try:
-            with restored_on_failure([self]), self._save_transaction(using):
+            with restored_on_failure([self]), ExitStack() as in_transaction:
+                in_transaction.enter_context(transaction.atomic(using=using))
                 if not created:
                     self.check_change_reason("update", reason)
                 self.validate(**hook_kwargs)
                 self.before_save(**hook_kwargs)
+                if _write_can_stand_alone(type(self), using):
+                    in_transaction.close()  # nothing was sent in it: free
                 entry = self._write(using, created, update_fields, reason)
                 # Before mark_state_saved: the cache needs the lab the row was
                 # loaded with.
@@ -157,13 +163,6 @@ class BaseModel(ActivityLogBase, CachingMixin, models.Model):
             self._logged_write = None
 
     save.alters_data = True  # type: ignore[attr-defined]
-
-    def _save_transaction(self, using: str) -> AbstractContextManager[Any]:
-        """The save's transaction: `atomic()`, or none when the whole save is
-        one statement, which is atomic by itself (see `_saves_in_one_statement`)."""
-        if _saves_in_one_statement(type(self), using):
-            return nullcontext()
-        return transaction.atomic(using=using)
 
     def _write(
         self, using: str, created: bool, update_fields: Any, reason: str
@@ -573,33 +572,41 @@ def _one_table(model: type[models.Model]) -> bool:
     return not model._meta.concrete_model._meta.parents  # type: ignore[union-attr]
 
 
-_ONE_STATEMENT: dict[type[models.Model], bool] = {}
+_NOTHING_AFTER_THE_WRITE: dict[type[models.Model], bool] = {}
 
 
-def _saves_in_one_statement(model: type[BaseModel], using: str) -> bool:
-    """Whether a save of `model` outside any transaction is one statement,
-    the row and its activity log entry together (PostgreSQL), so that it
-    needs no BEGIN and COMMIT of its own: true when the model keeps the base
-    hooks (its validate, before_save and after_save run no queries of their
-    own and write nothing), sends no webhooks (their event is a second row),
-    has no parent table and no receiver of Django's pre_save / post_save
-    (checked at each save: receivers connect at any time). Inside a
-    transaction the save keeps its savepoint, so a failed save can be caught
-    without losing the caller's."""
-    if connections[using].in_atomic_block or not can_insert_with_write(using):
+def _write_can_stand_alone(model: type[BaseModel], using: str) -> bool:
+    """Whether the save's transaction, opened before `validate()`, can end
+    unused and the write run on its own: then the write and its activity
+    log entry are one statement (PostgreSQL), atomic by itself, and the
+    save sends no BEGIN or COMMIT, which cost more than the statement.
+
+    True when nothing has been sent in the transaction yet (validate and
+    before_save ran no query, so it was never begun, and registered no
+    after-commit callback), the save opened it (inside a caller's
+    transaction the save keeps its savepoint, so a failed save can be
+    caught without losing the caller's), and nothing can follow the write:
+    the model keeps the base after_save, sends no webhooks (their event is a
+    second row), has no parent table and no receiver of Django's pre_save /
+    post_save (checked at each save: receivers connect at any time)."""
+    connection = connections[using]
+    if (
+        len(connection.atomic_blocks) != 1
+        or connection.run_on_commit
+        or not can_insert_with_write(using)
+        or connection.connection is None
+        or connection.connection.info.transaction_status != TransactionStatus.IDLE
+    ):
         return False
     if pre_save.has_listeners(model) or post_save.has_listeners(model):
         return False
-    if model not in _ONE_STATEMENT:
-        _ONE_STATEMENT[model] = (
-            all(
-                getattr(model, hook) is getattr(BaseModel, hook)
-                for hook in ("validate", "before_save", "after_save")
-            )
+    if model not in _NOTHING_AFTER_THE_WRITE:
+        _NOTHING_AFTER_THE_WRITE[model] = (
+            model.after_save is BaseModel.after_save
             and not model.webhook_enabled
             and _one_table(model)
         )
-    return _ONE_STATEMENT[model]
+    return _NOTHING_AFTER_THE_WRITE[model]
 
 
 _VALIDATED_FIELDS: dict[type[models.Model], list[Field[Any, Any]]] = {}

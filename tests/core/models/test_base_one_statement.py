@@ -1,16 +1,24 @@
 """On PostgreSQL a save writes its row and its activity log entry in one
-statement, and a save that is nothing but that statement (a model with the
-base hooks, outside any transaction) sends no BEGIN or COMMIT of its own.
+statement, and a save that sends nothing else (validate and before_save ran
+no query, nothing follows the write, no caller's transaction) sends no
+BEGIN or COMMIT either.
 
-These tests run in autocommit (`transaction=True`): inside the test's own
-transaction every save would take the savepoint path.
+What the server received is read from libpq's protocol trace: Django's query
+log records BEGIN and COMMIT whenever it toggles autocommit, even when
+psycopg never sends them. These tests run in autocommit (`transaction=True`):
+inside the test's own transaction every save takes the savepoint path.
 """
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, ClassVar
 
 import pytest
 from django.db import DataError, connection, transaction
 from django.db.models import QuerySet
 from django.db.models.signals import post_save
-from django.test.utils import CaptureQueriesContext
+from psycopg.pq import Trace
 
 from core.exceptions import VersionConflict
 from core.models import ActivityLog
@@ -37,29 +45,83 @@ def specimen_entries() -> QuerySet[ActivityLog]:
     return ActivityLog.objects.filter(model_label="lifecycle_tests.specimen")
 
 
-def writes(captured: CaptureQueriesContext) -> list[str]:
-    """The statements of a save, without the reads the cache's after-commit
-    step makes (pending invalidations), which are not part of the save."""
-    return [
-        query["sql"]
-        for query in captured.captured_queries
-        if "core_pendingcacheinvalidation" not in query["sql"]
-    ]
+@contextmanager
+def sent_to_postgresql() -> Iterator[list[str]]:
+    """The statements this connection sends in the block, as the server
+    receives them, without the reads of the cache's after-commit step
+    (pending invalidations), which are not part of a save."""
+    sent: list[str] = []
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+    with tempfile.TemporaryFile() as trace:
+        pgconn.trace(trace.fileno())
+        pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS | Trace.REGRESS_MODE)
+        try:
+            yield sent
+        finally:
+            pgconn.untrace()
+            trace.seek(0)
+            for line in trace.read().decode().splitlines():
+                direction, _, message, *text = line.split("\t")
+                if direction == "F" and message == "Query":
+                    statement = text[0].strip().strip('"')
+                    if "core_pendingcacheinvalidation" not in statement:
+                        sent.append(statement)
+
+
+def shapes(sent: list[str]) -> list[str]:
+    """Each statement's first word, two for a WITH: `["BEGIN", "WITH
+    written", "COMMIT"]`."""
+    words = [statement.split() for statement in sent]
+    return [" ".join(w[:2]) if w[0] == "WITH" else w[0] for w in words]
+
+
+class TidySpecimen(Specimen):
+    """A before_save of its own that runs no query."""
+
+    class Meta:
+        proxy = True
+        app_label = "lifecycle_tests"
+
+    def before_save(self, *args: Any, **kwargs: Any) -> None:
+        self.label = self.label.strip()
+
+
+class CheckedSpecimen(Specimen):
+    """A before_save that queries the database."""
+
+    class Meta:
+        proxy = True
+        app_label = "lifecycle_tests"
+
+    def before_save(self, *args: Any, **kwargs: Any) -> None:
+        Specimen.objects.filter(label=self.label).exists()
+
+
+class NotifyingSpecimen(Specimen):
+    """A before_save that registers an after-commit callback."""
+
+    notified: ClassVar[list[int]] = []
+
+    class Meta:
+        proxy = True
+        app_label = "lifecycle_tests"
+
+    def before_save(self, *args: Any, **kwargs: Any) -> None:
+        self.on_commit(lambda: self.notified.append(self.pk))
 
 
 def test_a_save_with_the_base_hooks_is_one_statement_row_and_entry(labs):
     Specimen(lab=labs["north"], label="warm").save()  # remembers the lab's parent
     specimen = Specimen(lab=labs["north"], label="S-1", results={"hb": 13.5})
 
-    with CaptureQueriesContext(connection) as create:
+    with sent_to_postgresql() as create:
         specimen.save()
     specimen.label = "S-1b"
-    with CaptureQueriesContext(connection) as update:
+    with sent_to_postgresql() as update:
         specimen.save()
 
-    for captured in (create, update):
-        [statement] = writes(captured)
-        assert statement.startswith("WITH written")
+    assert shapes(create) == shapes(update) == ["WITH written"]
     [created, updated] = entries(specimen)
     assert created.action == "create" and created.instance_id == str(specimen.pk)
     assert created.changes["results"] == {"old": None, "new": {"hb": 13.5}}
@@ -70,16 +132,45 @@ def test_a_save_with_the_base_hooks_is_one_statement_row_and_entry(labs):
     assert (stored.label, stored.version) == ("S-1b", 2)
 
 
-def test_a_model_with_hooks_keeps_its_transaction_and_still_one_write_statement():
+def test_a_before_save_without_queries_keeps_the_save_one_statement(labs):
+    Specimen(lab=labs["north"], label="warm").save()
+    specimen = TidySpecimen(lab=labs["north"], label="  S-1 ")
+
+    with sent_to_postgresql() as sent:
+        specimen.save()
+
+    assert shapes(sent) == ["WITH written"]
+    assert Specimen.objects.get(pk=specimen.pk).label == "S-1"
+
+
+def test_a_before_save_that_queries_keeps_its_transaction(labs):
+    Specimen(lab=labs["north"], label="warm").save()
+
+    with sent_to_postgresql() as sent:
+        CheckedSpecimen(lab=labs["north"], label="S-1").save()
+
+    assert shapes(sent) == ["BEGIN", "SELECT", "WITH written", "COMMIT"]
+
+
+def test_an_after_commit_callback_from_a_hook_runs_after_the_commit(labs):
+    Specimen(lab=labs["north"], label="warm").save()
+    specimen = NotifyingSpecimen(lab=labs["north"], label="S-1")
+
+    with sent_to_postgresql() as sent:
+        specimen.save()
+
+    assert shapes(sent) == ["BEGIN", "WITH written", "COMMIT"]
+    assert NotifyingSpecimen.notified == [specimen.pk]
+
+
+def test_a_model_with_an_after_save_keeps_its_transaction():
     instrument = Instrument(name="Analyser", serial="S1")
 
-    with CaptureQueriesContext(connection) as captured:
+    with sent_to_postgresql() as sent:
         instrument.save()
 
     assert all(in_atomic for _, in_atomic in instrument.calls)
-    statements = [query["sql"] for query in captured.captured_queries]
-    assert [s for s in statements if s not in ("BEGIN", "COMMIT")] == [statements[1]]
-    assert statements[1].startswith("WITH written")
+    assert shapes(sent) == ["BEGIN", "WITH written", "COMMIT"]
     assert len(entries(instrument)) == 1
 
 
