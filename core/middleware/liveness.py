@@ -17,7 +17,7 @@ from functools import cached_property
 
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 from core.view import LivenessView
 
@@ -30,10 +30,14 @@ class LivenessMiddleware:
         self.view = LivenessView.as_view()
 
     @cached_property
-    def path(self) -> str:
-        """The liveness URL's path (read on first use: the URLconf may not be
-        loadable while the middleware chain is built)."""
-        return reverse("core:health-live")
+    def path(self) -> str | None:
+        """The liveness URL's path, read on first use (the URLconf may not be
+        loadable while the middleware chain is built); None under a URLconf
+        without core's URLs, which then passes every request on."""
+        try:
+            return reverse("core:health-live")
+        except NoReverseMatch:
+            return None
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if request.path_info == self.path:
