@@ -163,9 +163,9 @@ class ActivityLog(AppendOnlyModel):
         self, write: tuple[str, Sequence[Any]], returned: int, using: str
     ) -> list[tuple[Any, ...]]:
         """Run `write`, an INSERT or UPDATE of one record ending in
-        `RETURNING` `returned` columns, the last one the record's primary
-        key, and INSERT this entry
-        in the same statement; return the rows the write returned.
+        `RETURNING` `returned` columns (the last one the record's primary
+        key), and INSERT this entry in the same statement; return the rows
+        the write returned.
 
         One statement is atomic on its own: the entry exists exactly when the
         write changed a row (an UPDATE that matched nothing returns no rows
