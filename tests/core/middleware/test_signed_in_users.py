@@ -69,13 +69,18 @@ def test_the_cached_user_loads_its_password_only_when_asked(staff, on_redis):
     assert signed_in_user(staff.pk).first_name == "Asha R."
 
 
-def test_a_deactivated_user_is_signed_out_at_the_next_request(client, staff, on_redis):
+@pytest.mark.parametrize("redis_kind", ["on_redis", "on_cluster"])
+def test_a_deactivated_user_is_signed_out_at_the_next_request(
+    client, staff, redis_kind, request, caplog
+):
+    request.getfixturevalue(redis_kind)
     signed_in(client, staff)
 
     staff.is_active = False
     staff.save()
 
     assert client.get(SIGNED_IN_ONLY).status_code == 401
+    assert "not invalidated" not in caplog.text  # the counter moved on
 
 
 def test_a_changed_password_signs_other_sessions_out(client, staff, on_redis):
