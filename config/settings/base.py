@@ -291,6 +291,9 @@ ENCRYPTION_DEVELOPMENT_KEY_FILE = (
 # endpoint is disabled and WEBHOOK_ALERT_SLACK_CHANNEL told ("" for none).
 # A rotated-out secret still signs for WEBHOOK_SECRET_OVERLAP_HOURS.
 # WEBHOOK_CA_FILE: a PEM bundle replacing the system's CAs for https receivers.
+# `manage.py prune_webhooks` (daily, from cron) removes events, deliveries and
+# attempts older than WEBHOOK_HISTORY_DAYS once none is pending or recent.
+WEBHOOK_HISTORY_DAYS = env_int("WEBHOOK_HISTORY_DAYS", 90)
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 7)
