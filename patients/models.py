@@ -157,8 +157,9 @@ class Patient(EncryptedFieldsMixin, LabScopedMixin, BaseModel):
     def validate(self, *args: Any, **kwargs: Any) -> None:
         super().validate(*args, **kwargs)
         errors: dict[str, str] = {}
+        lab = self.cached_lab
         if self.date_of_birth is not None:
-            today = today_in(self.cached_lab.zone)
+            today = today_in(lab.zone)
             if self.date_of_birth > today:
                 errors["date_of_birth"] = (
                     f"The date of birth {self.date_of_birth.isoformat()} is in the "
@@ -169,11 +170,10 @@ class Patient(EncryptedFieldsMixin, LabScopedMixin, BaseModel):
                     f"The date of birth {self.date_of_birth.isoformat()} gives an "
                     f"age over {MAX_AGE_YEARS} years; check the year."
                 )
-        country = self.cached_lab.country
-        if self.phone and normalise_phone(self.phone, country) is None:
+        if self.phone and normalise_phone(self.phone, lab.country) is None:
             errors["phone"] = (
                 "Enter a phone number that can be dialled, with its country code "
-                f"(e.g. +91 98765 43210) or as a local number in {country}."
+                f"(e.g. +91 98765 43210) or as a local number in {lab.country}."
             )
         if errors:
             raise ValidationError(errors)

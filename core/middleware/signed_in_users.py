@@ -32,6 +32,7 @@ import json
 import logging
 from collections.abc import Iterable, Iterator
 from contextlib import suppress
+from functools import cache
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -128,6 +129,7 @@ def _keys(user_id: Any) -> tuple[str, str]:
     return key, f"{key}:generation"
 
 
+@cache
 def _cached_fields() -> list[Any]:
     return [f for f in get_user_model()._meta.concrete_fields if f.name != "password"]
 

@@ -24,6 +24,7 @@ These are plain Models, not BaseModels: the log does not log itself.
 """
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any, NoReturn
 
 from django.db import connections, models, router
@@ -269,10 +270,12 @@ class ActivityLogChainHead(models.Model):
 _INSERT_SQL: dict[str, str] = {}
 
 
+@cache
 def _insert_fields() -> list[Any]:
     return [f for f in ActivityLog._meta.concrete_fields if not f.primary_key]
 
 
+@cache
 def _fields_beside_write() -> list[Any]:
     """The entry's columns given as parameters by `insert_with`: all but
     `instance_id`, which comes from the write's returned key."""

@@ -207,11 +207,12 @@ class BaseModel(ActivityLogBase, CachingMixin, models.Model):
         """Django's INSERT step, carrying the activity log entry when
         `_write` asked for it (PostgreSQL): one statement writes both."""
         logged = self._logged_write
-        entry = None if logged is None else self.change_entry("create", logged.reason)
-        if logged is None or entry is None:
+        if logged is None:
             return super()._do_insert(  # type: ignore[misc]
                 manager, using, fields, returning_fields, raw
             )
+        # A create always has an entry (None is only an unchanged update).
+        entry = cast(ActivityLog, self.change_entry("create", logged.reason))
         logged.entry = entry
         query = InsertQuery(manager.model)
         query.insert_values(fields, [self], raw=raw)

@@ -32,6 +32,14 @@ class WebhookPrune:
     attempts: int
 
 
+#: Model label -> the WebhookPrune field counting its rows.
+_NAMES = {
+    WebhookEvent._meta.label: "events",
+    WebhookDelivery._meta.label: "deliveries",
+    WebhookAttempt._meta.label: "attempts",
+}
+
+
 def prunable_events(
     days: int, now: dt.datetime | None = None
 ) -> QuerySet[WebhookEvent]:
@@ -78,11 +86,3 @@ def prune_webhook_history(days: int, *, dry_run: bool = False) -> WebhookPrune:
             _, by_model = prunable_events(days, now).filter(pk__in=batch).delete()
         for label, count in by_model.items():
             removed[_NAMES[label]] += count
-
-
-#: Model label -> the WebhookPrune field counting its rows.
-_NAMES = {
-    WebhookEvent._meta.label: "events",
-    WebhookDelivery._meta.label: "deliveries",
-    WebhookAttempt._meta.label: "attempts",
-}
