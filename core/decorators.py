@@ -29,7 +29,7 @@ the cheapest check that applies:
   as JSON; 400 for malformed JSON, a body that is not an object, or missing
   parameters.
 
-Views read their lab from `request.lab_id` (LabContextMiddleware).
+Views read their lab from `request.scope` (LabContextMiddleware).
 """
 
 import functools
@@ -43,8 +43,8 @@ from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_protect
 
 from core.middleware.api_errors import json_error
-from core.middleware.lab_context import LabKind
 from core.middleware.rate_limit import check_rate
+from core.tenancy import LabKind
 from core.utils.activity_log.context import current_request
 
 View = Callable[..., Any]
@@ -94,8 +94,8 @@ def allowed_methods(*methods: str) -> Callable[[View], View]:
 
 
 def require_lab_session(kind: str = "any") -> Callable[[View], View]:
-    """Only requests signed in to a lab as `kind`: "staff" (`labId`),
-    "doctor" (`docLabId`) or "any" of the two.
+    """Only requests signed in to a lab as `kind`: "staff", "doctor" or
+    "any" of the two (`request.lab_kind`).
 
     401 when nobody is signed in to a lab; 403 for the other kind, or for an
     API key (use `require_api_key` for integrations).

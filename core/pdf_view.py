@@ -63,6 +63,7 @@ from core.decorators import allowed_methods, rate_limit, request_data, require_l
 from core.middleware.api_errors import json_error
 from core.middleware.lab_context import LabRequest
 from core.pdf_reports import ReportRequest, ReportRequestInvalid, UnknownReport
+from core.tenancy import LabScope
 from core.utils.aws.exceptions import ObjectNotFound, StorageUnavailable
 from core.utils.clients import get_client
 from core.utils.pdf.compose import merge_pdfs
@@ -202,7 +203,7 @@ def _merge(request: LabRequest, data: dict[str, Any]) -> HttpResponseBase:
             "(settings.PDF_MAX_MERGE_FILES).",
             413,
         )
-    scope = _lab_scope(request)
+    scope = cast(LabScope, request.scope)  # require_lab: every request has one
     for number, key in enumerate(keys):
         if not isinstance(key, str):
             raise Refusal(f"merge[{number}] must be a key, as text.", 400)
@@ -216,12 +217,6 @@ def _merge(request: LabRequest, data: dict[str, Any]) -> HttpResponseBase:
         except ObjectNotFound:
             raise _not_found(number) from None
     return _pdf_response(merge_pdfs(pdfs), MERGED_FILENAME)
-
-
-def _lab_scope(request: LabRequest) -> set[int]:
-    """The labs whose stored PDFs the request may read: its own and its
-    descendants' (LabContextMiddleware gives a doctor none: own lab only)."""
-    return {_lab_id(request), *request.child_lab_ids}
 
 
 def _lab_id(request: LabRequest) -> int:

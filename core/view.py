@@ -35,12 +35,12 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 
-from admin.account.proxies.lab_relation import LabRelations
 from core.decorators import request_data, require_lab
 from core.middleware.api_errors import json_error
-from core.middleware.lab_context import LabKind
 from core.middleware.request_id import client_ip_for
-from core.models.caching import CacheType
+from core.tenancy import LabKind, LabScope
+from core.tenancy.access import scope_for_session
+from core.tenancy.facts import lab_facts
 from core.utils.health.checks import readiness_report
 from core.utils.health.runner import Status
 
@@ -55,10 +55,13 @@ class GenericView(View):
     - Who may call (`core.decorators.require_lab`): a lab session or an API
       key, else 401; sessions pass the CSRF check, API keys carry no cookie
       to forge. `lab_kinds` narrows it (another kind: 403).
-    - `scoped(Model)` is the model's rows of the request's labs;
-      `get_scoped(Model, pk)` one row (the instance cache first for
-      INSTANCE-cached models), or Http404 whether the row is missing or
-      another lab's: "not yours" looks exactly like "does not exist".
+    - `self.scope` is the request's LabScope (core.tenancy), re-authorised
+      by LabContextMiddleware on this request.
+    - `scoped(Model)` is the model's rows of the request's labs
+      (`Model.objects.in_scope(scope)`); `get_scoped(Model, pk)` one row
+      (`Model.get_in_scope`: the instance cache first for INSTANCE-cached
+      models), or Http404 whether the row is missing or another lab's:
+      "not yours" looks exactly like "does not exist".
     - `data()`: the JSON object body (400 for anything else).
 
     Example: `class PatientView(GenericView): def get(self, request, pk):
@@ -80,27 +83,38 @@ class GenericView(View):
         return require_lab(super().as_view(**initkwargs))
 
     def get_lab_id_from_session(self, session: SessionBase) -> int | None:
-        """The lab of lab staff (`labId`), else of a doctor (`docLabId`),
-        else None."""
-        return session.get("labId") or session.get("docLabId")
+        """The lab the session acts for after authorising it as every
+        request is (core.tenancy.access), else None: never the raw session
+        value. For this request's session, its scope's lab."""
+        request = getattr(self, "request", None)
+        if request is not None and session is getattr(request, "session", None):
+            return request.lab_id
+        scope = scope_for_session(session)
+        return scope.lab_id if scope else None
 
     def get_child_lab_ids(self, parent_lab_id: int) -> list[int]:
         """Ids of every lab under `parent_lab_id`, at any depth, sorted
-        (the labs whose data a parent lab sees). One query."""
-        return LabRelations.get_child_labs(parent_lab_id)
+        (the labs whose data a parent lab sees), as authorisation sees them
+        (core.tenancy.facts: one Redis call when cached)."""
+        return list(lab_facts([parent_lab_id])[parent_lab_id].descendants)
+
+    @property
+    def scope(self) -> LabScope:
+        """The request's scope (dispatch has refused requests without one)."""
+        return self.request.scope  # type: ignore[attr-defined]
 
     @property
     def lab_id(self) -> int:
-        """The request's lab (dispatch has refused requests without one)."""
-        return int(self.request.lab_id)  # type: ignore[attr-defined]
+        """The request's lab."""
+        return self.scope.lab_id
 
     def lab_ids(self) -> list[int]:
         """The request's lab and its child labs: the rows it may see."""
-        return [self.lab_id, *self.request.child_lab_ids]  # type: ignore[attr-defined]
+        return list(self.scope.lab_ids)
 
     def scoped(self, model: type[M]) -> QuerySet[M]:
         """`model`'s rows in the request's labs."""
-        return model._default_manager.filter(lab_id__in=self.lab_ids())
+        return model._default_manager.in_scope(self.scope)  # type: ignore[attr-defined]
 
     def get_scoped(self, model: type[M], pk: Any) -> M:
         """One row of the request's labs, or Http404 (missing or not yours).
@@ -108,15 +122,7 @@ class GenericView(View):
         INSTANCE-cached models are read from the request lab's cache hash
         first (no query on a hit); rows of child labs from the database."""
         not_found = Http404(f"No {model._meta.verbose_name} with id {pk}.")
-        if getattr(model, "cache_type", CacheType.NONE) == CacheType.INSTANCE:
-            try:
-                return model.get_cached_instance(pk, self.lab_id)  # type: ignore[attr-defined]
-            except model.DoesNotExist:  # type: ignore[attr-defined]
-                pass
-        try:
-            return self.scoped(model).get(pk=pk)
-        except (model.DoesNotExist, ValueError, ValidationError):  # type: ignore[attr-defined]
-            raise not_found from None
+        return model.get_in_scope(self.scope, not_found, pk=pk)  # type: ignore[attr-defined]
 
     def data(self) -> dict[str, Any]:
         """The request's JSON object (query parameters for GET); a

@@ -20,6 +20,7 @@ from core.models import (
     LabScopedMixin,
 )
 from core.models.lab_scoped import LabScopedQuerySet
+from core.tenancy import LabScope
 from core.utils.date import Age, age_between, today_in
 
 #: Oldest documented human lifespan is 122 years; anything older is a typo.
@@ -67,21 +68,21 @@ class PatientQuerySet(LabScopedQuerySet):
         index = field.index_for(email)
         return self.filter(email_index=index) if index else self.none()
 
-    def find_by_phone(self, lab_id: int, phone: str) -> Self:
-        """Patients of `lab_id` and its descendant labs whose phone is
-        `phone`, written any way staff write it: E.164, with spaces or
-        dashes, or as a local number in the lab's country. Family members
-        may share a number, so this is a queryset. An undiallable number
-        finds nobody.
+    def find_by_phone(self, scope: LabScope, phone: str) -> Self:
+        """Patients of the labs of `scope` whose phone is `phone`, written
+        any way staff write it: E.164, with spaces or dashes, or as a local
+        number in the scope lab's country. Family members may share a
+        number, so this is a queryset. An undiallable number finds nobody.
 
-        Example: `Patient.objects.find_by_phone(lab.pk, "+91 98765 43210")`.
+        Example: `Patient.objects.find_by_phone(request.scope, "+91 98765 43210")`.
         """
+        lab_id = scope.lab_id
         country = Lab.objects.filter(pk=lab_id).values_list("country", flat=True)
-        return self.for_lab(lab_id).with_phone(phone, [country.first()])
+        return self.in_scope(scope).with_phone(phone, [country.first()])
 
-    def find_by_email(self, lab_id: int, email: str) -> Self:
-        """Patients of `lab_id` and its descendant labs whose email is `email`."""
-        return self.for_lab(lab_id).with_email(email)
+    def find_by_email(self, scope: LabScope, email: str) -> Self:
+        """Patients of the labs of `scope` whose email is `email`."""
+        return self.in_scope(scope).with_email(email)
 
 
 class PatientManager(BaseManager.from_queryset(PatientQuerySet)):  # type: ignore[misc]

@@ -58,7 +58,7 @@ class PatientListView(GenericView):
         patients = self.scoped(Patient)
         if params.get("phone"):
             patients = patients & Patient.objects.find_by_phone(
-                self.lab_id, params["phone"]
+                self.scope, params["phone"]
             )
         after = params.get("after")
         if after not in (None, ""):

@@ -7,6 +7,7 @@ sibling's. Queries over the hierarchy live on the `LabRelations` proxy in
 """
 
 import zoneinfo
+from collections.abc import Collection
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -22,6 +23,7 @@ from core.middleware.signed_in_users import (
 )
 from core.models import BaseModel, CacheType
 from core.models.activity_log_base import forget_parent_labs
+from core.tenancy.facts import forget_lab_facts
 from core.utils.transactions import run_after_commit
 
 #: PostgreSQL advisory-lock key serialising changes to the lab hierarchy, so
@@ -59,6 +61,12 @@ class Lab(BaseModel):
         max_length=2, default="IN", help_text="ISO 3166-1 alpha-2 code, e.g. IN."
     )
     is_active = models.BooleanField(default=True)
+    session_epoch = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Bumped when the lab is deactivated: sessions signed in "
+        "before end, and stay ended if it is reactivated.",
+    )
 
     #: Read on most requests (a lab's time zone and country): cached.
     cache_type = CacheType.INSTANCE
@@ -73,6 +81,14 @@ class Lab(BaseModel):
     def before_save(self, *args: Any, **kwargs: Any) -> None:
         self.name = " ".join(self.name.split())
         self.country = self.country.upper()
+        loaded = self._loaded_state or {}
+        if loaded.get("is_active") and not self.is_active:
+            self.session_epoch += 1  # ends the lab's sessions (core.tenancy)
+
+    def after_save(self, *args: Any, **kwargs: Any) -> None:
+        # Sessions are re-authorised from cached lab facts: forget them
+        # once this change is visible.
+        self.on_commit(forget_lab_facts)
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -131,9 +147,11 @@ class LabRelation(BaseModel):
 
     def after_save(self, *args: Any, **kwargs: Any) -> None:
         forget_parent_labs()  # entries record a lab's parent; it may have changed
+        self.on_commit(forget_lab_facts)  # who sees which labs has changed
 
     def after_delete(self, *args: Any, **kwargs: Any) -> None:
         forget_parent_labs()
+        self.on_commit(forget_lab_facts)
 
 
 def _lock_hierarchy() -> None:
@@ -146,12 +164,20 @@ def _lock_hierarchy() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LAB_HIERARCHY_LOCK_KEY])
 
 
+#: Changes to a user that end the user's sessions (core.tenancy.session).
+SESSION_ENDING_FIELDS = ("lab", "kind")
+
+
 class UserQuerySet(models.QuerySet["User"]):
     """Bulk updates and deletes of users forget the users' cached copies
-    after commit, as a save or delete does (see signed_in_users)."""
+    after commit, as a save or delete does (see signed_in_users); an update
+    that deactivates users or changes their lab or kind ends their
+    sessions, as a save does."""
 
     def update(self, **kwargs: Any) -> int:
         ids = list(self.values_list("pk", flat=True))
+        if _ends_sessions(kwargs):
+            kwargs["session_epoch"] = F("session_epoch") + 1
         updated = super().update(**kwargs)
         run_after_commit(forget_signed_in_users, ids, using=self.db)
         return updated
@@ -183,14 +209,61 @@ class User(CachedSessionHashMixin, AbstractUser):
         Lab, on_delete=models.PROTECT, null=True, blank=True, related_name="users"
     )
 
+    session_epoch = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Bumped when the user is deactivated or moved to another lab "
+        "or kind: sessions signed in before end, and stay ended.",
+    )
+
     objects: ClassVar[UserManager] = UserManager()
 
+    #: The values the session rules depend on, as loaded (None: not loaded).
+    _loaded_access: tuple[Any, ...] | None = None
+
+    @classmethod
+    def from_db(
+        cls, db: str | None, field_names: Collection[str], values: Collection[Any],
+        **kwargs: Any,
+    ) -> "User":  # fmt: skip
+        user: User = super().from_db(db, field_names, values, **kwargs)
+        user._loaded_access = user._access()
+        return user
+
     def save(self, *args: Any, **kwargs: Any) -> None:
+        loaded = self._loaded_access
+        if loaded is not None and _access_lost(loaded, self._access()):
+            self.session_epoch += 1
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "session_epoch"}
         super().save(*args, **kwargs)
+        self._loaded_access = self._access()
         run_after_commit(forget_signed_in_users, [self.pk], using=self._state.db)
+
+    def _access(self) -> tuple[Any, ...]:
+        # Deferred fields (a cached user's password) are not read here.
+        return (self.__dict__.get("is_active"), self.__dict__.get("lab_id"),
+                self.__dict__.get("kind"))  # fmt: skip
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         pk = self.pk
         deleted = super().delete(*args, **kwargs)
         run_after_commit(forget_signed_in_users, [pk], using=self._state.db)
         return deleted
+
+
+def _ends_sessions(changes: dict[str, Any]) -> bool:
+    """Whether a bulk update with `changes` ends the users' sessions."""
+    if changes.get("is_active", True) is False:
+        return True
+    return any(
+        name in changes or f"{name}_id" in changes for name in SESSION_ENDING_FIELDS
+    )
+
+
+def _access_lost(loaded: tuple[Any, ...], now: tuple[Any, ...]) -> bool:
+    """Whether a user changed from `loaded` to `now` in a way that ends
+    their sessions: deactivated, or given another lab or kind."""
+    was_active, lab_id, kind = loaded
+    return bool(was_active and now[0] is False) or (lab_id, kind) != now[1:]

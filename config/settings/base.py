@@ -79,10 +79,12 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After authentication, in this order: API keys, then the request's lab
-    # (request.lab_id), then the actor of activity entries, then JSON errors
-    # for API routes (core/middleware/).
+    # (request.scope, re-authorised on every request; may end the session),
+    # then the audit of sign-ins and sign-outs by any view, then the actor
+    # of activity entries, then JSON errors for API routes (core/middleware/).
     "core.middleware.api_key.ApiKeyMiddleware",
     "core.middleware.lab_context.LabContextMiddleware",
+    "core.middleware.security_events.SignInAuditMiddleware",
     "core.middleware.activity_context.ActivityContextMiddleware",
     "core.middleware.api_errors.ApiErrorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -129,8 +131,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "account.User"
-# Django's ModelBackend, with the signed-in user of each request read from
-# Redis when sessions are there (core/middleware/signed_in_users.py).
+# The one gate of password checks (every sign-in path: throttled and
+# audited), reading each request's signed-in user from Redis when sessions
+# are there (core/middleware/auth_backend.py, signed_in_users.py).
 AUTHENTICATION_BACKENDS = ["core.middleware.auth_backend.SignedInUserBackend"]
 
 _VALIDATORS_MODULE = "django.contrib.auth.password_validation"
@@ -204,9 +207,11 @@ CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 CSRF_FAILURE_VIEW = "core.auth_views.csrf_failure"
 
-# Failed sign-ins (core/middleware/throttle.py): past these many failures
-# for one username, or from one address (a whole lab can share one behind
-# NAT), within the window, attempts get 429 until the window ends.
+# Sign-in attempts (core/middleware/throttle.py, for every sign-in path):
+# past these many failed attempts for one username, or from one address (a
+# whole lab can share one behind NAT), within the window, attempts get 429
+# until the window ends. Counted before the password is checked, in Redis
+# or (without Redis) in the database.
 LOGIN_FAILURE_LIMIT_PER_ACCOUNT = env_int("LOGIN_FAILURE_LIMIT_PER_ACCOUNT", 5)
 LOGIN_FAILURE_LIMIT_PER_IP = env_int("LOGIN_FAILURE_LIMIT_PER_IP", 50)
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
@@ -223,6 +228,7 @@ TASKS = build_tasks()
 FUSION_PERIODIC_TASKS = [
     "core.utils.activity_log.chain.seal_all",
     "core.utils.activity_log.shipping.ship_pending",
+    "core.middleware.counters.prune_expired_counters",
 ]
 
 # Activity log retention (core/utils/activity_log/retention.py). Audit

@@ -12,13 +12,17 @@ answer, `{"error": <message for people>, "request_id": <id>, ...}`:
 | Http404, ObjectDoesNotExist              | 404    |                                 |
 | VersionConflict (core.exceptions)        | 409    |                                 |
 | SessionStoreUnavailable                  | 503    | (with Retry-After)              |
+| SignInThrottled (core.middleware.throttle) | 429  | (with Retry-After)              |
+| SignInUnavailable                        | 503    | (with Retry-After)              |
 | anything else                            | 500    | nothing but the request id      |
 
 A 500 says only that it failed and which request id to quote; the exception
 goes to the log (with the request id, see RequestIdLogFilter) and to Sentry
 when it runs, never to the client. An HTML 404 for an API path (no URL
 matched) is answered as JSON too. Other routes (the admin) keep Django's
-behaviour.
+behaviour, except for the two sign-in refusals, which any sign-in path may
+raise (the admin's login form too): they are answered 429 / 503 with
+Retry-After on every route, as plain text outside the API.
 """
 
 import logging
@@ -37,6 +41,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 
 from core.exceptions import VersionConflict
 from core.middleware.sessions import SessionStoreUnavailable
+from core.middleware.throttle import SignInThrottled, SignInUnavailable
 from core.utils.activity_log.context import current_request
 
 logger = logging.getLogger(__name__)
@@ -93,10 +98,34 @@ class ApiErrorMiddleware:
     def process_exception(
         self, request: HttpRequest, exception: Exception
     ) -> HttpResponse | None:
-        """The JSON answer for `exception` on an API route; None elsewhere."""
+        """The JSON answer for `exception` on an API route; None elsewhere
+        (but for the sign-in refusals, answered everywhere)."""
+        if isinstance(exception, SignInThrottled | SignInUnavailable):
+            return sign_in_refusal(request, exception)
         if not is_api_path(request.path):
             return None
         return exception_response(request, exception)
+
+
+def sign_in_refusal(
+    request: HttpRequest, refusal: SignInThrottled | SignInUnavailable
+) -> HttpResponse:
+    """429 (throttled) or 503 (counters unavailable) with Retry-After: JSON
+    on API routes, plain text elsewhere (the admin's login page)."""
+    if isinstance(refusal, SignInThrottled):
+        status, wait = 429, refusal.retry_after_seconds
+    else:
+        logger.warning("sign-in refused, its throttle is unavailable")
+        status, wait = 503, UNAVAILABLE_RETRY_AFTER_SECONDS
+    if is_api_path(request.path):
+        response: HttpResponse = json_error(str(refusal), status)
+    else:
+        response = HttpResponse(
+            str(refusal), status=status, content_type="text/plain; charset=utf-8"
+        )
+        response["Cache-Control"] = "no-store"
+    response["Retry-After"] = str(wait)
+    return response
 
 
 def exception_response(request: HttpRequest, exception: Exception) -> JsonResponse:

@@ -10,8 +10,9 @@ presents a key:
   route, and written to the activity log (`api_key_refused`); after
   settings.LOGIN_FAILURE_LIMIT_PER_IP failures from one address within the
   window, that address gets 429 without the key being looked up
-  (`core.middleware.throttle`; the throttle is skipped while Redis is down:
-  keys are random 256-bit secrets, guessing them is hopeless anyway).
+  (`core.middleware.throttle`, on the rate limits' counters: Redis, or in
+  process; the throttle is skipped while Redis is down: keys are random
+  256-bit secrets, guessing them is hopeless anyway).
 
 Use is logged (`api_key_used`) when `last_used_at` is written, at most once
 a minute per key: the changes a key makes carry it as their actor anyway.
@@ -27,6 +28,7 @@ from django.http import HttpRequest, HttpResponse
 from core.middleware.activity_context import actor_for_api_key
 from core.middleware.api_errors import json_error
 from core.middleware.cache_redis import StoreUnavailable
+from core.middleware.counters import counter_store
 from core.middleware.security_events import (
     API_KEY_MODEL_LABEL,
     SecurityEvent,
@@ -72,7 +74,9 @@ class ApiKeyMiddleware:
         presented = presented_api_key(request)
         if presented is None:
             return self.get_response(request)
-        throttle = SignInThrottle(username=None, client_ip=current_request().client_ip)
+        throttle = SignInThrottle(
+            username=None, client_ip=current_request().client_ip, store=counter_store()
+        )
         blocked_for = _blocked_for(throttle)
         if blocked_for:
             response = json_error(

@@ -6,7 +6,8 @@ counting starts again (a fixed window: at most `limit` hits per window, and
 a burst of 2 x limit around a window boundary at worst, which is fine for
 abuse limits).
 
-`counter_store()` picks the store from the cache service:
+`counter_store()` picks the store of rate limits from the cache service,
+`sign_in_counter_store()` that of the sign-in throttle:
 
 - Redis / Redis Cluster (`RedisCounterStore`): one Lua script per hit on one
   key (INCR, then PEXPIRE on the first hit), atomic on a cluster node, so
@@ -15,7 +16,13 @@ abuse limits).
 - In-process (`LocalCounterStore`, the embedded default): the same rules
   under a lock; counts are per process, which is what one machine running
   one server process needs. It lives as long as the cache client (tests
-  rebuild clients, so they start with fresh counts).
+  rebuild clients, so they start with fresh counts). Rate limits only.
+- Database (`DatabaseCounterStore`): the sign-in throttle's store when there
+  is no Redis. One atomic upsert per hit (INSERT ... ON CONFLICT DO UPDATE
+  ... RETURNING, on PostgreSQL and SQLite alike), so every process of the
+  embedded default shares the counts and parallel attempts cannot race past
+  a limit. Rows whose window ended are removed by `prune_expired_counters`
+  (every Fusion worker's maintenance round).
 """
 
 import math
@@ -26,7 +33,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from django.db import connections, models, router
+
 from core.middleware.cache_redis import CacheRedis, cache_redis
+from core.models.counter import Counter
 from core.utils.clients import get_client
 
 #: Prefix of every counter key (keys also carry the lab, user or IP counted).
@@ -54,6 +64,13 @@ if left < 0 then
   left = tonumber(ARGV[1])
 end
 return {count, left}
+"""
+# KEYS[1] counter. Takes back one hit of a live counter (its window kept).
+_UNDO_SCRIPT = """
+if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then
+  redis.call('DECR', KEYS[1])
+end
+return 0
 """
 # KEYS[1] counter. Returns {count, ms left}; {0, 0} when unset.
 _PEEK_SCRIPT = """
@@ -83,6 +100,10 @@ class CounterStore(ABC):
     def reset(self, key: str) -> None:
         """Forget `key`'s count."""
 
+    @abstractmethod
+    def undo(self, key: str) -> None:
+        """Take back one hit of `key` (never below 0; the window is kept)."""
+
 
 class RedisCounterStore(CounterStore):
     """Counters in the cache service's Redis; see the module docstring."""
@@ -105,6 +126,9 @@ class RedisCounterStore(CounterStore):
 
     def reset(self, key: str) -> None:
         self.redis.call(lambda client: client.delete(KEY_PREFIX + key))
+
+    def undo(self, key: str) -> None:
+        self.redis.call(lambda client: client.eval(_UNDO_SCRIPT, 1, KEY_PREFIX + key))
 
 
 class LocalCounterStore(CounterStore):
@@ -135,6 +159,12 @@ class LocalCounterStore(CounterStore):
         with self._lock:
             self._counts.pop(key, None)
 
+    def undo(self, key: str) -> None:
+        with self._lock:
+            count, ends_at = self._live(key, self._clock())
+            if count:
+                self._counts[key] = (count - 1, ends_at)
+
     def _live(self, key: str, now: float) -> tuple[int, float]:
         count, ends_at = self._counts.get(key, (0, 0.0))
         return (count, ends_at) if ends_at > now else (0, 0.0)
@@ -144,6 +174,66 @@ class LocalCounterStore(CounterStore):
         # without a sweeper thread.
         if len(self._counts) > LOCAL_SWEEP_AT_COUNTERS:
             self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
+
+
+class DatabaseCounterStore(CounterStore):
+    """Counters in the `Counter` table; see the module docstring."""
+
+    def hit(self, key: str, window_seconds: int) -> Count:
+        now = _now_ms()
+        table, name, hits, ends = _counter_names()
+        # Identifiers come from model metadata, never from input.
+        upsert = (
+            f"INSERT INTO {table} ({name}, {hits}, {ends}) VALUES (%s, 1, %s) "  # noqa: S608
+            f"ON CONFLICT ({name}) DO UPDATE SET "
+            f"{hits} = CASE WHEN {table}.{ends} <= %s THEN 1 "
+            f"ELSE {table}.{hits} + 1 END, "
+            f"{ends} = CASE WHEN {table}.{ends} <= %s THEN excluded.{ends} "
+            f"ELSE {table}.{ends} END "
+            f"RETURNING {hits}, {ends}"
+        )
+        with _cursor() as cursor:
+            cursor.execute(upsert, [key, now + window_seconds * 1000, now, now])
+            count, ends_at = cursor.fetchone()
+        return Count(int(count), _seconds(int(ends_at) - now))
+
+    def peek(self, key: str) -> Count:
+        now = _now_ms()
+        row = Counter.objects.filter(key=key, ends_at_ms__gt=now).first()
+        return Count(row.hits, _seconds(row.ends_at_ms - now)) if row else Count(0, 0)
+
+    def reset(self, key: str) -> None:
+        Counter.objects.filter(key=key).delete()
+
+    def undo(self, key: str) -> None:
+        Counter.objects.filter(key=key, hits__gt=0, ends_at_ms__gt=_now_ms()).update(
+            hits=models.F("hits") - 1
+        )
+
+
+def prune_expired_counters() -> int:
+    """Remove database counters whose window has ended (settings.
+    FUSION_PERIODIC_TASKS). Returns how many."""
+    deleted, _ = Counter.objects.filter(ends_at_ms__lte=_now_ms()).delete()
+    return deleted
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _counter_names() -> tuple[str, str, str, str]:
+    quote = connections[router.db_for_write(Counter)].ops.quote_name
+    return (
+        quote(Counter._meta.db_table),
+        quote("key"),
+        quote("hits"),
+        quote("ends_at_ms"),
+    )
+
+
+def _cursor() -> Any:
+    return connections[router.db_for_write(Counter)].cursor()
 
 
 _local_stores: "weakref.WeakKeyDictionary[Any, LocalCounterStore]" = (
@@ -163,3 +253,10 @@ def counter_store() -> CounterStore:
         if store is None:
             store = _local_stores[cache] = LocalCounterStore()
         return store
+
+
+def sign_in_counter_store() -> CounterStore:
+    """The sign-in throttle's store: Redis when the cache service has one,
+    else the database (shared by every process, unlike in-process counts)."""
+    redis = cache_redis()
+    return RedisCounterStore(redis) if redis is not None else DatabaseCounterStore()

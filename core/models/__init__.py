@@ -13,6 +13,7 @@ from core.models.base import BaseModel
 from core.models.blind_index import BlindIndexField
 from core.models.cache import PendingCacheInvalidation
 from core.models.caching import CacheType
+from core.models.counter import Counter
 from core.models.documentdb import (
     DocumentDBConnection,
     IntegrationDirection,
@@ -22,7 +23,7 @@ from core.models.documentdb import (
 from core.models.encrypted_fields import EncryptedJSONField, EncryptedTextField
 from core.models.encrypted_mixin import EncryptedFieldsMixin
 from core.models.fusion import FusionDeadLetter, FusionJob
-from core.models.lab_scoped import LabScopedMixin, lab_ids_in_scope
+from core.models.lab_scoped import LabScopedMixin
 from core.models.managers import BaseManager, BaseQuerySet
 from core.models.search import SearchDocument, SearchIndex
 from core.models.translation import LabTranslation
@@ -46,6 +47,7 @@ __all__ = [
     "BaseQuerySet",
     "BlindIndexField",
     "CacheType",
+    "Counter",
     "DocumentDBConnection",
     "EncryptedFieldsMixin",
     "EncryptedJSONField",
@@ -64,5 +66,4 @@ __all__ = [
     "WebhookDelivery",
     "WebhookEndpoint",
     "WebhookEvent",
-    "lab_ids_in_scope",
 ]

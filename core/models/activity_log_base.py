@@ -32,6 +32,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from core.models.activity_log import ActivityLog
+from core.tenancy.hierarchy import first_parent_lab_id
 from core.utils.activity_log.context import Actor, current_actor, current_request
 
 #: Shown instead of the value of a field listed in `sensitive_fields`.
@@ -306,13 +307,6 @@ def _parent_lab(lab_id: int | None) -> int | None:
     cached = _PARENTS.get(lab_id)
     if cached is not None and cached[0] > now:
         return cached[1]
-    from admin.account.proxies.lab_relation import LabRelations  # avoids a cycle
-
-    parent = (
-        LabRelations.objects.filter(child_lab_id=lab_id)
-        .order_by("parent_lab_id")
-        .values_list("parent_lab_id", flat=True)
-        .first()
-    )
+    parent = first_parent_lab_id(lab_id)
     _PARENTS[lab_id] = (now + PARENT_LAB_TTL_SECONDS, parent)
     return parent

@@ -478,12 +478,20 @@ class BaseModel(ActivityLogBase, CachingMixin, models.Model):
         `exception_to_raise` may be a class (instantiated with a message naming
         the model and the filter names, never their values) or an instance
         (raised as is). Without it, Django's `DoesNotExist` or
-        `MultipleObjectsReturned` propagate.
+        `MultipleObjectsReturned` propagate. A filter value of the wrong type
+        (`pk="x"`) is a row that does not exist, not an error.
 
         Example: `Patient.get(Http404, pk=patient_id, lab_id=lab_id)`.
         """
         try:
-            return cls._default_manager.get(**filters)
+            try:
+                return cls._default_manager.get(**filters)
+            except (ValueError, TypeError, ValidationError) as malformed:
+                # A value of the wrong type ("x" for an id) matches no row:
+                # the same not-found as a missing row.
+                raise cls.DoesNotExist(
+                    f"{cls.__name__} matching query does not exist."
+                ) from malformed
         except (ObjectDoesNotExist, MultipleObjectsReturned) as exc:
             if exception_to_raise is None:
                 raise

@@ -1,39 +1,33 @@
-"""LabScopedMixin: rows that belong to one lab, read only through the lab scope.
+"""LabScopedMixin: rows that belong to one lab, read only through a lab scope.
 
-A request's lab sees its own rows and its descendants' (LabRelations), never a
-parent's or a sibling's. Lookups go through `for_lab()` / `get_for_lab()`, and
-a row of another lab raises exactly the not-found a missing row raises, so
-"not yours" cannot be told apart from "does not exist".
+A scope (core.tenancy.LabScope) sees its lab's rows and its descendants'
+(for staff, API keys and trusted callers), never a parent's or a sibling's.
+Rows are read through `Model.objects.in_scope(scope)` and
+`Model.get_in_scope(scope, ...)`, and a row of another lab raises exactly the
+not-found a missing row raises, so "not yours" cannot be told apart from
+"does not exist". Requests pass `request.scope`; jobs and commands pass
+`trusted_scope(lab_id)`, whose name says it trusts its caller.
 """
 
+from contextlib import suppress
 from typing import Any, Self
 
 from django.db import models
 
+from core.models.caching import CacheType
 from core.models.managers import BaseManager, BaseQuerySet
-
-
-def lab_ids_in_scope(lab_id: int, *, include_children: bool = True) -> list[int]:
-    """`lab_id` followed by every descendant lab's id (when `include_children`).
-
-    Example: `lab_ids_in_scope(1)` -> `[1, 2, 3]` for a parent with two children.
-    """
-    # Local import: admin.account's models inherit core's BaseModel, so a
-    # module-level import here would be circular.
-    from admin.account.proxies.lab_relation import LabRelations
-
-    if not include_children:
-        return [lab_id]
-    return [lab_id, *LabRelations.get_child_labs(lab_id)]
+from core.tenancy.scope import LabScope
 
 
 class LabScopedQuerySet(BaseQuerySet[Any]):
     """BaseQuerySet with the lab scope."""
 
-    def for_lab(self, lab_id: int, *, include_children: bool = True) -> Self:
-        """Rows of `lab_id` and (by default) of its descendant labs."""
-        lab_ids = lab_ids_in_scope(lab_id, include_children=include_children)
-        return self.filter(lab_id__in=lab_ids)
+    def in_scope(self, scope: LabScope) -> Self:
+        """Rows of the labs `scope` may read.
+
+        Example: `Patient.objects.in_scope(request.scope).filter(sex="F")`.
+        """
+        return self.filter(lab_id__in=scope.lab_ids)
 
 
 class LabScopedManager(BaseManager.from_queryset(LabScopedQuerySet)):  # type: ignore[misc]
@@ -42,7 +36,7 @@ class LabScopedManager(BaseManager.from_queryset(LabScopedQuerySet)):  # type: i
 
 class LabScopedMixin(models.Model):
     """Adds `lab` (the owning lab; PROTECT, so a lab with data cannot vanish),
-    the `for_lab()` queryset method and `get_for_lab()`.
+    the `in_scope()` queryset method and `get_in_scope()`.
 
     Put it before BaseModel so its manager wins:
     `class Patient(LabScopedMixin, BaseModel)`. `lab` is mandatory for every
@@ -66,22 +60,29 @@ class LabScopedMixin(models.Model):
         `Lab.objects`, never through this copy."""
         if type(self).lab.is_cached(self):
             return self.lab
-        from admin.account.models import Lab  # see lab_ids_in_scope
-
-        return Lab.get_cached_instance(self.lab_id)
+        lab_model: Any = type(self)._meta.get_field("lab").related_model
+        return lab_model.get_cached_instance(self.lab_id)
 
     @classmethod
-    def get_for_lab(
+    def get_in_scope(
         cls,
-        lab_id: int,
+        scope: LabScope,
         exception_to_raise: type[Exception] | Exception | None = None,
         /,
         **filters: Any,
     ) -> Self:
-        """The one row matching `filters` within `lab_id`'s scope, else raise.
+        """The one row matching `filters` among the labs of `scope`, else
+        raise (`BaseModel.get` semantics: `exception_to_raise`, or the
+        model's DoesNotExist).
 
         A row that exists in another lab raises the same exception as a row
-        that does not exist (`BaseModel.get` semantics).
+        that does not exist. INSTANCE-cached models are read from the scope
+        lab's cache hash first when `filters` is only `pk`.
+
+        Example: `Patient.get_in_scope(request.scope, Http404("No patient 7."), pk=7)`.
         """
-        lab_ids = lab_ids_in_scope(lab_id)
-        return cls.get(exception_to_raise, lab_id__in=lab_ids, **filters)  # type: ignore[attr-defined]
+        if set(filters) == {"pk"} and cls.cache_type == CacheType.INSTANCE:  # type: ignore[attr-defined]
+            # A miss may be a child lab's row: the database decides.
+            with suppress(cls.DoesNotExist):
+                return cls.get_cached_instance(filters["pk"], scope.lab_id)  # type: ignore[attr-defined]
+        return cls.get(exception_to_raise, lab_id__in=scope.lab_ids, **filters)  # type: ignore[attr-defined]

@@ -49,8 +49,8 @@ from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import pgettext_lazy
 
-from admin.account.proxies.lab_relation import LabRelations
 from core.models.translation import LabTranslation
+from core.tenancy.hierarchy import ancestor_lab_ids, parent_links
 from core.utils.date.reports import check_language
 
 #: The language every text falls back to; each catalogue msgid is English.
@@ -151,12 +151,11 @@ def override_lab_ids(lab_id: int) -> list[int]:
 
     Example: with 1 -> 2 -> 4 and 3 -> 4, `override_lab_ids(4)` is [4, 2, 3, 1].
     """
-    ancestors = LabRelations.get_parent_labs(lab_id)
+    ancestors = ancestor_lab_ids(lab_id)
     if len(ancestors) <= 1:
         return [lab_id, *ancestors]
     parents: defaultdict[int, list[int]] = defaultdict(list)
-    edges = LabRelations.objects.filter(child_lab_id__in=[lab_id, *ancestors])
-    for child, parent in edges.values_list("child_lab_id", "parent_lab_id"):
+    for child, parent in parent_links([lab_id, *ancestors]):
         parents[child].append(parent)
     order, level = [lab_id], [lab_id]
     while level:

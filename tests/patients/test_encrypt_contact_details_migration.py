@@ -8,6 +8,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
+from core.tenancy import LabScope, trusted_scope
 from core.utils.clients import get_client
 from core.utils.encryption import token_key_id
 from patients.models import Patient
@@ -15,6 +16,11 @@ from tests.core.models.encrypted_record import stored_column
 
 BEFORE = [("patients", "0001_initial")]
 AFTER = [("patients", "0002_encrypt_contact_details")]
+
+
+def in_lab(lab) -> LabScope:
+    """The scope of a job acting for `lab`."""
+    return trusted_scope(lab.pk)
 
 
 def migrate(targets: list[tuple[str, str]]) -> MigrationExecutor:
@@ -62,11 +68,11 @@ def test_plaintext_rows_are_encrypted_and_can_be_decrypted_back(at_0001, labs):
     assert (
         migrated.encryption_context != Patient.objects.get(pk=ben.pk).encryption_context
     )
-    assert list(Patient.objects.find_by_phone(labs["north"].pk, "98765 43210")) == [
-        migrated
-    ]
     assert list(
-        Patient.objects.find_by_email(labs["north"].pk, "ASHA@example.com")
+        Patient.objects.find_by_phone(in_lab(labs["north"]), "98765 43210")
+    ) == [migrated]
+    assert list(
+        Patient.objects.find_by_email(in_lab(labs["north"]), "ASHA@example.com")
     ) == [migrated]
     assert cache.get(key, str(asha.pk)) is None  # the old cached row is gone
 

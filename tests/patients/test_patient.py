@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 
+from core.tenancy import trusted_scope
 from core.utils.date import Age, today_in
 from patients.models import Patient
 
@@ -83,12 +84,12 @@ def test_mandatory_fields_are_named_together():
     assert set(excinfo.value.message_dict) == {"lab", "first_name", "sex"}
 
 
-def test_for_lab_sees_own_and_descendant_patients_only(labs):
+def test_a_scope_sees_own_and_descendant_patients_only(labs):
     for name in ("central", "north", "south", "north_clinic", "other"):
         new_patient(labs[name], first_name=name).save()
 
     def names_seen_by(lab_name: str, **kwargs) -> set[str]:
-        rows = Patient.objects.for_lab(labs[lab_name].pk, **kwargs)
+        rows = Patient.objects.in_scope(trusted_scope(labs[lab_name].pk, **kwargs))
         return set(rows.values_list("first_name", flat=True))
 
     assert names_seen_by("central") == {"central", "north", "south", "north_clinic"}
@@ -105,13 +106,16 @@ def test_another_labs_patient_looks_exactly_like_a_missing_one(labs):
     patient = new_patient(labs["south"])
     patient.save()
 
+    north, central = trusted_scope(labs["north"].pk), trusted_scope(labs["central"].pk)
     with pytest.raises(NotFound) as not_yours:
-        Patient.get_for_lab(labs["north"].pk, NotFound, pk=patient.pk)
+        Patient.get_in_scope(north, NotFound, pk=patient.pk)
     with pytest.raises(NotFound) as missing:
-        Patient.get_for_lab(labs["north"].pk, NotFound, pk=patient.pk + 1000)
+        Patient.get_in_scope(north, NotFound, pk=patient.pk + 1000)
+    with pytest.raises(NotFound) as malformed:
+        Patient.get_in_scope(north, NotFound, pk="x")
 
-    assert str(not_yours.value) == str(missing.value)
-    assert Patient.get_for_lab(labs["central"].pk, NotFound, pk=patient.pk) == patient
+    assert str(not_yours.value) == str(missing.value) == str(malformed.value)
+    assert Patient.get_in_scope(central, NotFound, pk=patient.pk) == patient
 
 
 @pytest.mark.django_db(transaction=True)  # real commits, so the cache is used

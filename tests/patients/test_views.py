@@ -8,6 +8,10 @@ from django.test.utils import CaptureQueriesContext
 
 from core.models import ActivityLog
 from patients.models import Patient
+from tests.core.middleware.fixtures import (  # noqa: F401
+    on_redis_fixture,
+    shared_redis_fixture,
+)
 from tests.isolation.helpers import send_json, signed_in
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +63,9 @@ def test_invalid_input_is_a_400_with_every_field_error(labs):
 
 
 @pytest.mark.django_db(transaction=True)  # the cache fills after commit
-def test_a_read_comes_from_the_instance_cache(labs):
+def test_a_read_comes_from_the_instance_cache(labs, on_redis):
+    # On Redis, as in production: the session, the user and the lab facts
+    # that re-authorise the request are cached too.
     client = signed_in(labs["north"])
     patient = make_patient(labs["north"])
     client.get(detail(patient))  # fills the cache

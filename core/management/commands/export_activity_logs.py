@@ -15,7 +15,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.models.activity_log import ActivityLog, ActivityLogSeal
-from core.models.lab_scoped import lab_ids_in_scope
+from core.tenancy import trusted_scope
 from core.utils.activity_log.reading import day_bounds
 
 COLUMNS = (
@@ -48,7 +48,7 @@ class Command(BaseCommand):
             raise CommandError("--until is before --since.")
         start, end = day_bounds(options["since"], options["until"], options["lab"])
         entries = ActivityLog.objects.filter(
-            lab_id__in=lab_ids_in_scope(options["lab"]),
+            lab_id__in=trusted_scope(options["lab"]).lab_ids,
             created_at__gte=start,
             created_at__lt=end,
         ).order_by("id")

@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from core.models.activity_log import ActivityLog
-from core.models.lab_scoped import lab_ids_in_scope
+from core.tenancy import trusted_scope
 from core.utils.activity_log.index import (
     INDEX_PATTERN,
     from_document,
@@ -56,10 +56,12 @@ def get_activities(
 ) -> ActivityPage:
     """Entries about one record, newest first.
 
-    `lab_id` is the reader's lab: entries of that lab and its descendants are
-    visible, never a parent's or a sibling's; without it, only entries of
-    records that belong to no lab. Dates are whole days in the lab's time
-    zone (`end_date` included); datetimes must be timezone-aware. `text`
+    `lab_id` is the reader's lab, already authorised (a request's
+    `request.scope.lab_id`; this trusts its caller): entries of that lab and
+    its descendants are visible, never a parent's or a sibling's; without
+    it, only entries of records that belong to no lab. Dates are whole days
+    in the lab's time zone (`end_date` included); datetimes must be
+    timezone-aware. `text`
     finds a case-insensitive substring of the message or the reason.
     Example: `get_activities("patients.patient", 42, date(2026, 11, 1),
     lab_id=3, action="update")`.
@@ -75,7 +77,7 @@ def get_activities(
     wanted = ActivityFilter(
         model_label=model_label,
         instance_id=str(instance_id),
-        lab_ids=None if lab_id is None else lab_ids_in_scope(lab_id),
+        lab_ids=None if lab_id is None else list(trusted_scope(lab_id).lab_ids),
         start=start,
         end=end,
         action=action or None,

@@ -2,8 +2,10 @@
 
 pusher-js posts the form fields `socket_id` and `channel_name` (send Django's
 CSRF token too, e.g. `channelAuthorization: {headers: {"X-CSRFToken": ...}}`).
-The session's lab (`labId` for staff, `docLabId` for doctors) may subscribe to
-its own channel, `private-lab-<lab_id>`, and to nothing else: not another
+The request's lab, as LabContextMiddleware re-authorised it on this request
+(a signed-in staff member's or doctor's; never read from the session here,
+so a deactivated user's session gets nothing), may subscribe to its own
+channel, `private-lab-<lab_id>`, and to nothing else: not another
 lab's, and neither a parent's nor a child lab's. Each lab's events go to its
 own channel, so a wider grant would only widen what a stolen session can
 listen to; a page that needs a child lab's events gets them from a publisher
@@ -17,10 +19,13 @@ Answers: 200 with the SDK's auth JSON; 400 for missing or malformed fields;
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_POST
 
-from core.middleware.lab_context import lab_id_from_session
+from core.tenancy import LabKind
 from core.utils.clients import get_client
 from core.utils.pusher.channels import check_channel_request, lab_channel
 from core.utils.pusher.exceptions import InvalidChannelRequest
+
+#: Who may subscribe: people in a browser. An API key has no page to push to.
+SUBSCRIBING_KINDS = frozenset({LabKind.STAFF, LabKind.DOCTOR})
 
 
 def _answer(body: dict[str, str], status: int = 200) -> JsonResponse:
@@ -38,10 +43,10 @@ def pusher_auth(request: HttpRequest) -> JsonResponse:
         )
     except InvalidChannelRequest as exc:
         return _answer({"error": f"Send socket_id and channel_name: {exc}"}, 400)
-    lab_id = lab_id_from_session(request.session)
-    if lab_id is None:
+    scope = getattr(request, "scope", None)
+    if scope is None or scope.kind not in SUBSCRIBING_KINDS:
         return _answer({"error": "Sign in to a lab to receive its updates."}, 403)
-    if channel != lab_channel(lab_id):
+    if channel != lab_channel(scope.lab_id):
         # The same answer for every other channel: it says nothing about them.
         return _answer({"error": "You may only subscribe to your lab's channel."}, 403)
     return _answer(get_client("pusher").authenticate(channel, socket_id))

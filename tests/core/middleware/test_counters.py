@@ -1,5 +1,6 @@
-"""Windowed counters in process, on a real redis-server and on a real Redis
-Cluster: the same counts and windows on each, and Redis failures reported."""
+"""Windowed counters in process, on a real redis-server, on a real Redis
+Cluster and in the database: the same counts and windows on each, and Redis
+failures reported."""
 
 import pytest
 
@@ -7,16 +8,23 @@ from core.middleware import counters
 from core.middleware.cache_redis import StoreUnavailable, cache_redis
 from core.middleware.counters import (
     Count,
+    DatabaseCounterStore,
     LocalCounterStore,
     RedisCounterStore,
     counter_store,
+    prune_expired_counters,
+    sign_in_counter_store,
 )
+from core.models import Counter
 from core.utils.clients import registry
 
 
-@pytest.fixture(params=["local", "redis", "cluster"])
+@pytest.fixture(params=["local", "redis", "cluster", "database"])
 def store(request):
     """The counter store on each backend."""
+    if request.param == "database":
+        request.getfixturevalue("db")
+        return DatabaseCounterStore()
     if request.param != "local":
         request.getfixturevalue(
             "on_redis" if request.param == "redis" else "on_cluster"
@@ -36,6 +44,44 @@ def test_hits_count_within_a_window_on_every_backend(store):
     assert store.peek("other").hits == 0
     store.reset("k")
     assert store.peek("k") == Count(0, 0)
+
+
+def test_undo_takes_back_one_hit_keeps_the_window_and_never_goes_below_zero(store):
+    store.undo("k")  # nothing to take back
+    store.hit("k", 60)
+    store.hit("k", 60)
+
+    store.undo("k")
+
+    assert store.peek("k").hits == 1
+    assert 59 <= store.peek("k").retry_after_seconds <= 60
+    store.undo("k")
+    store.undo("k")
+    assert store.peek("k").hits == 0
+    assert store.hit("k", 60).hits == 1
+
+
+def test_the_sign_in_store_is_redis_or_else_the_database(db, settings, on_redis):
+    assert isinstance(sign_in_counter_store(), RedisCounterStore)
+    settings.SERVICES = {
+        **settings.SERVICES,
+        "cache": {"BACKEND": "core.cache.HashCache", "OPTIONS": {"backend": "local"}},
+    }
+    registry.reset()
+    assert isinstance(sign_in_counter_store(), DatabaseCounterStore)
+
+
+def test_a_database_window_ends_and_its_row_is_pruned(db):
+    store = DatabaseCounterStore()
+    store.hit("old", 60)
+    store.hit("live", 60)
+    Counter.objects.filter(key="old").update(ends_at_ms=1)  # its window ended
+
+    assert store.peek("old") == Count(0, 0)
+    assert store.hit("old", 60) == Count(1, 60)  # counting starts again
+    Counter.objects.filter(key="old").update(ends_at_ms=1)
+    assert prune_expired_counters() == 1
+    assert list(Counter.objects.values_list("key", flat=True)) == ["live"]
 
 
 def test_the_backend_follows_the_cache_service(settings, on_redis):

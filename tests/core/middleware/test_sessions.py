@@ -8,7 +8,6 @@ import pytest
 from django.contrib.sessions.backends.base import CreateError, UpdateError
 from django.core.exceptions import ImproperlyConfigured
 
-from core.middleware.lab_context import LAB_SESSION_KEY
 from core.middleware.sessions import SessionStore, SessionStoreUnavailable
 from core.utils.clients import registry
 from tests.core.middleware.fixtures import LOGOUT_URL, sign_in
@@ -35,7 +34,7 @@ def test_a_sign_in_keeps_the_session_in_redis_under_a_new_key(
     assert new_key != old_key
     assert not redis.exists(f"session:{old_key}")
     assert 0 < redis.ttl(f"session:{new_key}") <= settings.SESSION_COOKIE_AGE
-    assert SessionStore(new_key).load()[LAB_SESSION_KEY] == labs["central"].pk
+    assert SessionStore(new_key).load()["labId"] == labs["central"].pk
     assert client.get("/api/test/any-lab/").status_code == 200
 
 

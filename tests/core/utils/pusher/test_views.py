@@ -1,12 +1,18 @@
-"""POST /core/pusher/auth/: a session may subscribe to its own lab's private
-channel and to no other, checked with Django's test client and real sessions;
-the signature it returns is verified by the Pusher stand-in."""
+"""POST /core/pusher/auth/: a signed-in session may subscribe to its own
+lab's private channel and to no other, checked with Django's test client and
+real sign-ins; the signature it returns is verified by the Pusher stand-in.
+A session's lab counts only as re-authorised on the request (its user
+active): a lab id planted in a session, or a deactivated user's session,
+gets nothing."""
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.test import Client
 
+from admin.account.models import Lab, User
+from tests.core.middleware.fixtures import PASSWORD, make_user, post_json
 from tests.standins.pusher import PusherStandIn
 
 URL = "/core/pusher/auth/"
@@ -28,11 +34,27 @@ def pusher(settings) -> Iterator[PusherStandIn]:
 
 
 def session_client(**session_values: object) -> Client:
-    """A test client whose (database) session holds `session_values`."""
+    """A test client whose (database) session holds `session_values`, and
+    nobody signed in."""
     client = Client()
     session = client.session
     session.update(session_values)
     session.save()
+    return client
+
+
+def signed_in(lab: Lab, kind: str = "staff", **client_options: Any) -> Client:
+    """A client signed in (through the JSON sign-in) as a new user of `lab`."""
+    make_user(f"{kind}-{lab.pk}", lab, kind=kind)
+    client = Client(**client_options)
+    client.get("/core/auth/csrf/")
+    answer = post_json(
+        client,
+        "/core/auth/login/",
+        {"username": f"{kind}-{lab.pk}", "password": PASSWORD},
+        **{"X-CSRFToken": client.cookies["csrftoken"].value},
+    )
+    assert answer.status_code == 200, answer.content
     return client
 
 
@@ -42,7 +64,7 @@ def subscribe(client: Client, channel: str, socket_id: str = SOCKET_ID):
 
 def test_staff_may_subscribe_to_their_labs_channel(db, labs, pusher):
     lab = labs["north"]
-    response = subscribe(session_client(labId=lab.pk), f"private-lab-{lab.pk}")
+    response = subscribe(signed_in(lab), f"private-lab-{lab.pk}")
 
     assert response.status_code == 200
     assert response["Cache-Control"] == "no-store"
@@ -50,9 +72,9 @@ def test_staff_may_subscribe_to_their_labs_channel(db, labs, pusher):
     assert pusher.subscription_is_valid(SOCKET_ID, f"private-lab-{lab.pk}", auth)
 
 
-def test_a_doctor_subscribes_through_doclabid(db, labs, pusher):
+def test_a_doctor_subscribes_to_their_labs_channel(db, labs, pusher):
     lab = labs["south"]
-    response = subscribe(session_client(docLabId=str(lab.pk)), f"private-lab-{lab.pk}")
+    response = subscribe(signed_in(lab, "doctor"), f"private-lab-{lab.pk}")
 
     assert response.status_code == 200
     assert pusher.subscription_is_valid(
@@ -65,7 +87,7 @@ def test_a_doctor_subscribes_through_doclabid(db, labs, pusher):
     ["other", "central", "north_clinic", "south"],  # unrelated, parent, child, sibling
 )
 def test_every_other_labs_channel_is_forbidden(db, labs, pusher, other):
-    client = session_client(labId=labs["north"].pk)
+    client = signed_in(labs["north"])
 
     response = subscribe(client, f"private-lab-{labs[other].pk}")
 
@@ -86,23 +108,37 @@ def test_every_other_labs_channel_is_forbidden(db, labs, pusher, other):
 def test_look_alikes_of_the_own_channel_are_forbidden(db, labs, pusher, variant):
     lab = labs["north"]
 
-    response = subscribe(session_client(labId=lab.pk), variant.format(id=lab.pk))
+    response = subscribe(signed_in(lab), variant.format(id=lab.pk))
 
     assert response.status_code == 403
 
 
 @pytest.mark.parametrize(
-    "session_values", [{}, {"labId": None}, {"labId": "not-a-lab"}]
+    "session_values",
+    [{}, {"labId": None}, {"labId": "not-a-lab"}, {"labId": 1}, {"docLabId": "1"}],
 )
-def test_a_session_without_a_lab_may_subscribe_to_nothing(
+def test_a_session_without_a_signed_in_lab_may_subscribe_to_nothing(
     db, labs, pusher, session_values
 ):
-    response = subscribe(
-        session_client(**session_values), f"private-lab-{labs['north'].pk}"
-    )
+    planted = {k: labs["north"].pk if v == 1 else v for k, v in session_values.items()}
+
+    response = subscribe(session_client(**planted), f"private-lab-{labs['north'].pk}")
 
     assert response.status_code == 403
     assert response.json()["error"] == "Sign in to a lab to receive its updates."
+
+
+def test_a_deactivated_users_session_may_subscribe_to_nothing(db, labs, pusher):
+    # Given a signed-in user whose account is then deactivated
+    lab = labs["north"]
+    client = signed_in(lab)
+    User.objects.filter(username=f"staff-{lab.pk}").update(is_active=False)
+
+    # Then the session left behind cannot listen to the lab's channel (which
+    # carries links to patient PDFs)
+    response = subscribe(client, f"private-lab-{lab.pk}")
+
+    assert response.status_code == 403
 
 
 @pytest.mark.parametrize(
@@ -130,15 +166,11 @@ def test_only_post_is_allowed(db, pusher):
 
 def test_the_csrf_token_is_required(db, labs, pusher):
     # given a browser-like client that enforces CSRF, with a lab session
-    client = Client(enforce_csrf_checks=True)
-    session = client.session
-    session["labId"] = labs["north"].pk
-    session.save()
+    client = signed_in(labs["north"], enforce_csrf_checks=True)
     channel = f"private-lab-{labs['north'].pk}"
 
     # then a post without the token is refused, and with it accepted
     assert subscribe(client, channel).status_code == 403
-    client.get("/admin/login/")  # sets the csrftoken cookie
     token = client.cookies["csrftoken"].value
     response = client.post(
         URL,
@@ -158,7 +190,7 @@ def test_the_log_backend_answers_in_the_same_shape(db, labs, settings):
     }
     lab = labs["north"]
 
-    response = subscribe(session_client(labId=lab.pk), f"private-lab-{lab.pk}")
+    response = subscribe(signed_in(lab), f"private-lab-{lab.pk}")
 
     assert response.status_code == 200
     assert response.json()["auth"].startswith("log:")
