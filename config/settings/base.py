@@ -281,8 +281,9 @@ ENCRYPTION_DEVELOPMENT_KEY_FILE = (
 )
 
 # Webhooks (core/utils/webhooks/): labs subscribe URLs to event types.
-# Receivers on private, loopback or link-local addresses are refused unless
-# WEBHOOK_ALLOW_PRIVATE_ADDRESSES (cloud metadata addresses always are).
+# Receivers on loopback, RFC 1918, shared or unique-local addresses are
+# refused unless WEBHOOK_ALLOW_PRIVATE_ADDRESSES; cloud metadata, link-local
+# and other special addresses always are (core/utils/webhooks/addresses.py).
 # Each connection and read waits WEBHOOK_TIMEOUT_SECONDS (at most 20). A
 # failed attempt (no answer, 408, 429, 5xx) is retried after the next of
 # WEBHOOK_RETRY_DELAYS_SECONDS (the last repeats), up to WEBHOOK_MAX_ATTEMPTS
