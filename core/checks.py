@@ -4,7 +4,7 @@
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
 from core.utils.clients import ServiceClient
@@ -60,5 +60,30 @@ def check_encryption_keys(app_configs: Any = None, **kwargs: Any) -> list[CheckM
             problem,
             hint="See the README section on encryption for the key format.",
             id="core.E020",
+        )
+    ]
+
+
+@register(Tags.security, deploy=True)
+def check_https_behind_a_proxy(
+    app_configs: Any = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """`check --deploy`: HTTPS redirection is on, but no header tells a request
+    that came through a TLS-terminating proxy from plain HTTP, so behind one
+    every request would be redirected to itself, endlessly."""
+    if not settings.SECURE_SSL_REDIRECT or settings.SECURE_PROXY_SSL_HEADER:
+        return []
+    return [
+        Warning(
+            "SECURE_SSL_REDIRECT is on and SECURE_PROXY_SSL_HEADER is not set: "
+            "behind a TLS-terminating proxy every request looks like plain HTTP "
+            "and is redirected to HTTPS again and again.",
+            hint=(
+                "Set DJANGO_SECURE_PROXY_SSL_HEADER to the header the proxy sets, "
+                "overwriting the client's, e.g. HTTP_X_FORWARDED_PROTO,https; or "
+                "DJANGO_SECURE_SSL_REDIRECT=0 if the proxy redirects to HTTPS "
+                "itself. Without a proxy (TLS ends in gunicorn) ignore this."
+            ),
+            id="core.W030",
         )
     ]

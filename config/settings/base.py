@@ -3,7 +3,8 @@
 With no variables set, the project runs on its embedded defaults: SQLite under
 `var/` (or `$LIS_DATA_DIR`), DEBUG on, a development secret key generated on
 first run. Production sets at least DJANGO_DEBUG=0, DJANGO_SECRET_KEY,
-DJANGO_ALLOWED_HOSTS and DATABASE_URL.
+DJANGO_ALLOWED_HOSTS and DATABASE_URL, and behind a TLS-terminating proxy
+DJANGO_SECURE_PROXY_SSL_HEADER (see the README's "Running in production").
 """
 
 import secrets
@@ -17,6 +18,7 @@ from config.settings.env import (
     env_int,
     env_list,
     env_optional_int,
+    env_proxy_ssl_header,
     env_str,
 )
 from config.settings.services import build_services, build_storages, build_tasks
@@ -207,6 +209,31 @@ CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 CSRF_FAILURE_VIEW = "core.auth_views.csrf_failure"
 
+# HTTPS (SecurityMiddleware). Without DEBUG, plain HTTP is redirected to
+# HTTPS and HTTPS answers carry HSTS for a year (subdomains and preloading
+# only when asked: they bind the whole domain); in DEBUG neither, so
+# runserver works over http://. Behind a TLS-terminating proxy,
+# DJANGO_SECURE_PROXY_SSL_HEADER (e.g. HTTP_X_FORWARDED_PROTO,https) names
+# the header the proxy sets, overwriting the client's, to say the client
+# used HTTPS: without it every request looks plain, and is redirected again
+# and again (`check --deploy` says so, core.W030). Readiness is probed over
+# plain HTTP from inside the cluster: redirected, a kubelet would count the
+# 301 to another host as ready without asking, so it is exempt (liveness is
+# answered before this middleware, core/middleware/liveness.py).
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^core/view/ready/$"]
+SECURE_HSTS_SECONDS = env_int(
+    "DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 60 * 60
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool(
+    "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False
+)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header("DJANGO_SECURE_PROXY_SSL_HEADER")
+# Other origins (https://host[:port]) whose POSTs pass the CSRF check, e.g.
+# a front end served from another host.
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
 # Sign-in attempts (core/middleware/throttle.py, for every sign-in path):
 # past these many failed attempts for one username, or from one address (a
 # whole lab can share one behind NAT), within the window, attempts get 429
@@ -287,8 +314,9 @@ ENCRYPTION_DEVELOPMENT_KEY_FILE = (
 )
 
 # Webhooks (core/utils/webhooks/): labs subscribe URLs to event types.
-# Receivers on private, loopback or link-local addresses are refused unless
-# WEBHOOK_ALLOW_PRIVATE_ADDRESSES (cloud metadata addresses always are).
+# Receivers on loopback, RFC 1918, shared or unique-local addresses are
+# refused unless WEBHOOK_ALLOW_PRIVATE_ADDRESSES; cloud metadata, link-local
+# and other special addresses always are (core/utils/webhooks/addresses.py).
 # Each connection and read waits WEBHOOK_TIMEOUT_SECONDS (at most 20). A
 # failed attempt (no answer, 408, 429, 5xx) is retried after the next of
 # WEBHOOK_RETRY_DELAYS_SECONDS (the last repeats), up to WEBHOOK_MAX_ATTEMPTS

@@ -6,6 +6,7 @@ of surfacing later as a confusing error.
 """
 
 import os
+import re
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -63,3 +64,26 @@ def env_optional_int(name: str) -> int | None:
             f"{name}={raw!r} must be a positive number, or unset for no limit."
         )
     return value
+
+
+def env_proxy_ssl_header(name: str) -> tuple[str, str] | None:
+    """`HTTP_X_FORWARDED_PROTO,https`: the request.META name of the header a
+    proxy sets and the value it has when the client used HTTPS, as Django's
+    SECURE_PROXY_SSL_HEADER wants it; None when unset or empty."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    parts = [part.strip() for part in raw.split(",")]
+    # A header name as sent ("X-Forwarded-Proto") never matches: Django looks
+    # it up in request.META, where it is HTTP_X_FORWARDED_PROTO.
+    if (
+        len(parts) != 2
+        or not re.fullmatch(r"HTTP_[A-Z0-9_]+", parts[0])
+        or not parts[1]
+    ):
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a header and its HTTPS value; write the "
+            "header's request.META name, a comma and the value, e.g. "
+            "HTTP_X_FORWARDED_PROTO,https."
+        )
+    return parts[0], parts[1]

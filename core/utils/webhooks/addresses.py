@@ -7,49 +7,45 @@ inside our network. Unchecked, it could reach the cloud's metadata service
 - only `http` and `https`, and no user name or password in the URL (the
   receiver authenticates deliveries by their signature, not by a URL that
   would be logged and shown in the admin);
-- every address the host resolves to must be a public one: loopback,
-  private (RFC 1918, unique-local IPv6), link-local, shared (CGNAT),
-  reserved, documentation and multicast addresses are refused, as are IPv6
-  forms that embed such an IPv4 address (mapped, 6to4, NAT64). If any of a
-  host's addresses is refused, the host is (an attacker controlling DNS
-  could otherwise add a private address beside a public one);
+- every address the host resolves to must be global unicast: an IPv4
+  address outside every range of the IANA special-purpose registry that is
+  not globally reachable, and outside multicast; an IPv6 address inside
+  2000::/3 and outside that registry's ranges (`special_addresses.py` lists
+  them all, with their RFCs). An IPv6 address that carries an IPv4 address
+  (IPv4-mapped, IPv4-compatible, IPv4-translated, NAT64, 6to4, Teredo) is
+  refused when that IPv4 address would be; the mapped and the well-known
+  NAT64 forms, mere spellings of their IPv4 address, are accepted when it
+  is, the others never. If any of a host's addresses is refused, the host
+  is (an attacker controlling DNS could otherwise add a private address
+  beside a public one);
 - the check runs when the URL is saved and again before every attempt,
   after resolving the name, and the connection is then made to the address
   that was checked (`sender.py`), so a name that resolves differently later
   (DNS rebinding) cannot slip through; redirects are never followed.
 
-settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES (default False) lifts the private,
-loopback and link-local rule, for receivers on the lab's own network and
-for tests. Cloud metadata addresses, the unspecified address and multicast
-stay refused even then: no receiver lives there.
+settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES (default False) also accepts
+loopback, RFC 1918, shared (100.64.0.0/10) and unique-local addresses, for
+receivers on the lab's own network and for tests. Cloud metadata addresses
+and every other special range (link-local, documentation, multicast, the
+unspecified address, ...) stay refused even then: no receiver lives there.
 """
 
 import ipaddress
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import SplitResult, quote, urlsplit
 
-type IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+from core.utils.webhooks.special_addresses import (
+    GLOBAL_UNICAST,
+    METADATA_ADDRESSES,
+    IPAddress,
+    special_range,
+)
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
 #: Longest URL accepted (the column's length).
 MAX_URL_LENGTH = 2000
-#: Instance metadata services of the major clouds: refused even when private
-#: addresses are allowed (AWS, GCP, Azure, OpenStack: 169.254.169.254;
-#: AWS ECS: 169.254.170.2; AWS IPv6: fd00:ec2::254; Alibaba: 100.100.100.200;
-#: Azure's wire server: 168.63.129.16).
-METADATA_ADDRESSES = frozenset(
-    ipaddress.ip_address(address)
-    for address in (
-        "169.254.169.254",
-        "169.254.170.2",
-        "fd00:ec2::254",
-        "100.100.100.200",
-        "168.63.129.16",
-    )
-)
-#: The well-known NAT64 prefix: its addresses carry an IPv4 address.
-NAT64_NETWORK = ipaddress.ip_network("64:ff9b::/96")
 
 
 class UnsafeWebhookURL(ValueError):
@@ -62,7 +58,7 @@ class WebhookTarget:
     """A checked URL: where to connect and what to ask for.
 
     Example: `WebhookTarget(scheme="https", host="hooks.lab.example",
-    port=443, path="/lis?source=core", addresses=("203.0.113.7",))`.
+    port=443, path="/lis?source=core", addresses=("93.184.215.14",))`.
     """
 
     scheme: str
@@ -115,35 +111,31 @@ def split_url(url: str) -> SplitResult:
 
 
 def refusal(address: IPAddress, *, allow_private: bool) -> str | None:
-    """Why webhooks may not go to `address`, or None if they may.
+    """Why webhooks may not go to `address`, or None if they may; see the
+    module docstring for the rules.
 
-    Example: `refusal(ip_address("10.1.2.3"), allow_private=False)` ->
-    `"10.1.2.3, a private or internal address"`.
+    Example: `refusal(ip_address("::10.0.0.1"), allow_private=False)` ->
+    `"::a00:1, an IPv4-compatible address (deprecated by RFC 4291) that
+    stands for 10.0.0.1, a private-use address (RFC 1918)"`.
     """
     if address in METADATA_ADDRESSES:
         return f"{address}, a cloud metadata address"
-    if address.is_multicast or address.is_unspecified:
-        return f"{address}, which is not a host address"
-    embedded = embedded_ipv4(address)
-    if embedded is not None:
-        reason = refusal(embedded, allow_private=allow_private)
-        return f"{address}, which stands for {reason}" if reason else None
-    if not allow_private and not address.is_global:
-        return f"{address}, a private or internal address"
-    return None
-
-
-def embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 address stands for (mapped, 6to4, NAT64)."""
-    if not isinstance(address, ipaddress.IPv6Address):
+    special = special_range(address)
+    if special is None:
+        if address.version == 6 and address not in GLOBAL_UNICAST:
+            return f"{address}, outside global unicast 2000::/3 (RFC 4291)"
         return None
-    if address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    if address.sixtofour is not None:
-        return address.sixtofour
-    if address in NAT64_NETWORK:
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    return None
+    described = f"{address}, {special.description}"
+    if special.carries_ipv4 is not None:
+        embedded = special.carries_ipv4(address)
+        reason = refusal(embedded, allow_private=allow_private)
+        described = f"{described} that stands for {reason or embedded}"
+        if special.is_ipv4 and reason is None:
+            return None
+        return described
+    if special.private and allow_private:
+        return None
+    return described
 
 
 def resolve(host: str, port: int) -> list[IPAddress]:
@@ -170,15 +162,7 @@ def check_target(url: str, *, allow_private: bool) -> WebhookTarget:
     port = parts.port or (443 if scheme == "https" else 80)
     host = ascii_host(parts.hostname or "")
     addresses = resolve(host, port)
-    for address in addresses:
-        reason = refusal(address, allow_private=allow_private)
-        if reason is not None:
-            if host != str(address):
-                reason = f"{host}, which resolves to {reason}"
-            raise UnsafeWebhookURL(
-                f"Webhooks cannot be sent to {reason}; use a public address of "
-                "the receiver."
-            )
+    check_addresses(host, addresses, allow_private=allow_private)
     path = ascii_path(parts.path or "/")
     if parts.query:
         path = f"{path}?{ascii_path(parts.query)}"
@@ -189,6 +173,30 @@ def check_target(url: str, *, allow_private: bool) -> WebhookTarget:
         path=path,
         addresses=tuple(str(address) for address in addresses),
     )
+
+
+def check_addresses(
+    host: str, addresses: Sequence[IPAddress], *, allow_private: bool
+) -> None:
+    """Raise UnsafeWebhookURL, naming the first refused address, if any of
+    the addresses `host` resolved to is refused: one is enough."""
+    for address in addresses:
+        reason = refusal(address, allow_private=allow_private)
+        if reason is not None:
+            if not _is_literal(host, address):
+                reason = f"{host}, which resolves to {reason}"
+            raise UnsafeWebhookURL(
+                f"Webhooks cannot be sent to {reason}; use a public address of "
+                "the receiver."
+            )
+
+
+def _is_literal(host: str, address: IPAddress) -> bool:
+    """Whether `host` is `address` written out ("::127.0.0.1" is ::7f00:1)."""
+    try:
+        return ipaddress.ip_address(host) == address
+    except ValueError:
+        return False
 
 
 def ascii_host(hostname: str) -> str:

@@ -57,7 +57,7 @@ def test_the_activity_log_never_holds_a_secret(labs):
 @pytest.mark.parametrize(
     ("url", "problem"),
     [
-        ("http://127.0.0.1:8000/hooks", "127.0.0.1, a private or internal address"),
+        ("http://127.0.0.1:8000/hooks", "127.0.0.1, a loopback address (RFC 1122)"),
         ("http://169.254.169.254/latest/", "a cloud metadata address"),
         ("https://user:pw@lab.example/hooks", "Remove the user name and password"),
         ("ftp://lab.example/hooks", "http:// or https:// only"),
@@ -88,7 +88,7 @@ def test_the_url_is_checked_again_only_when_it_changes(labs, webhook_settings):
 
     with pytest.raises(ValidationError) as refused:
         endpoint.save()
-    assert "private or internal" in refused.value.message_dict["url"][0]
+    assert "a loopback address" in refused.value.message_dict["url"][0]
 
 
 @pytest.mark.parametrize(

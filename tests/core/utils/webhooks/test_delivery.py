@@ -331,7 +331,7 @@ def test_the_address_rules_are_checked_again_at_delivery_time(
     assert (delivery.status, delivery.attempts) == (Status.FAILED, 1)
     [attempt] = attempts_of(delivery)
     assert attempt.error_class == "UnsafeWebhookURL"
-    assert "127.0.0.1, a private or internal address" in attempt.error_message
+    assert "127.0.0.1, a loopback address (RFC 1122)" in attempt.error_message
 
 
 def test_during_a_secret_rotation_either_secret_verifies(
