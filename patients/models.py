@@ -1,7 +1,7 @@
 """Patients: the sample domain model, showing each BaseModel hook in use."""
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any, Self
 
 import phonenumbers
@@ -19,7 +19,7 @@ from core.models import (
     EncryptedTextField,
     LabScopedMixin,
 )
-from core.models.lab_scoped import LabScopedQuerySet
+from core.models.lab_scoped import LabScopedQuerySet, lab_ids_in_scope
 from core.utils.date import Age, age_between, today_in
 
 #: Oldest documented human lifespan is 122 years; anything older is a typo.
@@ -51,21 +51,25 @@ def normalise_email(raw: str) -> str:
 
 class PatientQuerySet(LabScopedQuerySet):
     """Lab-scoped patients, with lookups by contact details through their
-    blind indexes (the columns themselves are encrypted)."""
+    blind indexes (the columns themselves are encrypted). A blind index is
+    computed with a key of its row's lab, so every lookup names the labs it
+    searches: each lab's rows are matched with that lab's own index."""
 
-    def with_phone(self, phone: str, countries: Iterable[str | None]) -> Self:
-        """Patients whose phone is `phone`, read as a local number of any of
-        `countries` when it has no country code; nobody for an undiallable one."""
+    def with_phone(
+        self, phone: str, countries: Iterable[str | None], lab_ids: Collection[int]
+    ) -> Self:
+        """Patients of `lab_ids` whose phone is `phone`, read as a local
+        number of any of `countries` when it has no country code; nobody for
+        an undiallable one."""
         field: BlindIndexField = self.model._meta.get_field("phone_index")
-        numbers = {normalise_phone(phone, country) for country in countries}
-        indexes = [field.index_for(number) for number in numbers if number]
-        return self.filter(phone_index__in=indexes) if indexes else self.none()
+        numbers = [normalise_phone(phone, country) for country in countries]
+        return self.filter(field.matching(numbers, lab_ids))
 
-    def with_email(self, email: str) -> Self:
-        """Patients whose email is `email` (any case, surrounding spaces)."""
+    def with_email(self, email: str, lab_ids: Collection[int]) -> Self:
+        """Patients of `lab_ids` whose email is `email` (any case,
+        surrounding spaces)."""
         field: BlindIndexField = self.model._meta.get_field("email_index")
-        index = field.index_for(email)
-        return self.filter(email_index=index) if index else self.none()
+        return self.filter(field.matching([email], lab_ids))
 
     def find_by_phone(self, lab_id: int, phone: str) -> Self:
         """Patients of `lab_id` and its descendant labs whose phone is
@@ -77,11 +81,15 @@ class PatientQuerySet(LabScopedQuerySet):
         Example: `Patient.objects.find_by_phone(lab.pk, "+91 98765 43210")`.
         """
         country = Lab.objects.filter(pk=lab_id).values_list("country", flat=True)
-        return self.for_lab(lab_id).with_phone(phone, [country.first()])
+        lab_ids = lab_ids_in_scope(lab_id)
+        return self.filter(lab_id__in=lab_ids).with_phone(
+            phone, [country.first()], lab_ids
+        )
 
     def find_by_email(self, lab_id: int, email: str) -> Self:
         """Patients of `lab_id` and its descendant labs whose email is `email`."""
-        return self.for_lab(lab_id).with_email(email)
+        lab_ids = lab_ids_in_scope(lab_id)
+        return self.filter(lab_id__in=lab_ids).with_email(email, lab_ids)
 
 
 class PatientManager(BaseManager.from_queryset(PatientQuerySet)):  # type: ignore[misc]
