@@ -1,9 +1,10 @@
 """Admin pages for patients and their reports.
 
 The phone and email are encrypted, so the database cannot search them; a
-search term is also looked up through their blind indexes: as a phone number
-(read as a local number of every lab's country when it has no country code)
-and as an email address.
+search term is also looked up through their blind indexes (computed under
+every lab, as each lab's rows hold that lab's own): as a phone number (read
+as a local number of every lab's country when it has no country code) and as
+an email address.
 
 A report's status changes only through its named methods (the "Verify" and
 "Release" actions); its Timeline page (`<id>/timeline/`) shows what happened
@@ -53,9 +54,11 @@ class PatientAdmin(BaseModelAdmin):
             return found, may_have_duplicates
         patients: PatientQuerySet = queryset  # type: ignore[assignment]
         countries = Lab.objects.values_list("country", flat=True).distinct()
-        by_contact = patients.with_phone(term, countries)
+        # Operators search every lab; each lab's rows hold that lab's index.
+        lab_ids = list(Lab.objects.values_list("pk", flat=True))
+        by_contact = patients.with_phone(term, countries, lab_ids)
         if "@" in term:
-            by_contact = by_contact | patients.with_email(term)
+            by_contact = by_contact | patients.with_email(term, lab_ids)
         return found | by_contact, may_have_duplicates
 
 

@@ -1,7 +1,7 @@
 """Patients: the sample domain model, showing each BaseModel hook in use."""
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any, Self
 
 import phonenumbers
@@ -52,21 +52,25 @@ def normalise_email(raw: str) -> str:
 
 class PatientQuerySet(LabScopedQuerySet):
     """Lab-scoped patients, with lookups by contact details through their
-    blind indexes (the columns themselves are encrypted)."""
+    blind indexes (the columns themselves are encrypted). A blind index is
+    computed with a key of its row's lab, so every lookup names the labs it
+    searches: each lab's rows are matched with that lab's own index."""
 
-    def with_phone(self, phone: str, countries: Iterable[str | None]) -> Self:
-        """Patients whose phone is `phone`, read as a local number of any of
-        `countries` when it has no country code; nobody for an undiallable one."""
+    def with_phone(
+        self, phone: str, countries: Iterable[str | None], lab_ids: Collection[int]
+    ) -> Self:
+        """Patients of `lab_ids` whose phone is `phone`, read as a local
+        number of any of `countries` when it has no country code; nobody for
+        an undiallable one."""
         field: BlindIndexField = self.model._meta.get_field("phone_index")
-        numbers = {normalise_phone(phone, country) for country in countries}
-        indexes = [field.index_for(number) for number in numbers if number]
-        return self.filter(phone_index__in=indexes) if indexes else self.none()
+        numbers = [normalise_phone(phone, country) for country in countries]
+        return self.filter(field.matching(numbers, lab_ids))
 
-    def with_email(self, email: str) -> Self:
-        """Patients whose email is `email` (any case, surrounding spaces)."""
+    def with_email(self, email: str, lab_ids: Collection[int]) -> Self:
+        """Patients of `lab_ids` whose email is `email` (any case,
+        surrounding spaces)."""
         field: BlindIndexField = self.model._meta.get_field("email_index")
-        index = field.index_for(email)
-        return self.filter(email_index=index) if index else self.none()
+        return self.filter(field.matching([email], lab_ids))
 
     def find_by_phone(self, scope: LabScope, phone: str) -> Self:
         """Patients of the labs of `scope` whose phone is `phone`, written
@@ -78,11 +82,12 @@ class PatientQuerySet(LabScopedQuerySet):
         """
         lab_id = scope.lab_id
         country = Lab.objects.filter(pk=lab_id).values_list("country", flat=True)
-        return self.in_scope(scope).with_phone(phone, [country.first()])
+        lab_ids = list(scope.lab_ids)
+        return self.in_scope(scope).with_phone(phone, [country.first()], lab_ids)
 
     def find_by_email(self, scope: LabScope, email: str) -> Self:
         """Patients of the labs of `scope` whose email is `email`."""
-        return self.in_scope(scope).with_email(email)
+        return self.in_scope(scope).with_email(email, list(scope.lab_ids))
 
 
 class PatientManager(BaseManager.from_queryset(PatientQuerySet)):  # type: ignore[misc]
@@ -103,7 +108,7 @@ class Patient(EncryptedFieldsMixin, LabScopedMixin, BaseModel):
       date of birth (never stored, so it cannot go stale).
 
     The phone and email are encrypted (EncryptedFieldsMixin), with blind
-    indexes for lookups: `Patient.objects.find_by_phone(lab_id, "98765 43210")`.
+    indexes for lookups: `Patient.objects.find_by_phone(scope, "98765 43210")`.
 
     Patients are read far more often than written (every sample, every
     report), so they are cached one at a time:

@@ -2,11 +2,12 @@
 
 from django.urls import path
 
-from patients.views import PatientDetailView, PatientListView
+from patients.views import PatientDetailView, PatientListView, PatientSearchView
 
 app_name = "patients"
 
 urlpatterns = [
     path("", PatientListView.as_view(), name="list"),
+    path("search/", PatientSearchView.as_view(), name="search"),
     path("<int:pk>/", PatientDetailView.as_view(), name="detail"),
 ]

@@ -7,17 +7,24 @@ cache. Writes go through the model (validation -> 400 with field errors,
 activity log, cache invalidation), and an update must carry the `version`
 the client read (a stale one -> 409).
 
-    GET   /api/patients/?limit=50&after=<id>&phone=<phone>   a page, by id
+    GET   /api/patients/?limit=50&after=<id>                 a page, by id
     POST  /api/patients/                                      create
+    POST  /api/patients/search/  {"phone": ..., "email": ...}  search, paged
     GET   /api/patients/<id>/                                 read
     PATCH /api/patients/<id>/  {"version": 3, ...}            update
+
+Phone numbers and emails are searched in a POST body, never in a URL: URLs
+are written to proxy and gunicorn access logs, bodies are not. The list
+refuses `?phone=` and `?email=` with a 400 that points to the search.
 """
 
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, JsonResponse
+from django.urls import reverse
 
+from admin.account.models import Lab
 from core.exceptions import VersionConflict
 from core.view import GenericView
 from patients.models import Patient
@@ -28,6 +35,8 @@ WRITABLE_FIELDS = (
 )  # fmt: skip
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
+#: What the search finds patients by (in a POST body, never a URL).
+SEARCH_TERMS = ("phone", "email")
 
 
 def patient_json(patient: Patient) -> dict[str, Any]:
@@ -52,14 +61,11 @@ class PatientListView(GenericView):
     """A page of the lab's patients (newest id first), or a new patient."""
 
     def get(self, request: HttpRequest) -> JsonResponse:
-        """`limit` (1-200), `after` (an id: the page after it), `phone`."""
+        """`limit` (1-200), `after` (an id: the page after it)."""
         params = self.data()
+        _refuse_contact_details_in_url(params)
         limit = _int_param(params, "limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
         patients = self.scoped(Patient)
-        if params.get("phone"):
-            patients = patients & Patient.objects.find_by_phone(
-                self.scope, params["phone"]
-            )
         after = params.get("after")
         if after not in (None, ""):
             patients = patients.filter(pk__lt=_int_param(params, "after", 0, 1, None))
@@ -106,6 +112,82 @@ class PatientDetailView(GenericView):
         patient.set_values(_writable(data))
         patient.save(reason=data.get("reason", ""))
         return JsonResponse(patient_json(patient))
+
+
+class PatientSearchView(GenericView):
+    """Patients of the request's labs by phone and/or email, given in a JSON
+    body so that they stay out of URLs (and so out of access logs):
+    `{"phone": "98765 43210", "email": "asha@example.com", "limit": 50,
+    "after": 120}`. Both given: patients matching both. The phone is read
+    like `find_by_phone` reads it (any format; a local number of the
+    request lab's country). Answers a page like the list:
+    `{"patients": [...], "next": <id or null>}`; an undiallable phone or an
+    unknown email finds nobody, as does another lab's patient."""
+
+    http_method_names = ["post", "options"]
+
+    def post(self, request: HttpRequest) -> JsonResponse:
+        """One page of the patients matching the body's phone and/or email."""
+        data = self.data()
+        unknown = set(data) - {*SEARCH_TERMS, "limit", "after"}
+        if unknown:
+            raise ValidationError({
+                name: ["Not a search field; send phone, email, limit or after."]
+                for name in sorted(unknown)
+            })  # fmt: skip
+        terms = _search_terms(data)
+        limit = _int_param(data, "limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+        lab_ids = self.lab_ids()
+        patients = self.scoped(Patient)
+        if "phone" in terms:
+            country = Lab.get_cached_instance(self.lab_id).country
+            patients = patients.with_phone(terms["phone"], [country], lab_ids)
+        if "email" in terms:
+            patients = patients.with_email(terms["email"], lab_ids)
+        after = _int_param(data, "after", None, 1, None)
+        if after is not None:
+            patients = patients.filter(pk__lt=after)
+        page = list(patients.order_by("-pk")[: limit + 1])
+        more = len(page) > limit
+        page = page[:limit]
+        return JsonResponse(
+            {
+                "patients": [patient_json(p) for p in page],
+                "next": page[-1].pk if more else None,
+            }
+        )
+
+
+def _search_terms(data: dict[str, Any]) -> dict[str, str]:
+    """The phone and/or email to search by; a 400 when neither is given or
+    one is not text. Never echoes a value (it is patient data)."""
+    terms = {name: data[name] for name in SEARCH_TERMS if data.get(name) is not None}
+    for name, value in terms.items():
+        if not isinstance(value, str):
+            raise ValidationError({name: ["Must be a string."]})
+    terms = {name: value for name, value in terms.items() if value.strip()}
+    if not terms:
+        raise ValidationError(
+            "Send a phone or an email (or both) to search by, e.g. "
+            '{"phone": "+91 98765 43210"}.'
+        )
+    return terms
+
+
+def _refuse_contact_details_in_url(params: dict[str, Any]) -> None:
+    """A 400 for `?phone=` or `?email=`, pointing to the search: a value in
+    a URL is written to access logs. (This request's value already is; the
+    client learns to stop sending more.)"""
+    given = sorted(name for name in SEARCH_TERMS if name in params)
+    if given:
+        search = reverse("patients:search")
+        raise ValidationError({
+            name: [
+                f"Not accepted in a URL, where it would be written to access "
+                f'logs; search with POST {search} and a JSON body {{"{name}": ...}}.'
+            ]
+            for name in given
+        })  # fmt: skip
 
 
 def _writable(data: dict[str, Any]) -> dict[str, Any]:

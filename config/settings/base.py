@@ -309,6 +309,10 @@ PDF_RATE_LIMIT_WINDOW_SECONDS = env_int("PDF_RATE_LIMIT_WINDOW_SECONDS", 60)
 # to work until both are set.
 ENCRYPTION_KEYS = env_str("LIS_ENCRYPTION_KEYS", "")
 BLIND_INDEX_KEY = env_str("LIS_BLIND_INDEX_KEY", "")
+# Lookups also match blind indexes written before they were per lab (global,
+# linkable across labs) until `manage.py reindex_blind_indexes --dry-run`
+# reports none left; then set LIS_BLIND_INDEX_LEGACY_LOOKUPS=off.
+BLIND_INDEX_LEGACY_LOOKUPS = env_bool("LIS_BLIND_INDEX_LEGACY_LOOKUPS", True)
 ENCRYPTION_DEVELOPMENT_KEY_FILE = (
     DATA_DIR / "development-encryption-keys" if DEBUG else None
 )

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import models, router, transaction
 from django.utils import timezone
 
-from core.models.blind_index import BlindIndexField
+from core.models.blind_index import LAB_FIELD, blind_index_fields
 from core.models.encrypted_fields import (
     Ciphertext,
     EncryptionContextField,
@@ -32,7 +32,8 @@ from core.utils.encryption import get_keyring
 class EncryptedFieldsMixin(models.Model):
     """Adds `encryption_context` (the row context encrypted fields are bound
     to), a `save()` that prepares a new row's context and keeps blind indexes
-    in step with `update_fields`, and `reencrypt()` for key rotation.
+    in step with `update_fields` (the value's, or the lab's when it moves),
+    `reencrypt()` for key rotation and `reindex()` for blind index changes.
 
     For BaseModel subclasses; put it first, so its `save()` runs before
     BaseModel's: `class Patient(EncryptedFieldsMixin, LabScopedMixin, BaseModel)`.
@@ -53,7 +54,8 @@ class EncryptedFieldsMixin(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         """BaseModel's save, after: on an INSERT, decrypting any value copied
         from another row and drawing this row's own context; with
-        `update_fields`, adding the blind index of each encrypted field named."""
+        `update_fields`, adding the blind index of each encrypted field named,
+        or every blind index when the lab is named."""
         if self._state.adding:
             for field in encrypted_fields(type(self)):
                 if field.attname in self.__dict__:
@@ -93,38 +95,86 @@ class EncryptedFieldsMixin(models.Model):
             rotated = Ciphertext(field.encrypt(plaintext, associated_data))
             rotated.remember(associated_data, field.canonical(plaintext))
             fresh[field.attname] = rotated
-        if not fresh:
+        if not fresh or not self._rewrite_at_loaded_version(fresh):
             return False
+        for attname, rotated in fresh.items():
+            # A value already decrypted (perhaps edited, unsaved) stays as it
+            # is; what it was read from is now the rotated ciphertext.
+            if isinstance(self.__dict__.get(attname), Ciphertext):
+                self.__dict__[attname] = rotated
+            else:
+                stored_ciphertexts(self)[attname] = rotated
+        return True
+
+    reencrypt.alters_data = True  # type: ignore[attr-defined]
+
+    def reindex(self) -> bool:
+        """Rewrite every blind index of this row that is not the one its
+        current value and lab give (a global v1 index, or one of another
+        lab). Returns whether the row was written.
+
+        The path of `manage.py reindex_blind_indexes`, with `reencrypt()`'s
+        guarantees: an UPDATE at the loaded version (False, nothing written,
+        when the row changed since it was loaded), which bumps `version`,
+        invalidates the cache after commit, and writes no activity log entry
+        (no data changes). Raises `DecryptionError` for a value that cannot
+        be decrypted.
+        """
+        # The row as stored (loaded), not unsaved edits: this UPDATE only
+        # rewrites what was read, at the version it was read at.
+        stored = self._loaded_state or self.__dict__
+        lab_id = stored.get(f"{LAB_FIELD}_id")
+        fresh: dict[str, str] = {}
+        for field in blind_index_fields(type(self)):
+            value = self._stored_plaintext(field.source, stored)
+            index = "" if lab_id is None else field.index_for(value, lab_id=lab_id)
+            if stored.get(field.attname) != index:
+                fresh[field.attname] = index
+        if not fresh or not self._rewrite_at_loaded_version(fresh):
+            return False
+        for attname, index in fresh.items():
+            setattr(self, attname, index)
+        return True
+
+    reindex.alters_data = True  # type: ignore[attr-defined]
+
+    def _stored_plaintext(self, name: str, stored: dict[str, Any]) -> Any:
+        """The plaintext of encrypted field `name` in `stored` (a loaded
+        state: a Ciphertext, or a plaintext once saved)."""
+        state = stored.get(name)
+        if not isinstance(state, Ciphertext):
+            return state
+        field = next(f for f in encrypted_fields(type(self)) if f.name == name)
+        return field.open(self, state)
+
+    def _rewrite_at_loaded_version(self, values: dict[str, Any]) -> bool:
+        """UPDATE `values` of this row if it is still at the loaded version,
+        without hooks or an activity log entry; keep the instance's version
+        and loaded state in step, and invalidate its cache entry after
+        commit. False when the row changed since it was loaded."""
         model = type(self)
         using = router.db_for_write(model, instance=self)
         now = timezone.now()
         with transaction.atomic(using=using):
             at_loaded_version = {"pk": self.pk, "version": self.version}
             rows = model._default_manager.using(using).filter(**at_loaded_version)
-            if not rows.update_without_hooks(updated_at=now, **fresh):  # type: ignore[attr-defined]
+            if not rows.update_without_hooks(updated_at=now, **values):  # type: ignore[attr-defined]
                 return False
             self.version += 1
             self.updated_at = now
-            for attname, rotated in fresh.items():
-                # A value already decrypted (perhaps edited, unsaved) stays as
-                # it is; what it was read from is now the rotated ciphertext.
-                if isinstance(self.__dict__.get(attname), Ciphertext):
-                    self.__dict__[attname] = rotated
-                else:
-                    stored_ciphertexts(self)[attname] = rotated
             if self._loaded_state is not None:
-                self._loaded_state.update(fresh, version=self.version, updated_at=now)
+                self._loaded_state.update(values, version=self.version, updated_at=now)
             self.invalidate_cache_on_commit(self.pk, self.version)
         return True
-
-    reencrypt.alters_data = True  # type: ignore[attr-defined]
 
 
 def _with_blind_indexes(
     model: type[models.Model], update_fields: Collection[str]
 ) -> set[str]:
     names = set(update_fields)
-    for field in model._meta.concrete_fields:
-        if isinstance(field, BlindIndexField) and field.source in names:
+    # A new lab means new indexes: they are computed with the lab's key.
+    moved = bool(names & {LAB_FIELD, f"{LAB_FIELD}_id"})
+    for field in blind_index_fields(model):
+        if moved or field.source in names:
             names.add(field.name)
     return names

@@ -15,9 +15,10 @@ Every ciphertext is a text token carrying the id of the key that made it:
   associated data of another place, not a token at all) raises
   `DecryptionError`, whose message says where and why, never the plaintext or
   a key. Nothing is ever returned in place of the plaintext.
-- `blind_index` is a keyed hash (HMAC-SHA256, with `LIS_BLIND_INDEX_KEY`, a
-  key separate from the encryption keys) of a normalised value, for exact
-  lookups without decrypting a table.
+- The keyring also holds `LIS_BLIND_INDEX_KEY`, a key separate from the
+  encryption keys, for blind indexes (keyed hashes of normalised values, for
+  exact lookups without decrypting a table): core/utils/blind_index.py says
+  how they are made; the key itself never leaves the keyring.
 
 Keys come from settings (`ENCRYPTION_KEYS`, `BLIND_INDEX_KEY`, read from the
 environment by config/settings/base.py) and are parsed on first use, again
@@ -46,7 +47,9 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
@@ -124,8 +127,19 @@ class Keyring:
         return self._ciphers.get(key_id)
 
     def mac(self, message: bytes) -> str:
-        """HMAC-SHA256 of `message` with the blind index key, hex (64 chars)."""
+        """HMAC-SHA256 of `message` with the blind index key, hex (64 chars):
+        the legacy global blind index (core/utils/blind_index.py)."""
         return hmac.new(self.__blind_index_key, message, hashlib.sha256).hexdigest()
+
+    def derived_mac(self, info: bytes, message: bytes) -> bytes:
+        """HMAC-SHA256 of `message` (32 bytes) with a key derived from the
+        blind index key by HKDF-SHA256 (RFC 5869) for the context `info`:
+        a different, independent key for every `info`. The derived key is
+        not kept (deriving costs microseconds)."""
+        derived = HKDF(
+            algorithm=hashes.SHA256(), length=KEY_LENGTH_BYTES, salt=None, info=info
+        ).derive(self.__blind_index_key)
+        return hmac.new(derived, message, hashlib.sha256).digest()
 
 
 # -- encrypting and decrypting --------------------------------------------------
@@ -188,18 +202,6 @@ def token_prefix(key_id: str) -> str:
             f"A key id is 1-32 letters, digits, '.', '_' or '-'; {key_id!r} is not one."
         )
     return f"{TOKEN_VERSION}:{key_id}:"
-
-
-def blind_index(value: str, *, domain: str) -> str:
-    """Keyed hash of an already normalised `value`, for exact lookups.
-
-    `domain` separates indexes (e.g. "patients.patient|phone"), so equal values
-    in two fields hash differently. Example:
-    `blind_index("+919876543210", domain="patients.patient|phone")` -> 64 hex
-    characters, the same for the same value and key.
-    """
-    message = domain.encode() + b"\x00" + value.encode()
-    return get_keyring().mac(message)
 
 
 def _bound(kind: str, key_id: str, associated_data: bytes) -> bytes:

@@ -4,8 +4,11 @@
    row the same default UUID) and the two blind index columns.
 2. Widen phone and email to text columns of ciphertext.
 3. For each existing row: draw its own context, encrypt its plaintext phone
-   and email bound to it, and compute the blind indexes. Phones are already
-   E.164 (Patient.before_save wrote them so since 0001); emails are lowered.
+   and email bound to it, and compute the blind indexes under the row's lab
+   (core/utils/blind_index.py; databases migrated before per-lab indexes
+   hold global ones, which `manage.py reindex_blind_indexes` rewrites).
+   Phones are already E.164 (Patient.before_save wrote them so since 0001);
+   emails are lowered.
 4. Make the context NOT NULL.
 
 The instance cache holds the old plaintext rows: each lab's Patient hash is
@@ -25,7 +28,8 @@ import core.models.blind_index
 import core.models.encrypted_fields
 from core.models.encrypted_fields import Ciphertext, associated_data_for
 from core.utils.clients import get_client
-from core.utils.encryption import blind_index, decrypt_str, encrypt_str
+from core.utils.blind_index import lab_blind_index
+from core.utils.encryption import decrypt_str, encrypt_str
 
 MODEL_LABEL = "patients.patient"
 #: (field, its blind index field, how the index normalises the plaintext)
@@ -71,7 +75,9 @@ def encrypt_contact_details(apps, schema_editor):
             values[name] = Ciphertext(encrypt_str(plaintext, bound))
             normalised = normalise(plaintext)
             values[index_name] = (
-                blind_index(normalised, domain=f"{MODEL_LABEL}|{name}")
+                lab_blind_index(
+                    normalised, domain=f"{MODEL_LABEL}|{name}", lab_id=row["lab_id"]
+                )
                 if normalised
                 else ""
             )

@@ -62,6 +62,9 @@ def test_plaintext_rows_are_encrypted_and_can_be_decrypted_back(at_0001, labs):
         for column in ("phone", "email"):
             assert token_key_id(stored_column(row, column)) is not None
     assert "9876543210" not in stored_column(asha, "phone")
+    for column in ("phone_index", "email_index"):  # per lab, nothing to re-index
+        assert stored_column(asha, column).startswith("v2:")
+    assert stored_column(ben, "phone_index") == ""
     migrated = Patient.objects.get(pk=asha.pk)
     assert (migrated.phone, migrated.email) == ("+919876543210", "asha@example.com")
     assert Patient.objects.get(pk=ben.pk).phone == ""

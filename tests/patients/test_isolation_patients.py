@@ -1,17 +1,21 @@
 """Lab isolation of the patient endpoints, tested as an attacker would: a
-user of one lab cannot read, list, change or learn of another lab's
-patients (the same 404 as for a missing id), a child lab cannot reach its
-parent's or a sibling's, a doctor sees only their lab, and a revoked API
-key is refused at once."""
+user of one lab cannot read, list, search, change or learn of another lab's
+patients (the same 404 as for a missing id, the same empty search as for a
+number nobody has), a child lab cannot reach its parent's or a sibling's, a
+doctor sees only their lab, and a revoked API key is refused at once."""
 
 import pytest
 from django.test import Client
 
 from core.models.api_key import ApiKey
+from core.tenancy import trusted_scope
 from patients.models import Patient
 from tests.isolation.helpers import send_json, signed_in
 
-COVERS = {"patients:list", "patients:detail"}
+COVERS = {"patients:list", "patients:detail", "patients:search"}
+SEARCH = "/api/patients/search/"
+SHARED_PHONE = "+919876543210"
+SHARED_EMAIL = "shared@example.com"
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +32,7 @@ def patients(labs) -> dict[str, Patient]:
     made = {}
     for name, lab in labs.items():
         made[name] = Patient(lab=lab, first_name=f"Of {name}", sex="F",
-                             phone="+919876543210")  # fmt: skip
+                             phone=SHARED_PHONE, email=SHARED_EMAIL)  # fmt: skip
         made[name].save()
     return made
 
@@ -56,19 +60,51 @@ def test_another_labs_patient_looks_exactly_like_a_missing_one(reader, labs, pat
     assert not unchanged.exists()
 
 
+def search(client: Client, body: dict, **headers: str) -> set[str]:
+    response = send_json(client, "POST", SEARCH, body, **headers)
+    assert response.status_code == 200, response.content
+    return {p["first_name"] for p in response.json()["patients"]}
+
+
 @pytest.mark.parametrize("reader", sorted(UNREACHABLE))
-def test_the_list_and_the_phone_search_show_only_the_labs_in_scope(
+def test_the_list_and_the_searches_show_only_the_labs_in_scope(reader, labs, patients):
+    client = signed_in(labs[reader])
+
+    listed = {p["first_name"] for p in client.get("/api/patients/").json()["patients"]}
+    by_phone = search(client, {"phone": SHARED_PHONE})
+    by_email = search(client, {"email": SHARED_EMAIL})
+
+    assert listed == by_phone == by_email
+    assert not listed & {f"Of {owner}" for owner in UNREACHABLE[reader]}
+    assert f"Of {reader}" in listed
+
+
+@pytest.mark.parametrize("reader", sorted(UNREACHABLE))
+def test_searching_for_another_labs_patient_looks_like_searching_for_nobody(
     reader, labs, patients
 ):
     client = signed_in(labs[reader])
+    nobody = send_json(client, "POST", SEARCH, {"phone": "+919000000001"})
 
-    listed = client.get("/api/patients/").json()["patients"]
-    by_phone = client.get("/api/patients/", {"phone": "+919876543210"}).json()
+    for number, owner in enumerate(UNREACHABLE[reader], start=2):
+        # Given a patient only `owner` has: its own lab finds it...
+        phone, email = f"+91900000000{number}", f"only-{owner}@example.com"
+        target = Patient.objects.get(pk=patients[owner].pk)
+        target.set_values({"phone": phone, "email": email})
+        target.save()
+        assert Patient.objects.find_by_phone(
+            trusted_scope(labs[owner].pk), phone
+        ).exists()
 
-    seen = {p["first_name"] for p in listed}
-    assert seen == {p["first_name"] for p in by_phone["patients"]}
-    assert not seen & {f"Of {owner}" for owner in UNREACHABLE[reader]}
-    assert f"Of {reader}" in seen
+        # ...the attacker's search answers exactly as for nobody.
+        for body in (
+            {"phone": phone},
+            {"email": email},
+            {"phone": phone, "email": email},
+        ):
+            found = send_json(client, "POST", SEARCH, body)
+            assert found.status_code == nobody.status_code == 200
+            assert found.json() == nobody.json() == {"patients": [], "next": None}
 
 
 def test_a_parent_lab_reaches_its_childrens_patients(labs, patients):
@@ -77,6 +113,7 @@ def test_a_parent_lab_reaches_its_childrens_patients(labs, patients):
     listed = {p["first_name"] for p in client.get("/api/patients/").json()["patients"]}
 
     assert listed == {"Of central", "Of north", "Of north_clinic", "Of south"}
+    assert search(client, {"phone": SHARED_PHONE, "email": SHARED_EMAIL}) == listed
     assert (
         client.get(f"/api/patients/{patients['north_clinic'].pk}/").status_code == 200
     )
@@ -104,6 +141,7 @@ def test_a_doctor_sees_only_their_own_lab(labs, patients):
     child = client.get(f"/api/patients/{patients['north_clinic'].pk}/")
 
     assert listed == {"Of north"}
+    assert search(client, {"phone": SHARED_PHONE}) == {"Of north"}
     assert child.status_code == 404
 
 
@@ -126,14 +164,19 @@ def test_an_api_key_reaches_only_its_labs(labs, patients):
     headers = {"Authorization": f"Bearer {secret}"}
 
     south = client.get(f"/api/patients/{patients['south'].pk}/", headers=headers)
+    found = search(client, {"email": SHARED_EMAIL}, **headers)  # no CSRF: a key
     create = client.post("/api/patients/", {"first_name": "K", "sex": "M"},
                          content_type="application/json", headers=headers)  # fmt: skip
 
     assert south.status_code == 404
+    assert found == {"Of north", "Of north_clinic"}
     assert create.status_code == 201  # no CSRF for a key: no cookie to forge
     assert create.json()["lab_id"] == labs["north"].pk
 
 
 def test_nobody_signed_in_gets_401(db, patients):
     assert Client().get("/api/patients/").status_code == 401
+    anonymous = Client().post(SEARCH, {"phone": SHARED_PHONE},
+                              content_type="application/json")  # fmt: skip
+    assert anonymous.status_code == 401
     assert Client().get(f"/api/patients/{patients['north'].pk}/").status_code == 401

@@ -89,6 +89,29 @@ def test_find_by_phone_stays_within_the_lab_scope(labs):
     assert set(found.values_list("first_name", flat=True)) == {"Elsewhere"}
 
 
+def test_the_same_phone_and_email_in_two_labs_have_unrelated_indexes(labs):
+    north = new_patient(labs["north"], phone=PHONE, email=EMAIL)
+    south = new_patient(labs["south"], phone=PHONE, email=EMAIL)
+
+    for column in ("phone_index", "email_index"):
+        assert stored_column(north, column).startswith("v2:")
+        assert stored_column(north, column) != stored_column(south, column)
+
+
+def test_find_by_email_finds_children_never_the_parent_or_a_sibling(labs):
+    for name in ("central", "north", "north_clinic", "south", "other"):
+        new_patient(labs[name], email=EMAIL, first_name=name)
+
+    def names_found_by(lab_name: str) -> set[str]:
+        found = Patient.objects.find_by_email(trusted_scope(labs[lab_name].pk), EMAIL)
+        return set(found.values_list("first_name", flat=True))
+
+    assert names_found_by("central") == {"central", "north", "north_clinic", "south"}
+    assert names_found_by("north") == {"north", "north_clinic"}
+    assert names_found_by("north_clinic") == {"north_clinic"}
+    assert names_found_by("south") == {"south"}
+
+
 @pytest.mark.parametrize("written", ["", "   ", "12345", "not a phone", "+91"])
 def test_a_number_that_cannot_be_dialled_finds_nobody(labs, written):
     new_patient(labs["north"], phone=PHONE)

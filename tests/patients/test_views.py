@@ -113,19 +113,17 @@ def test_an_update_needs_the_version_read_and_refuses_a_stale_one(labs):
     assert patient.last_name == "Rao"
 
 
-def test_the_list_pages_by_id_and_finds_by_phone(labs):
+def test_the_list_pages_by_id(labs):
     client = signed_in(labs["north"])
     patients = [make_patient(labs["north"], f"P{n}") for n in range(3)]
     make_patient(labs["north"], "Ravi", phone="+919876543210")
 
     first = client.get(LIST, {"limit": 2}).json()
     second = client.get(LIST, {"limit": 2, "after": first["next"]}).json()
-    by_phone = client.get(LIST, {"phone": "098765 43210"}).json()
 
     assert [p["first_name"] for p in first["patients"]] == ["Ravi", "P2"]
     assert [p["first_name"] for p in second["patients"]] == ["P1", "P0"]
     assert second["next"] is None
-    assert [p["first_name"] for p in by_phone["patients"]] == ["Ravi"]
     assert client.get(LIST, {"limit": 0}).status_code == 400
     assert len(patients) == 3
 

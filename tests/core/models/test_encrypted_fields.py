@@ -298,14 +298,18 @@ def test_the_blind_index_follows_the_value_and_finds_the_row(labs):
     index_field = SealedRecord._meta.get_field("note_index")
 
     def found(note: str) -> list[SealedRecord]:
-        return list(SealedRecord.objects.filter(note_index=index_field.index_for(note)))
+        matching = index_field.matching([note], [labs["north"].pk])
+        return list(SealedRecord.objects.filter(matching))
 
     assert found("  HAEMOLYSED ") == [record]
     row = reloaded(record)
     row.note = "Clotted"
     row.save(update_fields=["note"])  # the index is written with it
     assert found("haemolysed") == [] and found("clotted") == [row]
-    assert index_field.index_for("") == index_field.index_for(None) == ""
+    lab_id = labs["north"].pk
+    assert index_field.index_for("", lab_id=lab_id) == ""
+    assert index_field.index_for(None, lab_id=lab_id) == ""
+    assert found("") == found("   ") == []
 
 
 # -- the activity log ------------------------------------------------------------------
@@ -448,7 +452,7 @@ def test_a_copied_ciphertext_forgets_its_plaintext():
 
 
 @isolate_apps("tests.lifecycle")
-def test_model_checks_catch_a_missing_mixin_an_index_and_a_wrong_source():
+def test_model_checks_catch_a_missing_mixin_an_index_a_wrong_source_and_no_lab():
     class NoContext(BaseModel):
         secret = EncryptedTextField()
 
@@ -467,6 +471,6 @@ def test_model_checks_catch_a_missing_mixin_an_index_and_a_wrong_source():
     with pytest.raises(ValueError, match="needs EncryptedFieldsMixin"):
         NoContext._meta.get_field("secret").value_to_string(NoContext(secret="x"))
 
-    assert {"core.E030", "core.E031", "core.E032"} <= found
+    assert {"core.E030", "core.E031", "core.E032", "core.E033"} <= found
     assert all(isinstance(error, checks.Error) for error in Indexed.check())
     assert not [e for e in SealedRecord.check() if e.id.startswith("core.")]

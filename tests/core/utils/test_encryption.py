@@ -1,6 +1,6 @@
-"""AES-256-GCM tokens with key ids, key rotation, associated data, blind
-indexes, and the keys: from the environment, generated for development,
-refused when missing in production."""
+"""AES-256-GCM tokens with key ids, key rotation, associated data, and the
+keys: from the environment, generated for development, refused when missing
+in production. (Blind indexes: test_blind_index.py.)"""
 
 import base64
 import json
@@ -20,7 +20,6 @@ from core.utils.encryption import (
     DecryptionError,
     EncryptionKeyError,
     _write_development_keys,
-    blind_index,
     decrypt_bytes,
     decrypt_json,
     decrypt_str,
@@ -205,22 +204,6 @@ def test_after_adding_a_key_old_tokens_read_and_new_ones_use_it(keys, settings):
     assert token_key_id(old) == "k1" and token_key_id(new) == "k2"
     assert decrypt_str(old, ROW_12_PHONE) == decrypt_str(new, ROW_12_PHONE)
     assert get_keyring().newest_key_id == "k2"
-
-
-# -- blind indexes ---------------------------------------------------------------------
-
-
-def test_a_blind_index_is_stable_keyed_and_separated_by_domain(keys, settings):
-    phone = blind_index("+919876543210", domain="patients.patient|phone")
-
-    assert phone == blind_index("+919876543210", domain="patients.patient|phone")
-    assert len(phone) == 64 and int(phone, 16) >= 0
-    assert phone != blind_index("+919876543211", domain="patients.patient|phone")
-    assert phone != blind_index("+919876543210", domain="patients.patient|email")
-    settings.ENCRYPTION_KEYS = f"k2:{keys.k2}"  # encryption keys do not matter
-    assert phone == blind_index("+919876543210", domain="patients.patient|phone")
-    settings.BLIND_INDEX_KEY = new_key()
-    assert phone != blind_index("+919876543210", domain="patients.patient|phone")
 
 
 # -- keys from the environment ---------------------------------------------------------
