@@ -49,11 +49,14 @@ from core.middleware.security_events import (
 from core.middleware.throttle import SignInThrottle
 from core.models.lab_scoped import lab_ids_in_scope
 from core.utils.activity_log.context import current_request
+from core.utils.json_input import INTEGER, TEXT
 
 logger = logging.getLogger(__name__)
 
 #: Retry-After of a 503 while the failure counters are unavailable.
 THROTTLE_DOWN_RETRY_AFTER_SECONDS = 5
+#: The JSON types of the sign-in body (core.utils.json_input).
+SIGN_IN_FIELDS = {"username": TEXT, "password": TEXT, "lab_id": INTEGER.or_null()}
 
 
 @allowed_methods("GET")
@@ -66,20 +69,10 @@ def csrf_token(request: HttpRequest) -> JsonResponse:
 
 
 @allowed_methods("POST")
-@json_view(required=("username", "password"))
+@json_view(required=("username", "password"), fields=SIGN_IN_FIELDS)
 def login(request: HttpRequest, data: dict[str, Any]) -> Any:
     """Sign in to a lab; see the module docstring."""
     username, password = data["username"], data["password"]
-    if not isinstance(username, str) or not isinstance(password, str):
-        return json_error(
-            "username and password must be text.",
-            400,
-            fields={
-                name: ["Send this as a JSON string."]
-                for name in ("username", "password")
-                if not isinstance(data[name], str)
-            },
-        )
     throttle = SignInThrottle(username=username, client_ip=current_request().client_ip)
     refusal = _throttled(throttle)
     if refusal is not None:

@@ -211,7 +211,8 @@ def test_a_body_that_is_not_utf8_is_400(client):
 
     assert response.status_code == 400
     assert response.json()["error"] == (
-        "The request body is not UTF-8 text; send JSON in UTF-8."
+        "The request body is not UTF-8 text (byte 10 cannot be read); send JSON "
+        "encoded as UTF-8."
     )
 
 
