@@ -250,6 +250,7 @@ def key_path(where: str, key: str) -> str:
     "first_name", "batch[2].context". A long key is shortened, and a
     character that may not be stored is shown as its escape ("a\\u0000")."""
     shown = _FORBIDDEN.sub(lambda m: f"\\u{ord(m.group()):04x}", _shown(key))
+    shown = shown or '""'  # the empty key, named so that it shows
     return f"{where}.{shown}" if where else shown
 
 

@@ -168,6 +168,12 @@ def test_a_body_that_is_not_a_json_object_in_utf8_is_refused(body, said):
     assert said in error.message
 
 
+def test_the_empty_key_is_named_where_it_is():
+    error = refusal(b'{"": {"": [NaN]}}')
+
+    assert error.where == '"".""[0]'
+
+
 def test_a_long_key_is_shortened_where_it_is_named():
     key = "k" * 10_000
 
