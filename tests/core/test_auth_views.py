@@ -214,6 +214,32 @@ def test_missing_or_mistyped_credentials_are_bad_requests(client, staff, body, f
     assert response.json()["fields"] == fields
 
 
+@pytest.mark.parametrize(
+    ("username", "field"),
+    [
+        ("Infinity", "username"),
+        ("NaN", "username"),
+        ("1e400", "username"),
+        ("9" * 4301, "username"),
+        ('"asha\\u0000"', "username"),
+        ('"\\udc00"', "username"),
+        ("[" * 100_000 + "]" * 100_000, None),
+        ("20240101", "username"),
+    ],
+)
+def test_the_reviews_malformed_credentials_are_400s_naming_the_field(
+    client, staff, username, field
+):
+    body = f'{{"username": {username}, "password": "{PASSWORD}"}}'
+
+    response = client.post("/core/auth/login/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert list(response.json().get("fields", {})) == ([field] if field else [])
+    assert "sessionid" not in client.cookies
+    assert security_entries("login_failed") == []  # refused before any lookup
+
+
 def test_a_body_that_is_not_json_is_a_bad_request(client, staff):
     response = client.post(
         "/core/auth/login/", "username=asha", content_type="application/json"
