@@ -44,13 +44,29 @@ SHOWN_CHARS = 40
 #: Longest place in the body (`where`) named in an error, in characters.
 MAX_WHERE_CHARS = 120
 
-# NUL, lone surrogates (the only way they reach a str is a \\uD8xx escape
-# without its pair) and Unicode's 66 noncharacters.
-_NONCHARACTERS = "".join(
-    f"{chr(plane + 0xFFFE)}{chr(plane + 0xFFFF)}"
-    for plane in range(0, 0x110000, 0x10000)
+# NUL, lone surrogates (the only way they reach a str is a \uD8xx escape
+# without its pair) and Unicode's 66 noncharacters: 34 in the BMP, and
+# U+1FFFE, U+1FFFF ... U+10FFFF (checked apart: a character class holding
+# them makes every search several times slower).
+_FORBIDDEN_BMP = re.compile("[\x00\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+# The escapes that give one of those: \u0000, a high surrogate without its
+# low one or a low one without its high one, and the BMP noncharacters and
+# the astral ones as pairs (their high surrogate ends in 3F, 7F, BF or FF,
+# their low one is DFFE or DFFF).
+_FORBIDDEN_ESCAPE = re.compile(
+    r"\\u(?:"  # every branch starts here, so the search skips along in C
+    r"0000"
+    r"|[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2}\\u)[dD][c-fC-F][0-9a-fA-F]{2}"
+    r"|[fF][dD][dDeE][0-9a-fA-F]|[fF]{3}[eEfF]"
+    r"|[dD][89abAB][37bfBF][fF]\\u[dD][fF][fF][eEfF]"
+    r")"
 )
-_FORBIDDEN = re.compile(f"[\x00\ud800-\udfff\ufdd0-\ufdef{_NONCHARACTERS}]")
+# A JSON string; anything but a bracket; an empty pair of brackets.
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_INNERMOST = re.compile(r"\[\]|\{\}")
 
 
 class MalformedJson(ValueError):
@@ -62,12 +78,10 @@ class MalformedJson(ValueError):
     """
 
     def __init__(self, message: str, where: str = "") -> None:
-        self.message = message
         # A place 32 levels deep under 40-character keys would be a page long.
-        self.where = (
-            where if len(where) <= MAX_WHERE_CHARS else where[:MAX_WHERE_CHARS] + "..."
-        )
-        where = self.where
+        if len(where) > MAX_WHERE_CHARS:
+            where = where[:MAX_WHERE_CHARS] + "..."
+        self.message, self.where = message, where
         super().__init__(f"{where}: {message}" if where else message)
 
 
@@ -104,12 +118,17 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
         ) from None
     if not text.strip():
         return {}
-    data = _decode(text)
+    hooks = _Hooks()
+    data = hooks.decode(text)
     if not isinstance(data, dict):
         raise MalformedJson(
             f"The request body must be a JSON object ({{...}}), not {_kind(data)}."
         )
-    _walk(data)
+    # The walk finds and names any problem, but costs ~10x the decoding;
+    # it runs only when a hook refused something, or the text may hold a
+    # forbidden character or nest too deep (quick checks in C).
+    if hooks.suspect or _may_hold_forbidden_text(text) or _deeper_than_limit(text):
+        _walk(data)
     return data
 
 
@@ -121,10 +140,9 @@ def text_problem(text: str) -> str | None:
     Example: `text_problem("a\\x00b")` -> "Text may not contain the NUL
     character (U+0000); remove it."
     """
-    found = _FORBIDDEN.search(text)
-    if found is None:
+    code = _forbidden_code(text)
+    if code is None:
         return None
-    code = ord(found.group())
     if code == 0:
         return "Text may not contain the NUL character (U+0000); remove it."
     if 0xD800 <= code <= 0xDFFF:
@@ -136,71 +154,121 @@ def text_problem(text: str) -> str | None:
     return f"Text may not contain U+{code:04X}, a Unicode noncharacter; remove it."
 
 
-def _decode(text: str) -> Any:
-    try:
-        return json.loads(
-            text,
-            parse_int=_integer,
-            parse_float=_float,
-            parse_constant=_constant,
-            object_pairs_hook=_object,
+def _forbidden_code(text: str) -> int | None:
+    """The code point of a forbidden character in `text`, or None."""
+    if text.isascii():
+        return 0 if "\x00" in text else None
+    found = _FORBIDDEN_BMP.search(text)
+    if found is not None:
+        return ord(found.group())
+    for astral in _ASTRAL.findall(text):
+        if ord(astral) & 0xFFFE == 0xFFFE:
+            return ord(astral)
+    return None
+
+
+class _Hooks:
+    """json.loads with hooks that leave a `_Refused` marker where a number
+    is refused and flag an object with a repeated key; `suspect` is set
+    when either happened."""
+
+    def __init__(self) -> None:
+        self.suspect = False
+
+    def decode(self, text: str) -> Any:
+        """`text` decoded; MalformedJson for anything the decoder raises."""
+        try:
+            return json.loads(
+                text,
+                parse_int=self.integer,
+                parse_float=self.number,
+                parse_constant=self.constant,
+                object_pairs_hook=self.members,
+            )
+        except json.JSONDecodeError as exc:
+            raise MalformedJson(
+                f"The request body is not valid JSON ({exc.msg} at line "
+                f"{exc.lineno}, column {exc.colno}). Send a JSON object such as "
+                '{"name": "value"}.'
+            ) from None
+        except RecursionError:
+            # The C scanner gives up near the interpreter's recursion limit
+            # (about 1,000 levels), long after MAX_DEPTH; the walk checks that.
+            raise MalformedJson(_too_deep_message()) from None
+        except ValueError:  # no other is known; a body is never a 500
+            raise MalformedJson(
+                "The request body is not valid JSON. Send a JSON object such as "
+                '{"name": "value"}.'
+            ) from None
+
+    def integer(self, literal: str) -> int | _Refused:
+        digits = literal.lstrip("-")
+        if len(digits) <= MAX_INTEGER_DIGITS:
+            value = int(literal)
+            if abs(value) <= MAX_SAFE_INTEGER:
+                return value
+        return self._refused(
+            f"the integer {_shown(literal)} ({len(digits):,} digits) is out of "
+            f"range; integers are between -{MAX_SAFE_INTEGER} and "
+            f"{MAX_SAFE_INTEGER}."
         )
-    except json.JSONDecodeError as exc:
-        raise MalformedJson(
-            f"The request body is not valid JSON ({exc.msg} at line {exc.lineno}, "
-            f'column {exc.colno}). Send a JSON object such as {{"name": "value"}}.'
-        ) from None
-    except RecursionError:
-        # The C scanner gives up near the interpreter's recursion limit
-        # (about 1,000 levels), long after MAX_DEPTH; the walk checks that.
-        raise MalformedJson(_too_deep_message()) from None
-    except ValueError:  # no other is known; a body is never a 500
-        raise MalformedJson(
-            "The request body is not valid JSON. Send a JSON object such as "
-            '{"name": "value"}.'
-        ) from None
 
-
-def _integer(literal: str) -> int | _Refused:
-    digits = literal.lstrip("-")
-    if len(digits) <= MAX_INTEGER_DIGITS:
-        value = int(literal)
-        if abs(value) <= MAX_SAFE_INTEGER:
+    def number(self, literal: str) -> float | _Refused:
+        value = float(literal)  # the JSON grammar has already checked the form
+        if math.isfinite(value):
             return value
-    return _Refused(
-        f"the integer {_shown(literal)} ({len(digits):,} digits) is out of range; "
-        f"integers are between -{MAX_SAFE_INTEGER} and {MAX_SAFE_INTEGER}."
-    )
+        return self._refused(
+            f"the number {_shown(literal)} is too large (beyond about 1.8e308); "
+            "send a finite number."
+        )
+
+    def constant(self, name: str) -> _Refused:
+        return self._refused(
+            f"{name} is not a number JSON allows; send a finite number, or null."
+        )
+
+    def members(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result = dict(pairs)
+        if len(result) == len(pairs):
+            return result
+        self.suspect = True
+        flagged = _DuplicateKeys(result)
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                flagged.duplicate = key
+                break
+            seen.add(key)
+        return flagged
+
+    def _refused(self, message: str) -> _Refused:
+        self.suspect = True
+        return _Refused(message)
 
 
-def _float(literal: str) -> float | _Refused:
-    value = float(literal)  # the JSON grammar has already checked the form
-    if math.isfinite(value):
-        return value
-    return _Refused(
-        f"the number {_shown(literal)} is too large (beyond about 1.8e308); send "
-        "a finite number."
-    )
+def _may_hold_forbidden_text(text: str) -> bool:
+    """Whether a string or key of `text` may hold a forbidden character:
+    one written as such (a noncharacter; NUL cannot be, unescaped), or an
+    escape that gives one. A false alarm (an escaped backslash before
+    "u0000") only costs the walk."""
+    if "\\u" in text and _FORBIDDEN_ESCAPE.search(text):
+        return True
+    return _forbidden_code(text) is not None
 
 
-def _constant(name: str) -> _Refused:
-    return _Refused(
-        f"{name} is not a number JSON allows; send a finite number, or null."
-    )
-
-
-def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) == len(pairs):
-        return result
-    flagged = _DuplicateKeys(result)
-    seen: set[str] = set()
-    for key, _ in pairs:
-        if key in seen:
-            flagged.duplicate = key
-            break
-        seen.add(key)
-    return flagged
+def _deeper_than_limit(text: str) -> bool:
+    """Whether `text` (valid JSON) nests objects and lists more than
+    MAX_DEPTH deep. Outside strings only the brackets count; each pass
+    removes the innermost pairs, so what is left after MAX_DEPTH passes is
+    deeper."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return False
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    for _ in range(MAX_DEPTH):
+        brackets = _INNERMOST.sub("", brackets)  # one level: not re-scanned
+        if not brackets:
+            return False
+    return True
 
 
 def _walk(data: dict[str, Any]) -> None:
@@ -249,7 +317,10 @@ def key_path(where: str, key: str) -> str:
     """The place of `key` in the object at `where`, as errors name it:
     "first_name", "batch[2].context". A long key is shortened, and a
     character that may not be stored is shown as its escape ("a\\u0000")."""
-    shown = _FORBIDDEN.sub(lambda m: f"\\u{ord(m.group()):04x}", _shown(key))
+    shown = "".join(
+        f"\\u{ord(char):04x}" if _forbidden_code(char) is not None else char
+        for char in _shown(key)
+    )
     shown = shown or '""'  # the empty key, named so that it shows
     return f"{where}.{shown}" if where else shown
 

@@ -3,6 +3,7 @@ refusal is a MalformedJson naming the place, never another exception."""
 
 import contextlib
 import json
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -13,8 +14,10 @@ from core.utils.json_input import (
     MAX_SAFE_INTEGER,
     MalformedJson,
     parse_json_object,
+    parser,
     text_problem,
 )
+from tests.fuzz.json_text import deep, values
 
 
 def refusal(body: bytes) -> MalformedJson:
@@ -212,3 +215,42 @@ def test_arbitrary_json_gives_an_object_or_a_malformed_json(value):
         assert parse_json_object(body) == json.loads(body)
     except MalformedJson as error:
         assert error.where.startswith("v")
+
+
+def parsed_by_always_walking(body: bytes) -> dict[str, Any]:
+    """The reference: the same decoding, then the walk, always (the parser
+    skips the walk when its quick checks on the text find nothing)."""
+    hooks = parser._Hooks()
+    data = hooks.decode(body.decode())
+    if not isinstance(data, dict):
+        raise MalformedJson("not an object")
+    parser._walk(data)
+    return data
+
+
+@settings(max_examples=400, deadline=None, derandomize=True, database=None)
+@given(st.one_of(values(), deep()))
+def test_the_quick_checks_never_skip_a_problem_the_walk_would_find(text):
+    body = f'{{"v": {text}}}'.encode("utf-8", "surrogatepass")
+    outcomes = []
+    for parse in (parse_json_object, parsed_by_always_walking):
+        try:
+            outcomes.append(parse(body))
+        except (MalformedJson, UnicodeDecodeError) as error:
+            outcomes.append(type(error))
+            outcomes.append(getattr(error, "where", None))
+
+    assert outcomes[: len(outcomes) // 2] == outcomes[len(outcomes) // 2 :]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"a": "\\\\u0000"}',  # an escaped backslash, then the text u0000
+        b'{"a": "\\ud83d\\ude00"}',  # a valid pair
+        b'{"a": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}',  # brackets in text
+        b'{"a": 1234567890, "b": "NaN", "c": "1e400", "d": "\\u00e9"}',
+    ],
+)
+def test_what_only_looks_forbidden_is_read(body):
+    assert parse_json_object(body) == json.loads(body)
