@@ -424,6 +424,10 @@ class BaseModel(ActivityLogBase, CachingMixin, models.Model):
 
         Example: `patient.set_values({"date_of_birth": "1990-04-01", "lab_id": "3"})`
         sets a `date` and an `int`.
+
+        Lenient on purpose, for Python callers (forms, imports, commands):
+        "3" becomes 3 and 123 becomes "123". JSON input is held to its JSON
+        types before it gets here (GenericView.data(), core.utils.json_input).
         """
         converted: dict[str, Any] = {}
         errors: dict[str, list[str]] = {}
