@@ -40,6 +40,10 @@ from core.middleware.security_events import (
     record_security_event,
 )
 from core.tenancy.access import begin_lab_session, choose_sign_in_lab
+from core.utils.json_input import INTEGER, TEXT
+
+#: The JSON types of the sign-in body (core.utils.json_input).
+SIGN_IN_FIELDS = {"username": TEXT, "password": TEXT, "lab_id": INTEGER.or_null()}
 
 
 @allowed_methods("GET")
@@ -52,20 +56,10 @@ def csrf_token(request: HttpRequest) -> JsonResponse:
 
 
 @allowed_methods("POST")
-@json_view(required=("username", "password"))
+@json_view(required=("username", "password"), fields=SIGN_IN_FIELDS)
 def login(request: HttpRequest, data: dict[str, Any]) -> Any:
     """Sign in to a lab; see the module docstring."""
     username, password = data["username"], data["password"]
-    if not isinstance(username, str) or not isinstance(password, str):
-        return json_error(
-            "username and password must be text.",
-            400,
-            fields={
-                name: ["Send this as a JSON string."]
-                for name in ("username", "password")
-                if not isinstance(data[name], str)
-            },
-        )
     # Throttled and audited by the authentication backend; a throttled
     # attempt raises (429 / 503, answered by ApiErrorMiddleware).
     user = authenticate(request, username=username, password=password)

@@ -33,6 +33,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.utils.json_input import OBJECT, TEXT, field_problems
+
 #: "app.report": lower-case words of letters, digits and underscores, joined
 #: by dots, the first naming the app that owns the report.
 REPORT_NAME = re.compile(r"\A[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+\Z")
@@ -41,8 +43,14 @@ MAX_REPORT_NAME_CHARS = 100
 #: The watermarks a client may ask for (null: none). A fixed list, so no
 #: client can print its own words ("VERIFIED") across a lab's report.
 WATERMARKS = ("DRAFT", "CORRECTED")
-#: The fields of one report request.
-REQUEST_FIELDS = ("report", "context", "watermark")
+#: The fields of one report request and their JSON types: the report's
+#: name, its data (an object; null for none), the watermark (null: none).
+REQUEST_TYPES = {
+    "report": TEXT,
+    "context": OBJECT.or_null(),
+    "watermark": TEXT.or_null(),
+}
+REQUEST_FIELDS = tuple(REQUEST_TYPES)
 #: The key under which a report's template finds the client's context.
 DATA_KEY = "data"
 
@@ -150,7 +158,12 @@ def registered_reports() -> list[str]:
 
 class ReportRequestInvalid(ValueError):
     """A report request that is not of the documented shape; the message
-    names the field and what it should be."""
+    names the field and what it should be, and `fields` has each field's
+    problems (`{"batch[2].context": ["Send a JSON object ..."]}`)."""
+
+    def __init__(self, message: str, fields: dict[str, list[str]] | None = None):
+        super().__init__(message)
+        self.fields = fields or {}
 
 
 @dataclass(frozen=True)
@@ -184,19 +197,18 @@ class ReportRequest:
                 f"{prefix}unknown fields {', '.join(unknown)}; a report request "
                 f"has only {', '.join(REQUEST_FIELDS)}."
             )
+        problems = field_problems(value, REQUEST_TYPES, where)
+        if problems:
+            raise ReportRequestInvalid(
+                "; ".join(f"{path}: {found[0]}" for path, found in problems.items()),
+                problems,
+            )
         name = value.get("report")
-        if not isinstance(name, str) or not name:
+        if not name:
             raise ReportRequestInvalid(
                 f"{prefix}'report' must name a report, such as 'patients.summary'."
             )
-        context = value.get("context", {})
-        if context is None:
-            context = {}
-        if not isinstance(context, dict):
-            raise ReportRequestInvalid(
-                f"{prefix}'context' must be a JSON object ({{...}}) of the "
-                "report's data."
-            )
+        context = value.get("context") or {}
         watermark = value.get("watermark")
         if watermark is not None and watermark not in WATERMARKS:
             raise ReportRequestInvalid(

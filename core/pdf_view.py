@@ -55,17 +55,28 @@ import io
 from typing import Any, cast
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpRequest, JsonResponse
 from django.http.response import HttpResponseBase
 
 from admin.account.models import Lab
-from core.decorators import allowed_methods, rate_limit, request_data, require_lab
-from core.middleware.api_errors import json_error
+from core.decorators import allowed_methods, rate_limit, request_json, require_lab
+from core.middleware.api_errors import (
+    json_error,
+    malformed_json_response,
+    validation_fields,
+)
 from core.middleware.lab_context import LabRequest
-from core.pdf_reports import ReportRequest, ReportRequestInvalid, UnknownReport
+from core.pdf_reports import (
+    REQUEST_TYPES,
+    ReportRequest,
+    ReportRequestInvalid,
+    UnknownReport,
+)
 from core.tenancy import LabScope
 from core.utils.aws.exceptions import ObjectNotFound, StorageUnavailable
 from core.utils.clients import get_client
+from core.utils.json_input import OBJECT, TEXT, MalformedJson, check_fields, list_of
 from core.utils.pdf.compose import merge_pdfs
 from core.utils.pdf.errors import (
     PdfHtmlTooLarge,
@@ -79,6 +90,9 @@ from core.utils.pdf.reports import render_report
 
 #: What one request may ask for, one of them per body.
 MODES = ("report", "merge", "batch")
+#: The JSON types of the body's fields (core.utils.json_input): stored PDF
+#: keys to merge, report requests to run in the background, or one report.
+BODY_TYPES = {"merge": list_of(TEXT), "batch": list_of(OBJECT), **REQUEST_TYPES}
 #: The file name of a merge's answer.
 MERGED_FILENAME = "merged.pdf"
 #: The rate-limit counter this endpoint shares across its modes.
@@ -124,8 +138,14 @@ def _answer(request: LabRequest) -> HttpResponseBase:
         return _pdf_response(render_report(report, lab=lab), report.report.filename)
     except Refusal as refusal:
         return json_error(str(refusal), refusal.status)
+    except MalformedJson as malformed:
+        return malformed_json_response(malformed)
+    except ValidationError as invalid:
+        fields = validation_fields(invalid)
+        return json_error("Some values are not valid; see fields.", 400, fields=fields)
     except ReportRequestInvalid as invalid:
-        return json_error(str(invalid), 400)
+        extra = {"fields": invalid.fields} if invalid.fields else {}
+        return json_error(str(invalid), 400, **extra)
     except UnknownReport as unknown:
         return json_error(str(unknown), 404)
     except (PdfHtmlTooLarge, PdfTooManyPages) as too_large:
@@ -154,13 +174,7 @@ def _read_body(request: HttpRequest) -> dict[str, Any]:
             "(settings.PDF_MAX_REQUEST_BYTES). Send fewer or smaller reports.",
             413,
         )
-    try:
-        data, problem = request_data(request)
-    except RecursionError:
-        problem = "The request body is nested too deeply; send plainer JSON."
-    if problem is not None:
-        raise Refusal(problem, 400)
-    return data
+    return request_json(request)
 
 
 def _mode(data: dict[str, Any]) -> str:
@@ -170,13 +184,14 @@ def _mode(data: dict[str, Any]) -> str:
         raise Refusal(
             f"Send exactly one of {', '.join(MODES)} in the JSON body; {given}.", 400
         )
+    check_fields(data, BODY_TYPES)
     return found[0]
 
 
 def _batch(data: dict[str, Any]) -> list[ReportRequest]:
     _only(data, "batch")
     items = data["batch"]
-    if not isinstance(items, list) or not items:
+    if not items:
         raise Refusal("'batch' must be a non-empty list of report requests.", 400)
     limit: int = settings.PDF_MAX_BATCH_REPORTS
     if len(items) > limit:
@@ -194,7 +209,7 @@ def _batch(data: dict[str, Any]) -> list[ReportRequest]:
 def _merge(request: LabRequest, data: dict[str, Any]) -> HttpResponseBase:
     _only(data, "merge")
     keys = data["merge"]
-    if not isinstance(keys, list) or not keys:
+    if not keys:
         raise Refusal("'merge' must be a non-empty list of stored PDF keys.", 400)
     limit: int = settings.PDF_MAX_MERGE_FILES
     if len(keys) > limit:
@@ -205,8 +220,6 @@ def _merge(request: LabRequest, data: dict[str, Any]) -> HttpResponseBase:
         )
     scope = cast(LabScope, request.scope)  # require_lab: every request has one
     for number, key in enumerate(keys):
-        if not isinstance(key, str):
-            raise Refusal(f"merge[{number}] must be a key, as text.", 400)
         if report_key_lab(key) not in scope:
             raise _not_found(number)
     storage = get_client("s3")

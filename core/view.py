@@ -24,18 +24,19 @@ Health checks (routes in core/urls.py):
 import hashlib
 import hmac
 import ipaddress
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 
-from core.decorators import request_data, require_lab
+from core.decorators import QUERY_METHODS, request_json, require_lab
 from core.middleware.api_errors import json_error
 from core.middleware.request_id import client_ip_for
 from core.tenancy import LabKind, LabScope
@@ -43,6 +44,7 @@ from core.tenancy.access import scope_for_session
 from core.tenancy.facts import lab_facts
 from core.utils.health.checks import readiness_report
 from core.utils.health.runner import Status
+from core.utils.json_input import INTEGER, JsonField, check_fields, model_json_fields
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 M = TypeVar("M", bound=Model)
@@ -62,13 +64,24 @@ class GenericView(View):
       (`Model.get_in_scope`: the instance cache first for INSTANCE-cached
       models), or Http404 whether the row is missing or another lab's:
       "not yours" looks exactly like "does not exist".
-    - `data()`: the JSON object body (400 for anything else).
+    - `data()`: the JSON object body, parsed by core.utils.json_input (a
+      400 naming the place for anything malformed), with the JSON type of
+      each value checked: a value under a field name of `model` must have
+      the type that field expects (text for text fields, an integer, never
+      true, for integer fields and foreign keys, "YYYY-MM-DD" for dates...),
+      and `body_fields` declares the view's other fields. `version` is a
+      JSON integer in every view. One 400 lists every mistyped field.
 
-    Example: `class PatientView(GenericView): def get(self, request, pk):
-    return JsonResponse(as_json(self.get_scoped(Patient, pk)))`.
+    Example: `class PatientView(GenericView): model = Patient; def get(self,
+    request, pk): return JsonResponse(as_json(self.get_scoped(Patient, pk)))`.
     """
 
     lab_kinds: tuple[LabKind, ...] = (LabKind.STAFF, LabKind.DOCTOR, LabKind.API_KEY)
+    #: The model whose fields the body may carry; their JSON types are checked.
+    model: type[Model] | None = None
+    #: The body's other fields and their JSON types (they override the
+    #: model's), e.g. `{"reason": TEXT}`.
+    body_fields: Mapping[str, JsonField] = {}
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         """Refuse a caller whose kind is not in `lab_kinds`; then the handler."""
@@ -125,12 +138,19 @@ class GenericView(View):
         return model.get_in_scope(self.scope, not_found, pk=pk)  # type: ignore[attr-defined]
 
     def data(self) -> dict[str, Any]:
-        """The request's JSON object (query parameters for GET); a
-        ValidationError (400) saying what is wrong otherwise."""
-        data, problem = request_data(self.request)
-        if problem is not None:
-            raise ValidationError(problem)
+        """The request's JSON object (query parameters for GET), its values
+        of the JSON types `json_fields()` declares. Raises MalformedJson or
+        ValidationError (400s naming the fields) otherwise."""
+        data = request_json(self.request)
+        if self.request.method not in QUERY_METHODS:
+            check_fields(data, self.json_fields())
         return data
+
+    def json_fields(self) -> dict[str, JsonField]:
+        """The JSON type of each body field this view knows: `version`, the
+        model's fields, then `body_fields`."""
+        model_fields = model_json_fields(self.model) if self.model else {}
+        return {"version": INTEGER, **model_fields, **self.body_fields}
 
 
 @method_decorator(never_cache, name="dispatch")

@@ -26,6 +26,7 @@ from django.urls import reverse
 
 from admin.account.models import Lab
 from core.exceptions import VersionConflict
+from core.utils.json_input import INTEGER, TEXT
 from core.view import GenericView
 from patients.models import Patient
 
@@ -59,6 +60,9 @@ def patient_json(patient: Patient) -> dict[str, Any]:
 
 class PatientListView(GenericView):
     """A page of the lab's patients (newest id first), or a new patient."""
+
+    model = Patient
+    body_fields = {"lab_id": INTEGER.or_null(), "reason": TEXT}
 
     def get(self, request: HttpRequest) -> JsonResponse:
         """`limit` (1-200), `after` (an id: the page after it)."""
@@ -95,6 +99,9 @@ class PatientListView(GenericView):
 
 class PatientDetailView(GenericView):
     """One patient of the request's labs: read or update."""
+
+    model = Patient
+    body_fields = {"reason": TEXT}
 
     def get(self, request: HttpRequest, pk: int) -> JsonResponse:
         """The patient, from the instance cache when it is there."""

@@ -7,7 +7,9 @@ answer, `{"error": <message for people>, "request_id": <id>, ...}`:
 | raised                                   | status | body extra                      |
 |------------------------------------------|--------|---------------------------------|
 | django ValidationError                   | 400    | "fields": {field: [messages]}   |
-| BadRequest                               | 400    |                                 |
+| MalformedJson (core.utils.json_input)    | 400    | "fields": {where: [message]}    |
+| BadRequest, SuspiciousOperation          | 400    |                                 |
+| RequestDataTooBig (body over the limit)  | 413    |                                 |
 | PermissionDenied                         | 403    |                                 |
 | Http404, ObjectDoesNotExist              | 404    |                                 |
 | VersionConflict (core.exceptions)        | 409    |                                 |
@@ -35,6 +37,8 @@ from django.core.exceptions import (
     BadRequest,
     ObjectDoesNotExist,
     PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
     ValidationError,
 )
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -43,6 +47,7 @@ from core.exceptions import VersionConflict
 from core.middleware.sessions import SessionStoreUnavailable
 from core.middleware.throttle import SignInThrottled, SignInUnavailable
 from core.utils.activity_log.context import current_request
+from core.utils.json_input import MalformedJson
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +72,18 @@ def json_error(message: str, status: int, **extra: Any) -> JsonResponse:
     response = JsonResponse(body, status=status)
     response["Cache-Control"] = "no-store"
     return response
+
+
+def malformed_json_response(error: MalformedJson) -> JsonResponse:
+    """The 400 for a body the JSON parser refused: its message, and under
+    `fields` the place in the body it names, if any.
+
+    Example: `{"error": "first_name: Text may not contain the NUL character
+    (U+0000); remove it.", "fields": {"first_name": ["Text may not ..."]}}`.
+    """
+    if not error.where:
+        return json_error(error.message, 400)
+    return json_error(str(error), 400, fields={error.where: [error.message]})
 
 
 def validation_fields(error: ValidationError) -> dict[str, list[str]]:
@@ -133,8 +150,12 @@ def exception_response(request: HttpRequest, exception: Exception) -> JsonRespon
     if isinstance(exception, ValidationError):
         fields = validation_fields(exception)
         return json_error("Some values are not valid; see fields.", 400, fields=fields)
+    if isinstance(exception, MalformedJson):
+        return malformed_json_response(exception)
     if isinstance(exception, BadRequest):
         return json_error(str(exception) or "The request is not valid.", 400)
+    if isinstance(exception, SuspiciousOperation):
+        return _suspicious(exception)
     if isinstance(exception, PermissionDenied):
         return json_error(
             str(exception) or "You do not have permission to do this.", 403
@@ -156,6 +177,25 @@ def exception_response(request: HttpRequest, exception: Exception) -> JsonRespon
         response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_SECONDS)
         return response
     return _server_error(request, exception)
+
+
+def _suspicious(exception: SuspiciousOperation) -> JsonResponse:
+    """What Django answers for these outside API routes (400, logged to
+    django.security.<name>), as JSON; a body over the limit is a 413."""
+    name = type(exception).__name__
+    logging.getLogger(f"django.security.{name}").error("%s", exception)
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return json_error(
+            f"The request body is larger than {limit:,} bytes, the most accepted "
+            "(settings.DATA_UPLOAD_MAX_MEMORY_SIZE); send less.",
+            413,
+        )
+    return json_error(
+        "The request is not valid (too many fields, or malformed headers); "
+        "check what is sent.",
+        400,
+    )
 
 
 def _server_error(request: HttpRequest, exception: Exception) -> JsonResponse:

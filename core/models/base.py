@@ -424,6 +424,10 @@ class BaseModel(ActivityLogBase, CachingMixin, models.Model):
 
         Example: `patient.set_values({"date_of_birth": "1990-04-01", "lab_id": "3"})`
         sets a `date` and an `int`.
+
+        Lenient on purpose, for Python callers (forms, imports, commands):
+        "3" becomes 3 and 123 becomes "123". JSON input is held to its JSON
+        types before it gets here (GenericView.data(), core.utils.json_input).
         """
         converted: dict[str, Any] = {}
         errors: dict[str, list[str]] = {}
@@ -672,7 +676,7 @@ def _convert(field: Field[Any, Any], name: str, value: Any) -> tuple[str, Any]:
             raise ValidationError("This field cannot be null.", code="null")
         return name, None
     if not field.is_relation:
-        return name, field.to_python(value)
+        return name, _to_python(field, value)
     related_model = field.related_model
     if isinstance(value, models.Model):
         is_expected_model = isinstance(related_model, type) and isinstance(
@@ -686,4 +690,19 @@ def _convert(field: Field[Any, Any], name: str, value: Any) -> tuple[str, Any]:
             code="invalid",
         )
     target = field.target_field  # type: ignore[attr-defined]
-    return field.attname, target.to_python(value)
+    return field.attname, _to_python(target, value)
+
+
+def _to_python(field: Field[Any, Any], value: Any) -> Any:
+    """`field.to_python(value)`, whose own refusals are ValidationErrors;
+    a value of a type it was not written for (a number for a DateField, a
+    list, infinity for an integer) makes Django's fields raise TypeError,
+    ValueError or OverflowError instead, reported here the same way."""
+    try:
+        return field.to_python(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ValidationError(
+            f"A {field.get_internal_type()} cannot take this "
+            f"{type(value).__name__} value; give a value of its type.",
+            code="invalid",
+        ) from None

@@ -58,6 +58,7 @@ from core.utils.encryption import (
     token_key_id,
     token_prefix,
 )
+from core.utils.json_input.fields import JsonKind
 
 #: The one key of the JSON object the instance cache stores for a ciphertext.
 SEALED_KEY = "__lis_encrypted__"
@@ -368,6 +369,10 @@ class EncryptedJSONField(EncryptedField):
     """Encrypted JSON (objects, lists, text, numbers, booleans). Python None is
     stored as NULL. A JSON object whose only key is `SEALED_KEY` is reserved
     (it is how the instance cache writes a ciphertext)."""
+
+    #: Any JSON value (core.utils.json_input.model_fields): the column's
+    #: internal type is text, but the field holds JSON.
+    json_kind = JsonKind.ANY
 
     def encrypt(self, value: Any, associated_data: bytes) -> str:
         return encrypt_json(value, associated_data)

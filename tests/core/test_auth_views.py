@@ -107,7 +107,7 @@ def test_staff_may_sign_in_to_a_child_lab_at_any_depth(client, staff, labs, targ
 def test_staff_may_not_sign_in_to_a_parent_sibling_or_other_lab(client, labs, target):
     make_user("nurse", labs["north"])
 
-    response = sign_in(client, "nurse", lab_id=str(labs[target].pk))
+    response = sign_in(client, "nurse", lab_id=labs[target].pk)
 
     assert response.status_code == 403
     assert response.json()["error"] == (
@@ -128,14 +128,30 @@ def test_a_doctor_may_not_sign_in_to_a_child_lab(client, labs):
     assert "Doctors sign in to their own lab" in response.json()["error"]
 
 
-@pytest.mark.parametrize("lab_id", ["north", 0, -3, True, [1]])
-def test_a_malformed_lab_id_is_a_bad_request(client, staff, lab_id):
+@pytest.mark.parametrize("lab_id", [0, -3])
+def test_a_lab_id_that_is_no_lab_id_is_a_bad_request(client, staff, lab_id):
     response = sign_in(client, "asha", lab_id=lab_id)
 
     assert response.status_code == 400
     assert response.json()["fields"] == {
         "lab_id": ["lab_id is a lab's id, a positive whole number."]
     }
+
+
+@pytest.mark.parametrize(
+    ("lab_id", "sent"),
+    [("north", "text"), ("12", "text"), (True, "true"), ([1], "a list"), (1.5, None)],
+)
+def test_a_lab_id_that_is_not_a_json_integer_is_a_bad_request(
+    client, staff, labs, lab_id, sent
+):
+    response = sign_in(client, "asha", lab_id=lab_id)
+
+    assert response.status_code == 400
+    [message] = response.json()["fields"]["lab_id"]
+    assert message.startswith("Send a whole number (a JSON integer, not quoted)")
+    assert sent is None or message.endswith(f"this is {sent}.")
+    assert "sessionid" not in client.cookies
 
 
 def test_a_user_without_a_lab_cannot_sign_in_here(client, db):
@@ -163,7 +179,10 @@ def test_nobody_signs_in_to_a_deactivated_lab(client, staff, labs):
 
 
 REQUIRED = ["This parameter is required."]
-NOT_TEXT = ["Send this as a JSON string."]
+
+
+def not_text(sent: str) -> list[str]:
+    return [f"Send text (a JSON string, in double quotes); this is {sent}."]
 
 
 @pytest.mark.parametrize(
@@ -171,8 +190,20 @@ NOT_TEXT = ["Send this as a JSON string."]
     [
         ({"username": "asha"}, {"password": REQUIRED}),
         ({"username": "asha", "password": ""}, {"password": REQUIRED}),
-        ({"username": 42, "password": PASSWORD}, {"username": NOT_TEXT}),
-        ({"username": "asha", "password": ["pw"]}, {"password": NOT_TEXT}),
+        ({"username": 42, "password": PASSWORD}, {"username": not_text("an integer")}),
+        ({"username": "asha", "password": ["pw"]}, {"password": not_text("a list")}),
+        (
+            {"username": {"x": 1}, "password": True, "lab_id": "3"},
+            {
+                "username": not_text("an object"),
+                "password": not_text("true"),
+                "lab_id": [
+                    "Send a whole number (a JSON integer, not quoted), such as 3; "
+                    "this is text."
+                ],
+            },
+        ),
+        ({"password": 7}, {"username": REQUIRED, "password": not_text("an integer")}),
     ],
 )
 def test_missing_or_mistyped_credentials_are_bad_requests(client, staff, body, fields):
@@ -180,6 +211,32 @@ def test_missing_or_mistyped_credentials_are_bad_requests(client, staff, body, f
 
     assert response.status_code == 400
     assert response.json()["fields"] == fields
+
+
+@pytest.mark.parametrize(
+    ("username", "field"),
+    [
+        ("Infinity", "username"),
+        ("NaN", "username"),
+        ("1e400", "username"),
+        ("9" * 4301, "username"),
+        ('"asha\\u0000"', "username"),
+        ('"\\udc00"', "username"),
+        ("[" * 100_000 + "]" * 100_000, None),
+        ("20240101", "username"),
+    ],
+)
+def test_the_reviews_malformed_credentials_are_400s_naming_the_field(
+    client, staff, username, field
+):
+    body = f'{{"username": {username}, "password": "{PASSWORD}"}}'
+
+    response = client.post("/core/auth/login/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert list(response.json().get("fields", {})) == ([field] if field else [])
+    assert "sessionid" not in client.cookies
+    assert security_entries("login_failed") == []  # refused before any lookup
 
 
 def test_a_body_that_is_not_json_is_a_bad_request(client, staff):

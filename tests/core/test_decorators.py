@@ -204,6 +204,68 @@ def test_malformed_bodies_are_400_saying_what_is_wrong(client, body, error):
     assert response.json()["error"] == error
 
 
+def test_a_body_the_parser_refuses_is_400_naming_the_place(client):
+    body = b'{"name": "CBC", "count": 2, "extra": {"notes": ["ok", "\\u0000"]}}'
+
+    response = client.post("/api/test/echo/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["fields"] == {
+        "extra.notes[1]": [
+            "Text may not contain the NUL character (U+0000); remove it."
+        ]
+    }
+    assert response.json()["error"].startswith("extra.notes[1]: Text may not")
+
+
+def test_a_query_parameter_with_a_nul_is_400(client):
+    response = client.get("/api/test/echo/?name=CBC&count=%00")
+
+    assert response.status_code == 400
+    assert response.json()["fields"] == {
+        "count": [
+            "In a query parameter: Text may not contain the NUL character (U+0000); "
+            "remove it."
+        ]
+    }
+
+
+def test_declared_fields_must_have_their_json_type_all_reported_at_once(client):
+    body = {"count": "2", "day": 19900101, "tags": ["a", 3], "other": {"free": 1}}
+
+    response = post_json(client, "/api/test/typed/", body)
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "Some values are not valid; see fields."
+    assert response.json()["fields"] == {
+        "name": ["This parameter is required."],
+        "count": [
+            "Send a whole number (a JSON integer, not quoted), such as 3; this is text."
+        ],
+        "day": [
+            'Send a date as text in the form YYYY-MM-DD, such as "1990-04-01"; this '
+            "is an integer."
+        ],
+        "tags[1]": ["Send text (a JSON string, in double quotes); this is an integer."],
+    }
+
+
+def test_values_of_their_json_types_reach_the_view(client):
+    body = {"name": "CBC", "count": 2, "day": None, "tags": ["a"], "other": [1.5]}
+
+    response = post_json(client, "/api/test/typed/", body)
+
+    assert response.status_code == 200
+    assert response.json() == {"got": body}
+
+
+def test_query_parameters_are_text_and_not_type_checked(client):
+    response = client.get("/api/test/typed/?name=CBC&count=2")
+
+    assert response.status_code == 200
+    assert response.json() == {"got": {"name": "CBC", "count": "2"}}
+
+
 def test_a_body_that_is_not_utf8_is_400(client):
     response = client.post(
         "/api/test/echo/", b'{"name": "\xff"}', content_type="application/json"
@@ -211,7 +273,8 @@ def test_a_body_that_is_not_utf8_is_400(client):
 
     assert response.status_code == 400
     assert response.json()["error"] == (
-        "The request body is not UTF-8 text; send JSON in UTF-8."
+        "The request body is not UTF-8 text (byte 10 cannot be read); send JSON "
+        "encoded as UTF-8."
     )
 
 

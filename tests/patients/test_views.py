@@ -2,6 +2,8 @@
 client: list, read (from the instance cache), create and update, with the
 errors a client sees. Lab isolation is in test_isolation_patients.py."""
 
+import json
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -12,7 +14,7 @@ from tests.core.middleware.fixtures import (  # noqa: F401
     on_redis_fixture,
     shared_redis_fixture,
 )
-from tests.isolation.helpers import send_json, signed_in
+from tests.isolation.helpers import csrf_headers, send_json, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -60,6 +62,77 @@ def test_invalid_input_is_a_400_with_every_field_error(labs):
     assert response.status_code == 400
     assert {"first_name", "sex"} <= set(response.json()["fields"])
     assert not Patient.objects.exists()
+
+
+#: What the security review sent (each was a 500, or stored as given), as
+#: the raw JSON text of first_name, and the field the 400 names.
+REVIEW_FINDINGS = {
+    "Infinity": "first_name",
+    "NaN": "first_name",
+    "1e400": "first_name",
+    "9" * 4301: "first_name",
+    "[" * 100_000 + "]" * 100_000: None,  # the stack, not a field, gives out
+    '"Asha\\u0000"': "first_name",
+    '"\\ud800"': "first_name",
+    '{"x": 1}': "first_name",  # was stored as the text "{'x': 1}"
+}
+
+
+@pytest.mark.parametrize(("value", "field"), REVIEW_FINDINGS.items())
+def test_the_reviews_malformed_values_are_400s_naming_the_field(labs, value, field):
+    client = signed_in(labs["north"])
+    body = f'{{"first_name": {value}, "sex": "F"}}'.encode()
+
+    response = client.post(
+        LIST, body, content_type="application/json", headers=csrf_headers(client)
+    )
+
+    assert response.status_code == 400
+    assert list(response.json().get("fields", {})) == ([field] if field else [])
+    assert not Patient.objects.exists()
+
+
+@pytest.mark.parametrize("value", [19900101, ["1990-04-01"], "01/04/1990"])
+def test_a_date_of_birth_that_is_not_iso_text_is_a_400(labs, value):
+    client = signed_in(labs["north"])
+
+    response = send_json(client, "POST", LIST, {
+        "first_name": "Asha", "sex": "F", "date_of_birth": value,
+    })  # fmt: skip
+
+    assert response.status_code == 400
+    [message] = response.json()["fields"]["date_of_birth"]
+    assert message.startswith("Send a date as text in the form YYYY-MM-DD, such as")
+
+
+@pytest.mark.parametrize("version", [True, "1 ", "1", 1.0, None])
+def test_a_version_that_is_not_a_json_integer_changes_nothing(labs, version):
+    client = signed_in(labs["north"])
+    patient = make_patient(labs["north"])
+
+    response = send_json(client, "PATCH", detail(patient), {
+        "version": version, "first_name": "Changed",
+    })  # fmt: skip
+
+    assert response.status_code == 400
+    [message] = response.json()["fields"]["version"]
+    assert message.startswith("Send a whole number (a JSON integer, not quoted)")
+    patient.refresh_from_db()
+    assert (patient.first_name, patient.version) == ("Asha", 1)
+
+
+@pytest.mark.parametrize("lab_id", ["3", 1e400, 2.5, True])
+def test_a_lab_id_that_is_not_a_json_integer_is_a_400(labs, lab_id):
+    client = signed_in(labs["north"])
+    body = json.dumps({"first_name": "Asha", "sex": "F", "lab_id": lab_id})
+
+    response = client.post(
+        LIST, body.replace("Infinity", "1e400"), content_type="application/json",
+        headers=csrf_headers(client),
+    )  # fmt: skip
+
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == ["lab_id"]
 
 
 @pytest.mark.django_db(transaction=True)  # the cache fills after commit

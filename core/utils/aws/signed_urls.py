@@ -39,7 +39,11 @@ def signature_is_valid(key: str, expires: str, signature: str, now: float) -> bo
         return False
     if expires_at <= now:
         return False
-    return hmac.compare_digest(signature, _signature(key, expires_at))
+    # As bytes: compare_digest raises TypeError for text with a non-ASCII
+    # character, which a link's signature parameter may hold; such a
+    # signature is simply not ours.
+    given = signature.encode("utf-8", "replace")
+    return hmac.compare_digest(given, _signature(key, expires_at).encode())
 
 
 def _signature(key: str, expires_at: int) -> str:

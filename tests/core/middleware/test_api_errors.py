@@ -32,6 +32,18 @@ CRASH_DETAILS = ["Asha", "98765", "hunter2", "RuntimeError", "Traceback"]
         ("missing", 404, "Specimen not found."),
         ("missing-plain", 404, "Record not found."),
         (
+            "suspicious",
+            400,
+            "The request is not valid (too many fields, or malformed headers); "
+            "check what is sent.",
+        ),
+        (
+            "too-big",
+            413,
+            "The request body is larger than 2,621,440 bytes, the most accepted "
+            "(settings.DATA_UPLOAD_MAX_MEMORY_SIZE); send less.",
+        ),
+        (
             "conflict",
             409,
             "Specimen 7 was changed by someone else since you loaded it (your "
@@ -68,6 +80,36 @@ def test_sessions_being_down_is_a_503_to_retry(client, caplog):
     assert response["Retry-After"] == "5"
     assert "try again shortly" in response.json()["error"]
     assert "Redis call failed" in caplog.text
+
+
+def test_a_suspicious_request_is_logged_as_django_logs_it(client, caplog):
+    with caplog.at_level(logging.ERROR, logger="django.security"):
+        response = client.get("/api/test/fail/suspicious/")
+
+    assert response.status_code == 400
+    assert "evil.example" not in response.content.decode()
+    [record] = [r for r in caplog.records if r.name.startswith("django.security")]
+    assert record.name == "django.security.SuspiciousOperation"
+
+
+def test_a_body_over_the_upload_limit_is_a_413_not_a_500(client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+
+    response = client.post(
+        "/api/test/echo/", b'{"name": "' + b"x" * 2000 + b'"}', "application/json"
+    )
+
+    assert response.status_code == 413
+    assert "larger than 1,000 bytes" in response.json()["error"]
+
+
+def test_too_many_query_parameters_are_a_400_not_a_500(client, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+
+    response = client.get("/api/test/echo/?" + "&".join(f"p{n}=1" for n in range(11)))
+
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("The request is not valid")
 
 
 def test_a_crash_answers_with_the_request_id_only_and_logs_the_details(client, caplog):

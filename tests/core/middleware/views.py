@@ -8,6 +8,8 @@ from django.core.exceptions import (
     BadRequest,
     ObjectDoesNotExist,
     PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
     ValidationError,
 )
 from django.http import Http404, HttpRequest, JsonResponse
@@ -25,6 +27,8 @@ from core.decorators import (
 from core.exceptions import VersionConflict
 from core.middleware.lab_context import LabRequest
 from core.middleware.sessions import SessionStoreUnavailable
+from core.utils.json_input import DATE, INTEGER, NUMBER, TEXT, list_of
+from core.view import GenericView
 from tests.lifecycle.models import Specimen
 
 logger = logging.getLogger("tests.core.middleware.views")
@@ -43,6 +47,8 @@ FAILURES: dict[str, Exception] = {
     "missing-plain": ObjectDoesNotExist(),
     "conflict": VersionConflict("Specimen", 7, 3, 4),
     "sessions-down": SessionStoreUnavailable("Redis call failed (ConnectionError)."),
+    "suspicious": SuspiciousOperation("Host header not allowed: evil.example"),
+    "too-big": RequestDataTooBig("Request body exceeded the limit."),
     "crash": RuntimeError("patient Asha Rao, mobile 98765 43210, db password hunter2"),
 }
 
@@ -108,6 +114,38 @@ def echo(request: HttpRequest, data: dict[str, Any]) -> Any:
     return {"got": data}
 
 
+@json_view(
+    required=("name",),
+    fields={
+        "name": TEXT,
+        "count": INTEGER,
+        "day": DATE.or_null(),
+        "tags": list_of(TEXT),
+    },
+)
+def typed(request: HttpRequest, data: dict[str, Any]) -> Any:
+    return {"got": data}
+
+
+class SpecimenView(GenericView):
+    """Echoes the body: a GenericView whose body carries Specimen's fields."""
+
+    model = Specimen
+    body_fields = {"reason": TEXT, "volume_ml": NUMBER}
+
+    def post(self, request: HttpRequest) -> JsonResponse:
+        return JsonResponse({"got": self.data()})
+
+    get = post
+
+
+class PlainView(GenericView):
+    """Echoes the body: a GenericView with no model."""
+
+    def post(self, request: HttpRequest) -> JsonResponse:
+        return JsonResponse({"got": self.data()})
+
+
 @json_view()
 def as_list(request: HttpRequest, data: dict[str, Any]) -> Any:
     return [1, 2, 3]
@@ -166,6 +204,9 @@ urlpatterns = [
     path("api/test/methods/", methods),
     path("api/test/permission/", needs_permission),
     path("api/test/echo/", echo),
+    path("api/test/typed/", typed),
+    path("api/test/generic/specimen/", SpecimenView.as_view()),
+    path("api/test/generic/plain/", PlainView.as_view()),
     path("api/test/list/", as_list),
     path("api/test/response/", as_response),
     path("api/test/wrong-return/", wrong_return),

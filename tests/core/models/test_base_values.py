@@ -88,6 +88,32 @@ def test_set_values_reports_every_bad_value_and_sets_nothing():
     assert (instrument.name, instrument.channels) == ("Kept", 2)
 
 
+def test_set_values_reports_values_a_field_cannot_take_as_field_errors(labs):
+    # Django's DateField and IntegerField raise TypeError / OverflowError
+    # for these, not ValidationError: a Python caller gets them per field.
+    instrument = Instrument(name="Kept", serial="S", channels=2)
+
+    with pytest.raises(ValidationError) as excinfo:
+        instrument.set_values(
+            {"calibrated_on": 20260301, "channels": float("inf"), "name": "B"}
+        )
+
+    errors = excinfo.value.message_dict
+    assert errors == {
+        "calibrated_on": [
+            "A DateField cannot take this int value; give a value of its type."
+        ],
+        "channels": [
+            "A PositiveSmallIntegerField cannot take this float value; give a "
+            "value of its type."
+        ],
+    }
+    assert (instrument.name, instrument.channels) == ("Kept", 2)
+    with pytest.raises(ValidationError) as foreign_key:
+        Patient().set_values({"lab_id": float("-inf")})
+    assert "AutoField cannot take this float" in foreign_key.value.messages[0]
+
+
 @pytest.mark.parametrize("name", ["version", "created_at", "updated_at", "id"])
 def test_set_values_refuses_fields_that_save_manages(name):
     instrument = Instrument(name="A", serial="S")

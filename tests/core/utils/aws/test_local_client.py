@@ -187,6 +187,20 @@ def test_a_link_is_refused_once_changed_or_expired(served_store, client):
         assert b"invalid or has expired" in response.content
 
 
+@pytest.mark.parametrize("signature", ["%C2%80", "%E2%82%AC" * 43, "%ED%A0%80", "%00"])
+def test_a_signature_that_is_not_ascii_is_refused_like_any_wrong_one(
+    served_store, client, signature
+):
+    # hmac.compare_digest raises TypeError for non-ASCII text (was a 500)
+    good = served_store.presigned_url("labs/12/reports/42.pdf", expires_seconds=60)
+    forged = good.split("signature=")[0] + f"signature={signature}"
+
+    response = client.get(forged)
+
+    assert response.status_code == 403
+    assert b"invalid or has expired" in response.content
+
+
 def test_a_signed_link_to_a_deleted_file_is_not_found(served_store, client):
     url = served_store.presigned_url("labs/12/reports/42.pdf", expires_seconds=60)
     served_store.delete("labs/12/reports/42.pdf")
