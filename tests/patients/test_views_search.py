@@ -72,10 +72,11 @@ def test_the_search_pages_like_the_list(labs):
     [
         ({}, "__all__", "Send a phone or an email"),
         ({"phone": "  ", "email": None}, "__all__", "Send a phone or an email"),
-        ({"phone": 919876543210}, "phone", "Must be a string."),
+        ({"phone": 919876543210}, "phone", "Send text (a JSON string"),
         ({"phone": PHONE, "name": "Asha"}, "name", "Not a search field"),
         ({"phone": PHONE, "limit": 0}, "limit", "between 1 and 200"),
-        ({"phone": PHONE, "after": "x"}, "after", "between 1 or more"),
+        ({"phone": PHONE, "after": "x"}, "after", "Send a whole number"),
+        ({"phone": PHONE, "after": 0}, "after", "between 1 or more"),
     ],
 )
 def test_a_search_that_cannot_be_run_is_a_400_saying_why(labs, body, field, says):
