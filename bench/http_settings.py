@@ -24,6 +24,9 @@ from bench.settings import *  # noqa: F403
 SESSION_ENGINE = "core.middleware.sessions"
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
-# Plain HTTP on loopback: a Secure cookie would never be sent back.
+# Plain HTTP on loopback: a Secure cookie would never be sent back, and no
+# request may be redirected to HTTPS.
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
+SECURE_SSL_REDIRECT = False
+SECURE_HSTS_SECONDS = 0
