@@ -21,6 +21,7 @@ refuses `?phone=` and `?email=` with a 400 that points to the search.
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, JsonResponse
 from django.urls import reverse
 
@@ -68,20 +69,7 @@ class PatientListView(GenericView):
         """`limit` (1-200), `after` (an id: the page after it)."""
         params = self.data()
         _refuse_contact_details_in_url(params)
-        limit = _int_param(params, "limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
-        patients = self.scoped(Patient)
-        after = params.get("after")
-        if after not in (None, ""):
-            patients = patients.filter(pk__lt=_int_param(params, "after", 0, 1, None))
-        page = list(patients.order_by("-pk")[: limit + 1])
-        more = len(page) > limit
-        page = page[:limit]
-        return JsonResponse(
-            {
-                "patients": [patient_json(p) for p in page],
-                "next": page[-1].pk if more else None,
-            }
-        )
+        return _page(self.scoped(Patient), params)
 
     def post(self, request: HttpRequest) -> JsonResponse:
         """Create a patient in the request's lab, or in one of its child
@@ -149,7 +137,6 @@ class PatientSearchView(GenericView):
                 for name in sorted(unknown)
             })  # fmt: skip
         terms = _search_terms(data)
-        limit = _int_param(data, "limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
         lab_ids = self.lab_ids()
         patients = self.scoped(Patient)
         if "phone" in terms:
@@ -157,18 +144,26 @@ class PatientSearchView(GenericView):
             patients = patients.with_phone(terms["phone"], [country], lab_ids)
         if "email" in terms:
             patients = patients.with_email(terms["email"], lab_ids)
-        after = _int_param(data, "after", None, 1, None)
-        if after is not None:
-            patients = patients.filter(pk__lt=after)
-        page = list(patients.order_by("-pk")[: limit + 1])
-        more = len(page) > limit
-        page = page[:limit]
-        return JsonResponse(
-            {
-                "patients": [patient_json(p) for p in page],
-                "next": page[-1].pk if more else None,
-            }
-        )
+        return _page(patients, data)
+
+
+def _page(patients: QuerySet[Patient], params: dict[str, Any]) -> JsonResponse:
+    """One page of `patients`, newest id first: `limit` of them (1-200,
+    default 50) with ids below `after` when given, and the `next` id to ask
+    `after` for (None on the last page)."""
+    limit = _int_param(params, "limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    after = _int_param(params, "after", None, 1, None)
+    if after is not None:
+        patients = patients.filter(pk__lt=after)
+    page = list(patients.order_by("-pk")[: limit + 1])
+    more = len(page) > limit
+    page = page[:limit]
+    return JsonResponse(
+        {
+            "patients": [patient_json(p) for p in page],
+            "next": page[-1].pk if more else None,
+        }
+    )
 
 
 def _search_terms(data: dict[str, Any]) -> dict[str, str]:
