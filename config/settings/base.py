@@ -247,6 +247,13 @@ MEDIA_ROOT = SERVICES["s3"]["OPTIONS"].get("base_dir", "")
 # A report over either is refused with an error that says which.
 PDF_MAX_HTML_BYTES = env_int("PDF_MAX_HTML_BYTES", 5_000_000)
 PDF_MAX_PAGES = env_int("PDF_MAX_PAGES", 200)
+# What a report may hold, per page of its own limit (its max_pages, else
+# PDF_MAX_PAGES), checked before rendering (core/utils/pdf/limits.py): the
+# values of its JSON context (list items and object members) and the
+# elements of its HTML; and how deeply the context may nest.
+PDF_MAX_CONTEXT_VALUES_PER_PAGE = env_int("PDF_MAX_CONTEXT_VALUES_PER_PAGE", 500)
+PDF_MAX_HTML_ELEMENTS_PER_PAGE = env_int("PDF_MAX_HTML_ELEMENTS_PER_PAGE", 500)
+PDF_MAX_CONTEXT_DEPTH = env_int("PDF_MAX_CONTEXT_DEPTH", 10)
 
 # The sample app's report release (patients/release.py): the Slack channel
 # told when a released report has a critical value.
@@ -266,6 +273,15 @@ PDF_MAX_MERGE_FILES = env_int("PDF_MAX_MERGE_FILES", 20)
 PDF_MAX_BATCH_REPORTS = env_int("PDF_MAX_BATCH_REPORTS", 50)
 PDF_RATE_LIMIT_PER_LAB = env_int("PDF_RATE_LIMIT_PER_LAB", 120)
 PDF_RATE_LIMIT_WINDOW_SECONDS = env_int("PDF_RATE_LIMIT_WINDOW_SECONDS", 60)
+# Its synchronous renders (core/pdf_sync.py): at most PDF_RENDER_SLOTS_PER_LAB
+# per lab and PDF_RENDER_SLOTS_TOTAL in all at once (across processes through
+# the cache's Redis; per process without it), each in a forked process
+# PDF_RENDER_NICE steps lower in CPU priority, killed after
+# PDF_RENDER_TIME_LIMIT_SECONDS.
+PDF_RENDER_SLOTS_PER_LAB = env_int("PDF_RENDER_SLOTS_PER_LAB", 2)
+PDF_RENDER_SLOTS_TOTAL = env_int("PDF_RENDER_SLOTS_TOTAL", 4)
+PDF_RENDER_TIME_LIMIT_SECONDS = env_int("PDF_RENDER_TIME_LIMIT_SECONDS", 30)
+PDF_RENDER_NICE = env_int("PDF_RENDER_NICE", 10)
 
 # Patient-data encryption (core/utils/encryption.py). LIS_ENCRYPTION_KEYS:
 # "key_id:base64key" entries (32-byte AES-256 keys), comma-separated, newest
