@@ -30,7 +30,7 @@ reports and the Lab already loaded, so nothing needs to be sent or set up,
 and a render that must be stopped takes nothing else down with it. Forking
 is cheap (a few ms); what would not be is WeasyPrint's first render in a
 fresh process (~350 ms of font and library set-up), so each web process
-renders one small document itself before its first fork (`_warm_up`), and
+renders one small document itself before its first fork (`warm_up`), and
 its children start warm. That is the only WeasyPrint work a web process
 does itself, and no fork happens while it runs (core.utils.forked explains
 why that matters).
@@ -121,7 +121,7 @@ def render_now(request: ReportRequest, lab: Lab) -> bytes:
     except LeaseRefused as refused:
         raise RendersBusy(refused) from None
     with lease:
-        _warm_up()
+        warm_up()
         try:
             return run_forked(
                 _render,
@@ -140,9 +140,11 @@ def _render(request: ReportRequest, lab: Lab) -> bytes:
     return render_report(request, lab=lab)
 
 
-def _warm_up() -> None:
+def warm_up() -> None:
     """Render WARM_UP_HTML once in this process, before its first fork;
-    other threads wait meanwhile (none may fork during it)."""
+    other threads wait meanwhile (none may fork during it). render_now calls
+    it; a server may call it at start (gunicorn's post_fork) to spare the
+    first request the time."""
     global _warm
     with _warm_lock:
         if not _warm:

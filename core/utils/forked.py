@@ -35,12 +35,12 @@ child only code that the parent's other threads do not run at the same
 time (core.pdf_sync: WeasyPrint, which web processes run only in children
 after one warm-up before the first fork), and a child that hangs anyway is
 killed at the time limit like a slow one. (Python warns about exactly this
-with a DeprecationWarning on every such fork; it is silenced for this
-module's fork only, the reasoning being here.)
+with a DeprecationWarning on such a fork, shown only where deprecation
+warnings are; the test suite ignores it for this module, the reasoning
+being here.)
 """
 
 import contextlib
-import functools
 import logging
 import math
 import os
@@ -50,7 +50,6 @@ import signal
 import stat
 import time
 import traceback
-import warnings
 from collections.abc import Callable
 from typing import Any, NoReturn
 
@@ -68,7 +67,6 @@ CHILD_FAILED_STATUS = 70
 RESET_SIGNALS = ("SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGUSR1", "SIGUSR2",
                  "SIGABRT", "SIGALRM", "SIGWINCH")  # fmt: skip
 _READ_CHUNK_BYTES = 1 << 16
-_FORK_WARNING = r"This process \(pid=\d+\) is multi-threaded, use of fork\(\)"
 
 
 class ForkedTimeout(Exception):
@@ -106,7 +104,6 @@ def run_forked[T](
     """
     if time_limit_seconds <= 0:
         raise ValueError(f"time_limit_seconds must be > 0, not {time_limit_seconds}.")
-    _silence_fork_warning()
     read_fd, write_fd = os.pipe()
     try:
         pid = os.fork()
@@ -127,12 +124,6 @@ def run_forked[T](
         result: T = value
         return result
     raise _error_from(value, pid)
-
-
-@functools.cache
-def _silence_fork_warning() -> None:
-    # Once per process: see the module docstring for why forking here is safe.
-    warnings.filterwarnings("ignore", _FORK_WARNING, DeprecationWarning, __name__)
 
 
 def _wait_for_answer(
