@@ -11,10 +11,15 @@
    limit plus LEASE_MARGIN_SECONDS, so a web process that dies mid-render
    holds it no longer than that.
 2. In a forked process (core.utils.forked) that runs
-   settings.PDF_RENDER_NICE steps lower in CPU priority and is killed after
-   settings.PDF_RENDER_TIME_LIMIT_SECONDS (RenderTimedOut: 503). The whole
-   render happens there, the template included; the web process's thread
-   only waits on a pipe, holding no CPU and no GIL.
+   settings.PDF_RENDER_NICE steps lower in CPU priority, under Linux's
+   SCHED_IDLE policy when settings.PDF_RENDER_SCHED_IDLE is on (it then runs
+   on CPU time no request wants, and gives the CPU up the moment one does),
+   and is killed after settings.PDF_RENDER_TIME_LIMIT_SECONDS
+   (RenderTimedOut: 503). The whole render happens there, the template
+   included; the web process's thread only waits on a pipe, holding no CPU
+   and no GIL. The price of SCHED_IDLE: on a server kept busy by other
+   requests, renders wait, and past the time limit they are answered 503;
+   turn it off to let renders compete, at niceness only.
 
 Why 429, not the background queue, when the slots are full: the queue is
 shared by every lab and takes jobs in order, so one lab's overflow sent
@@ -129,6 +134,7 @@ def render_now(request: ReportRequest, lab: Lab) -> bytes:
                 lab,
                 time_limit_seconds=time_limit,
                 nice=settings.PDF_RENDER_NICE,
+                idle=settings.PDF_RENDER_SCHED_IDLE,
             )
         except ForkedTimeout:
             raise RenderTimedOut(time_limit) from None

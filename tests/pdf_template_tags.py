@@ -20,11 +20,16 @@ WAIT_AT_MOST_SECONDS = 60
 
 @register.filter
 def note_process(path: str) -> str:
-    """Write `{"pid": ..., "nice": ...}` of the rendering process to `path`
+    """Write `{"pid", "nice", "policy"}` of the rendering process to `path`
     (then renamed into place, so a reader never sees half of it); prints
     nothing."""
     partial = Path(f"{path}.partial")
-    partial.write_text(json.dumps({"pid": os.getpid(), "nice": os.nice(0)}))
+    process = {
+        "pid": os.getpid(),
+        "nice": os.nice(0),
+        "policy": os.sched_getscheduler(0),
+    }
+    partial.write_text(json.dumps(process))
     partial.rename(path)
     return ""
 

@@ -276,12 +276,14 @@ PDF_RATE_LIMIT_WINDOW_SECONDS = env_int("PDF_RATE_LIMIT_WINDOW_SECONDS", 60)
 # Its synchronous renders (core/pdf_sync.py): at most PDF_RENDER_SLOTS_PER_LAB
 # per lab and PDF_RENDER_SLOTS_TOTAL in all at once (across processes through
 # the cache's Redis; per process without it), each in a forked process
-# PDF_RENDER_NICE steps lower in CPU priority, killed after
+# PDF_RENDER_NICE steps lower in CPU priority (and, on Linux with
+# PDF_RENDER_SCHED_IDLE, only on CPU time nothing else wants), killed after
 # PDF_RENDER_TIME_LIMIT_SECONDS.
 PDF_RENDER_SLOTS_PER_LAB = env_int("PDF_RENDER_SLOTS_PER_LAB", 2)
 PDF_RENDER_SLOTS_TOTAL = env_int("PDF_RENDER_SLOTS_TOTAL", 4)
 PDF_RENDER_TIME_LIMIT_SECONDS = env_int("PDF_RENDER_TIME_LIMIT_SECONDS", 30)
-PDF_RENDER_NICE = env_int("PDF_RENDER_NICE", 10)
+PDF_RENDER_NICE = env_int("PDF_RENDER_NICE", 19)
+PDF_RENDER_SCHED_IDLE = env_bool("PDF_RENDER_SCHED_IDLE", True)
 
 # Patient-data encryption (core/utils/encryption.py). LIS_ENCRYPTION_KEYS:
 # "key_id:base64key" entries (32-byte AES-256 keys), comma-separated, newest

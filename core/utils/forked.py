@@ -1,15 +1,18 @@
 """Calling a function in a forked child process that is killed at a time limit.
 
 A Python thread cannot be stopped from outside; a process can.
-`run_forked(function, *args, time_limit_seconds=..., nice=...)` forks the
+`run_forked(function, *args, time_limit_seconds=..., nice=..., idle=...)` forks the
 calling process, runs `function(*args)` in the child and returns what it
 returned (pickled back over a pipe), or raises what it raised. The child:
 
 - starts as a copy of the caller (settings and their test overrides,
   loaded templates, registries), so the arguments need not pickle; only
   the result does;
-- runs `nice` steps below the caller's CPU priority, so it gets the CPU
-  the caller's other threads and processes leave;
+- runs `nice` steps below the caller's CPU priority and, with `idle` on
+  Linux, under the SCHED_IDLE policy: it then gets only CPU time no other
+  process wants, and any other process that wakes up takes the CPU from it
+  at once (a niced process keeps it for the rest of its time slice), so it
+  adds almost nothing to other requests' latency;
 - is killed (SIGKILL) when `time_limit_seconds` pass without its answer
   (ForkedTimeout), and kills itself (SIGALRM) CHILD_GRACE_SECONDS later in
   case its parent died first and nobody is left to kill it;
@@ -95,12 +98,13 @@ def run_forked[T](
     *args: Any,
     time_limit_seconds: float,
     nice: int = 0,
+    idle: bool = False,
 ) -> T:
     """`function(*args)` called in a forked child; see the module docstring.
 
     Example: `run_forked(render_report, request, lab, time_limit_seconds=30,
-    nice=10)` -> b"%PDF-1.7 ...". Raises ForkedTimeout, ForkedCrash, or
-    what the function raised.
+    nice=19, idle=True)` -> b"%PDF-1.7 ...". Raises ForkedTimeout,
+    ForkedCrash, or what the function raised.
     """
     if time_limit_seconds <= 0:
         raise ValueError(f"time_limit_seconds must be > 0, not {time_limit_seconds}.")
@@ -113,7 +117,7 @@ def run_forked[T](
         raise
     if pid == 0:
         os.close(read_fd)
-        _child(write_fd, function, args, time_limit_seconds, nice)
+        _child(write_fd, function, args, time_limit_seconds, (nice, idle))
     os.close(write_fd)
     answer = _wait_for_answer(pid, read_fd, time_limit_seconds)
     if answer is None:
@@ -214,11 +218,11 @@ def _child(
     function: Callable[..., Any],
     args: tuple[Any, ...],
     time_limit_seconds: float,
-    nice: int,
+    priority: tuple[int, bool],
 ) -> NoReturn:
     status = CHILD_FAILED_STATUS
     try:
-        kept = _isolate(time_limit_seconds, nice)
+        kept = _isolate(time_limit_seconds, *priority)
         try:
             outcome: tuple[str, Any] = ("returned", function(*args))
         except BaseException as error:
@@ -234,13 +238,15 @@ def _child(
         os._exit(status)
 
 
-def _isolate(time_limit_seconds: float, nice: int) -> "_KeepRecords":
+def _isolate(time_limit_seconds: float, nice: int, idle: bool) -> "_KeepRecords":
     """Make this fresh child safe to run in; see the module docstring."""
     for name in RESET_SIGNALS:
         signal.signal(getattr(signal, name), signal.SIG_DFL)
     signal.alarm(math.ceil(time_limit_seconds) + CHILD_GRACE_SECONDS)
     if nice > 0:
         os.nice(nice)
+    if idle and hasattr(os, "SCHED_IDLE"):  # Linux only; elsewhere nice alone
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     _drop_sockets()
     for scope in (
         sentry_sdk.get_global_scope(),

@@ -157,6 +157,21 @@ def test_a_render_runs_in_another_process_at_lower_priority(
     probe = read_probe(tmp_path / "probe")
     assert probe["pid"] != os.getpid()
     assert probe["nice"] == os.nice(0) + 7
+    assert probe["policy"] == os.SCHED_IDLE  # settings.PDF_RENDER_SCHED_IDLE
+
+
+@pytest.mark.django_db
+def test_without_sched_idle_a_render_competes_at_its_niceness(
+    central: Client, settings: Any, tmp_path: Path
+) -> None:
+    settings.PDF_RENDER_SCHED_IDLE = False
+    (tmp_path / "gate").touch()
+
+    assert post_pdf(central, slow(tmp_path)).status_code == 200
+
+    probe = read_probe(tmp_path / "probe")
+    assert probe["policy"] == os.sched_getscheduler(0)
+    assert probe["nice"] == os.nice(0) + settings.PDF_RENDER_NICE
 
 
 @pytest.mark.django_db

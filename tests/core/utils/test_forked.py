@@ -96,6 +96,9 @@ def test_the_child_runs_at_lower_priority() -> None:
 
     assert run_forked(os.nice, 0, time_limit_seconds=LIMIT, nice=5) == mine + 5
     assert run_forked(os.nice, 0, time_limit_seconds=LIMIT) == mine
+    policy = os.sched_getscheduler
+    assert run_forked(policy, 0, time_limit_seconds=LIMIT, idle=True) == os.SCHED_IDLE
+    assert run_forked(policy, 0, time_limit_seconds=LIMIT) == policy(0)
 
 
 def test_a_child_past_its_time_limit_is_killed(tmp_path: Path) -> None:
