@@ -66,7 +66,9 @@ logged by the web process as its own.
 Settings are read per request, never at import.
 """
 
+import functools
 import io
+from collections.abc import Callable
 from typing import Any, cast
 
 from django.conf import settings
@@ -112,6 +114,32 @@ class Refusal(Exception):
         self.status = status
 
 
+def _body_read_first(
+    view: Callable[..., HttpResponseBase],
+) -> Callable[..., HttpResponseBase]:
+    """Read the request's body (when its Content-Length is within
+    settings.PDF_MAX_REQUEST_BYTES) before anything can answer.
+
+    Why: gunicorn's gthread worker drains at most 64 KB of a body the app did
+    not read; past that it closes the connection "gracefully" on its main
+    thread, waiting up to 2 s for the client to close too, and meanwhile that
+    whole worker accepts and dispatches nothing. A refusal that never read
+    the body (405, 401, 403, the rate limit's 429) would give that stall to
+    anyone sending a large body and keeping the connection open. Reading up
+    to 1 MB costs far less than parsing it; a larger declared body is
+    refused unread (413, _read_body).
+    """
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest) -> HttpResponseBase:
+        if _declared_length(request) <= settings.PDF_MAX_REQUEST_BYTES:
+            _ = request.body  # read now, kept for the view
+        return view(request)
+
+    return wrapper
+
+
+@_body_read_first
 @allowed_methods("POST")
 @require_lab
 def pdf(request: LabRequest) -> HttpResponseBase:
@@ -177,10 +205,7 @@ def _read_body(request: HttpRequest) -> dict[str, Any]:
     """The body's JSON object; 413 past PDF_MAX_REQUEST_BYTES, judged by
     Content-Length before a byte is read, 400 when it is not a JSON object."""
     limit: int = settings.PDF_MAX_REQUEST_BYTES
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0  # Django then reads no body at all
+    declared = _declared_length(request)
     if declared > limit:
         raise Refusal(
             f"The request body is {declared:,} bytes; at most {limit:,} are accepted "
@@ -194,6 +219,15 @@ def _read_body(request: HttpRequest) -> dict[str, Any]:
     if problem is not None:
         raise Refusal(problem, 400)
     return data
+
+
+def _declared_length(request: HttpRequest) -> int:
+    """The body's Content-Length; 0 when missing or malformed (Django then
+    reads no body at all)."""
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
 
 
 def _mode(data: dict[str, Any]) -> str:

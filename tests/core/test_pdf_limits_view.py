@@ -2,16 +2,22 @@
 security review's 180 KB report, a report running past its own page limit,
 HTML with too many elements, contexts too deep, batches holding any of
 these. WeasyPrint's work is counted in the web process and in its forked
-render processes (tests/pdf_render_fixtures.py)."""
+render processes (tests/pdf_render_fixtures.py). And every refusal reads
+the body it was sent (within the size limit) before answering."""
 
+import io
 import json
 from typing import Any
+from wsgiref.util import setup_testing_defaults
 
 import pytest
 from django.test import Client
+from django.test.client import ClientHandler
 
 from tests.pdf_fixtures import (  # noqa: F401 - fixtures
+    PDF_URL,
     Labs,
+    api_key_headers,
     local_storage_fixture,
     post_pdf,
     signed_in,
@@ -124,3 +130,64 @@ def test_a_body_bound_for_the_background_is_still_checked_first(
     # then it is refused now, not queued to fail later
     assert response.status_code == 413
     assert stored_keys(local_storage, labs["central"].pk, REQUESTS) == []
+
+
+# -- a refusal reads the body first -----------------------------------------------
+
+
+def through_wsgi(method: str, body: bytes, **environ: str) -> tuple[int, int]:
+    """(status, bytes of the body read) of one request to /core/pdf/ through
+    Django's whole middleware stack, its body a stream as gunicorn gives it
+    (Django's test handler, which keeps the test's database connection)."""
+    stream = io.BytesIO(body)
+    request = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": PDF_URL,
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": stream,
+        **environ,
+    }
+    setup_testing_defaults(request)
+    # (the handler closes the answer, as a WSGI server would)
+    response = ClientHandler(enforce_csrf_checks=True)(request)
+    return response.status_code, stream.tell()
+
+
+@pytest.mark.parametrize(
+    ("method", "environ", "status"),
+    [("PUT", {}, 405), ("POST", {}, 401)],
+    ids=["wrong method", "no lab"],
+)
+def test_a_refusal_before_the_view_still_reads_the_body(
+    method: str, environ: dict[str, str], status: int
+) -> None:
+    # Given a 180 KB body (gunicorn drains only 64 KB of an unread one, then
+    # stalls its worker closing the connection)
+    body = json.dumps(reviewers_report()).encode()
+
+    answered, read = through_wsgi(method, body, **environ)
+
+    assert answered == status
+    assert read == len(body)
+
+
+def test_the_rate_limits_429_reads_the_body_too(labs: Labs, settings: Any) -> None:
+    settings.PDF_RATE_LIMIT_PER_LAB = 1
+    key = {"HTTP_X_API_KEY": api_key_headers(labs["central"])["X-API-Key"]}
+    body = json.dumps(reviewers_report()).encode()
+    through_wsgi("POST", body, **key)
+
+    answered, read = through_wsgi("POST", body, **key)
+
+    assert answered == 429
+    assert read == len(body)
+
+
+def test_a_body_declared_over_the_limit_is_refused_unread(settings: Any) -> None:
+    settings.PDF_MAX_REQUEST_BYTES = 1_000
+    body = json.dumps(reviewers_report()).encode()
+
+    answered, read = through_wsgi("POST", body)
+
+    assert (answered, read) == (401, 0)  # no lab: refused, and nothing read
