@@ -50,21 +50,22 @@ from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import urlsplit
 
-os.environ.setdefault(
-    "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/lis_bench_pdf_load"
-)
-os.environ.setdefault("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.http_settings")
-
 import django
+from django.conf import settings
 
-django.setup()
+if not settings.configured:  # run as the bench (a test importing it has settings)
+    os.environ.setdefault(
+        "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/lis_bench_pdf_load"
+    )
+    os.environ.setdefault("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.http_settings")
+    django.setup()
 
-import redis  # noqa: E402
-from django.contrib.auth import get_user_model  # noqa: E402
+import redis
+from django.contrib.auth import get_user_model
 
-from admin.account.models import Lab  # noqa: E402
-from bench.bench_http import (  # noqa: E402
+from admin.account.models import Lab
+from bench.bench_http import (
     BenchData,
     Stack,
     fetch_json,
@@ -72,11 +73,11 @@ from bench.bench_http import (  # noqa: E402
     stop_server,
     wait_until_up,
 )
-from bench.bench_http import sign_in as sign_in_over_http  # noqa: E402
-from bench.database import drop_database, prepare_database  # noqa: E402
-from bench.wrk import require_wrk, run_wrk  # noqa: E402
-from core.models import ApiKey  # noqa: E402
-from patients.models import Patient  # noqa: E402
+from bench.bench_http import sign_in as sign_in_over_http
+from bench.database import drop_database, prepare_database
+from bench.wrk import require_wrk, run_wrk
+from core.models import ApiKey
+from patients.models import Patient
 
 TARGET_RATIO = 2.0
 HEAVY_CLIENTS = 8

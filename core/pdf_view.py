@@ -63,6 +63,9 @@ in the render process, brought back with its traceback) is logged with the
 request id and sent to Sentry; WeasyPrint's log lines of the render are
 logged by the web process as its own.
 
+The body is read (within PDF_MAX_REQUEST_BYTES) before anything answers,
+refusals included: see _body_read_first.
+
 Settings are read per request, never at import.
 """
 
