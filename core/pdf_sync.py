@@ -29,6 +29,12 @@ and is what clients of this endpoint already handle (its rate limit). The
 queue stays for what is known to be large before rendering (a body over
 PDF_SYNC_MAX_REQUEST_BYTES, a batch).
 
+Why 503, not 413, for a render stopped at the time limit: every limit on
+the input (context, elements, pages) has been applied by then, and how long
+a render takes depends on the server's load as much as on the report (it
+runs on idle CPU), so "try again later" is the true answer; the message
+also points to batches for reports that are slow by nature.
+
 Why a process per render, forked, rather than a pool: the child is a copy
 of the web process as it is now, with its settings, templates, registered
 reports and the Lab already loaded, so nothing needs to be sent or set up,
