@@ -359,12 +359,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--pdf-rate-limit",
         type=int,
-        help="the server's PDF_RATE_LIMIT_PER_LAB (default: the setting's, 120)",
+        help="the server's PDF_RATE_LIMIT_PER_LAB (default: the setting's, 20)",
     )
     parser.add_argument(
         "--pdf-rate-window",
         type=int,
-        help="the server's PDF_RATE_LIMIT_WINDOW_SECONDS (default: the setting's, 60)",
+        help="the server's PDF_RATE_LIMIT_WINDOW_SECONDS (default: the setting's, 10)",
     )
     args = parser.parse_args()
     args.worker_class = "gthread"
@@ -379,8 +379,8 @@ def configure_server(args: argparse.Namespace) -> None:
         os.environ["PDF_RATE_LIMIT_PER_LAB"] = str(args.pdf_rate_limit)
     if args.pdf_rate_window is not None:
         os.environ["PDF_RATE_LIMIT_WINDOW_SECONDS"] = str(args.pdf_rate_window)
-    limit = os.environ.get("PDF_RATE_LIMIT_PER_LAB", "120")
-    window = os.environ.get("PDF_RATE_LIMIT_WINDOW_SECONDS", "60")
+    limit = os.environ.get("PDF_RATE_LIMIT_PER_LAB", "20")
+    window = os.environ.get("PDF_RATE_LIMIT_WINDOW_SECONDS", "10")
     print(
         f"gunicorn gthread -c {GUNICORN_CONFIG}, {args.workers} workers x "
         f"{args.threads} threads; wrk -c{args.connections} -d{args.duration}s on "

@@ -132,6 +132,15 @@ def test_a_body_bound_for_the_background_is_still_checked_first(
     assert stored_keys(local_storage, labs["central"].pk, REQUESTS) == []
 
 
+def test_a_lab_sends_at_most_20_requests_in_a_burst(staff: Client) -> None:
+    # Given the default rate limit (20 per 10 s: 2 a second, in bursts of 20)
+    cheap = {"report": "patients.nope"}  # refused after the count
+
+    answers = [post_pdf(staff, cheap).status_code for _ in range(21)]
+
+    assert answers == [404] * 20 + [429]
+
+
 # -- a refusal reads the body first -----------------------------------------------
 
 
