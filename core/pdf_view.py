@@ -12,7 +12,9 @@ The JSON body holds exactly one of:
   in the lab's language, and streams it back: 200 `application/pdf`,
   `Content-Disposition: inline; filename="patients-summary.pdf"`. A body
   over settings.PDF_SYNC_MAX_REQUEST_BYTES is rendered in the background
-  instead, as a batch of one (202, below).
+  instead, as a batch of one (202, below). The render runs in a render
+  slot and a forked, lower-priority process with a time limit
+  (core.pdf_sync).
 - `{"merge": ["labs/<lab>/reports/<name>.pdf", ...]}` streams the stored
   PDFs merged in order ("merged.pdf"); one key fetches one stored PDF.
   Keys are the lab's own and, for staff and API keys, its child labs' (a
@@ -28,10 +30,9 @@ The JSON body holds exactly one of:
   for retries and idempotency. Fetch the PDF with the event's signed URL,
   or with `{"merge": [key]}`.
 
-Refusals are JSON (`{"error": ..., "request_id": ...}`):
+Refusals are JSON (`{"error": ..., "request_id": ...}`); each names the
+setting of the limit it reports:
 
-| status | when |
-|--------|------|
 - 400: malformed JSON; not exactly one of report / merge / batch; a bad
   field; a stored file that is not a readable PDF; a resource the report
   may not load.
@@ -42,16 +43,35 @@ Refusals are JSON (`{"error": ..., "request_id": ...}`):
 - 405: any method but POST.
 - 413: a body over PDF_MAX_REQUEST_BYTES (judged by Content-Length, before
   it is read); more than PDF_MAX_MERGE_FILES keys or PDF_MAX_BATCH_REPORTS
-  reports; HTML over PDF_MAX_HTML_BYTES; more pages than PDF_MAX_PAGES or
-  the report's own max_pages.
+  reports; a report's context nested deeper than PDF_MAX_CONTEXT_DEPTH or
+  with more values than PDF_MAX_CONTEXT_VALUES_PER_PAGE per page of the
+  report's page limit (checked before anything is rendered or queued);
+  HTML over PDF_MAX_HTML_BYTES or with more elements than
+  PDF_MAX_HTML_ELEMENTS_PER_PAGE per page (checked before WeasyPrint
+  parses it); more pages than the report's own max_pages, or
+  PDF_MAX_PAGES (layout stops at the first page past it).
 - 429: over PDF_RATE_LIMIT_PER_LAB requests per PDF_RATE_LIMIT_WINDOW_SECONDS
-  for the lab (all modes together).
-- 503: the file store is unreachable (with Retry-After).
+  for the lab (all modes together); or no render slot free, with
+  PDF_RENDER_SLOTS_PER_LAB renders of the lab or PDF_RENDER_SLOTS_TOTAL of
+  all labs running (Retry-After: 2).
+- 503: the file store is unreachable (with Retry-After); a render stopped
+  at PDF_RENDER_TIME_LIMIT_SECONDS (Retry-After: 30; a report that slow
+  belongs in a batch).
+
+A render that fails unexpectedly is a 500 like any crash: the error (raised
+in the render process, brought back with its traceback) is logged with the
+request id and sent to Sentry; WeasyPrint's log lines of the render are
+logged by the web process as its own.
+
+The body is read (within PDF_MAX_REQUEST_BYTES) before anything answers,
+refusals included: see _body_read_first.
 
 Settings are read per request, never at import.
 """
 
+import functools
 import io
+from collections.abc import Callable
 from typing import Any, cast
 
 from django.conf import settings
@@ -73,20 +93,23 @@ from core.pdf_reports import (
     ReportRequestInvalid,
     UnknownReport,
 )
+from core.pdf_sync import RendersBusy, RenderTimedOut, render_now
 from core.tenancy import LabScope
 from core.utils.aws.exceptions import ObjectNotFound, StorageUnavailable
 from core.utils.clients import get_client
 from core.utils.json_input import OBJECT, TEXT, MalformedJson, check_fields, list_of
 from core.utils.pdf.compose import merge_pdfs
 from core.utils.pdf.errors import (
+    PdfContextTooLarge,
     PdfHtmlTooLarge,
     PdfResourceRefused,
+    PdfTooManyElements,
     PdfTooManyPages,
     PdfUnreadable,
 )
 from core.utils.pdf.jobs import enqueue_pdf_batch
 from core.utils.pdf.keys import report_key_lab
-from core.utils.pdf.reports import render_report
+from core.utils.pdf.limits import check_context
 
 #: What one request may ask for, one of them per body.
 MODES = ("report", "merge", "batch")
@@ -109,6 +132,32 @@ class Refusal(Exception):
         self.status = status
 
 
+def _body_read_first(
+    view: Callable[..., HttpResponseBase],
+) -> Callable[..., HttpResponseBase]:
+    """Read the request's body (when its Content-Length is within
+    settings.PDF_MAX_REQUEST_BYTES) before anything can answer.
+
+    Why: gunicorn's gthread worker drains at most 64 KB of a body the app did
+    not read; past that it closes the connection "gracefully" on its main
+    thread, waiting up to 2 s for the client to close too, and meanwhile that
+    whole worker accepts and dispatches nothing. A refusal that never read
+    the body (405, 401, 403, the rate limit's 429) would give that stall to
+    anyone sending a large body and keeping the connection open. Reading up
+    to 1 MB costs far less than parsing it; a larger declared body is
+    refused unread (413, _read_body).
+    """
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest) -> HttpResponseBase:
+        if _declared_length(request) <= settings.PDF_MAX_REQUEST_BYTES:
+            _ = request.body  # read now, kept for the view
+        return view(request)
+
+    return wrapper
+
+
+@_body_read_first
 @allowed_methods("POST")
 @require_lab
 def pdf(request: LabRequest) -> HttpResponseBase:
@@ -132,10 +181,11 @@ def _answer(request: LabRequest) -> HttpResponseBase:
         if mode == "batch":
             return _queue(request, _batch(data))
         report = ReportRequest.from_json(data)
+        check_context(report)
         if len(request.body) > settings.PDF_SYNC_MAX_REQUEST_BYTES:
             return _queue(request, [report])
         lab = Lab.objects.get(pk=_lab_id(request))
-        return _pdf_response(render_report(report, lab=lab), report.report.filename)
+        return _pdf_response(render_now(report, lab), report.report.filename)
     except Refusal as refusal:
         return json_error(str(refusal), refusal.status)
     except MalformedJson as malformed:
@@ -148,26 +198,38 @@ def _answer(request: LabRequest) -> HttpResponseBase:
         return json_error(str(invalid), 400, **extra)
     except UnknownReport as unknown:
         return json_error(str(unknown), 404)
-    except (PdfHtmlTooLarge, PdfTooManyPages) as too_large:
+    except (
+        PdfContextTooLarge,
+        PdfHtmlTooLarge,
+        PdfTooManyElements,
+        PdfTooManyPages,
+    ) as too_large:
         return json_error(str(too_large), 413)
+    except RendersBusy as busy:
+        return _retry_later(str(busy), 429, busy.retry_after_seconds)
+    except RenderTimedOut as timed_out:
+        return _retry_later(str(timed_out), 503, timed_out.retry_after_seconds)
     except (PdfResourceRefused, PdfUnreadable) as unusable:
         return json_error(str(unusable), 400)
     except StorageUnavailable:
-        response = json_error(
-            "File storage is unavailable for a moment; try again shortly.", 503
+        return _retry_later(
+            "File storage is unavailable for a moment; try again shortly.",
+            503,
+            STORAGE_DOWN_RETRY_AFTER_SECONDS,
         )
-        response["Retry-After"] = str(STORAGE_DOWN_RETRY_AFTER_SECONDS)
-        return response
+
+
+def _retry_later(message: str, status: int, seconds: int) -> JsonResponse:
+    response = json_error(message, status)
+    response["Retry-After"] = str(seconds)
+    return response
 
 
 def _read_body(request: HttpRequest) -> dict[str, Any]:
     """The body's JSON object; 413 past PDF_MAX_REQUEST_BYTES, judged by
     Content-Length before a byte is read, 400 when it is not a JSON object."""
     limit: int = settings.PDF_MAX_REQUEST_BYTES
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0  # Django then reads no body at all
+    declared = _declared_length(request)
     if declared > limit:
         raise Refusal(
             f"The request body is {declared:,} bytes; at most {limit:,} are accepted "
@@ -175,6 +237,15 @@ def _read_body(request: HttpRequest) -> dict[str, Any]:
             413,
         )
     return request_json(request)
+
+
+def _declared_length(request: HttpRequest) -> int:
+    """The body's Content-Length; 0 when missing or malformed (Django then
+    reads no body at all)."""
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
 
 
 def _mode(data: dict[str, Any]) -> str:
@@ -200,10 +271,16 @@ def _batch(data: dict[str, Any]) -> list[ReportRequest]:
             "(settings.PDF_MAX_BATCH_REPORTS). Split it into several batches.",
             413,
         )
-    return [
+    reports = [
         ReportRequest.from_json(item, where=f"batch[{number}]")
         for number, item in enumerate(items)
     ]
+    for number, report in enumerate(reports):
+        try:
+            check_context(report)
+        except PdfContextTooLarge as too_large:
+            raise Refusal(f"batch[{number}]: {too_large}", 413) from None
+    return reports
 
 
 def _merge(request: LabRequest, data: dict[str, Any]) -> HttpResponseBase:

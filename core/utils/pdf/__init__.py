@@ -8,20 +8,24 @@ merged and stamped with pypdf.
 
 Templates extend `core/pdf/base_report.html` (blocks: title, style, header,
 footer, footer_note, content). Rendering is safe by construction: no network,
-no file outside the static and media folders (`fetcher`), HTML size and page
-count limits (settings.PDF_MAX_HTML_BYTES, settings.PDF_MAX_PAGES), fonts
-shipped in core/static/core/fonts/ for Latin, Arabic and Devanagari.
+no file outside the static and media folders (`fetcher`), limits on the HTML
+(size, elements per page) and on the pages laid out, and on a registered
+report's context (`limits`, `page_limit`), fonts shipped in
+core/static/core/fonts/ for Latin, Arabic and Devanagari.
 
 Modules: `render` (render_pdf, html_to_pdf, Letterhead, PageSetup), `compose`
 (merge_pdfs, stamp_pdf, overlay_pdf), `fetcher` (what a report may load),
-`weasyprint_logs` (the early page-limit stop), `errors`.
+`limits` (context and element caps), `page_limit` (layout stopped at the
+page past the limit), `reports` (render_report), `weasyprint_logs`, `errors`.
 """
 
 from core.utils.pdf.compose import merge_pdfs, overlay_pdf, stamp_pdf
 from core.utils.pdf.errors import (
+    PdfContextTooLarge,
     PdfError,
     PdfHtmlTooLarge,
     PdfResourceRefused,
+    PdfTooManyElements,
     PdfTooManyPages,
     PdfUnreadable,
 )
@@ -36,9 +40,11 @@ from core.utils.pdf.render import (
 __all__ = [
     "Letterhead",
     "PageSetup",
+    "PdfContextTooLarge",
     "PdfError",
     "PdfHtmlTooLarge",
     "PdfResourceRefused",
+    "PdfTooManyElements",
     "PdfTooManyPages",
     "PdfUnreadable",
     "ReportFrame",

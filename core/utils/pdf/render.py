@@ -8,9 +8,12 @@ HTML into a PDF:
 - resources come only from data: URIs and the static and media folders
   (`ReportURLFetcher`); anything else stops the rendering with
   PdfResourceRefused;
-- HTML over settings.PDF_MAX_HTML_BYTES is refused before parsing
-  (PdfHtmlTooLarge), and layout stops at the first page past
-  settings.PDF_MAX_PAGES (PdfTooManyPages).
+- HTML over settings.PDF_MAX_HTML_BYTES (PdfHtmlTooLarge), or with more
+  elements than settings.PDF_MAX_HTML_ELEMENTS_PER_PAGE per page of its
+  page limit (PdfTooManyElements, limits.py), is refused before parsing;
+- layout stops as soon as the page past the limit is made (page_limit.py):
+  `max_pages` when the caller gives one (a report's own limit), never more
+  than settings.PDF_MAX_PAGES (PdfTooManyPages).
 """
 
 from collections.abc import Mapping
@@ -27,7 +30,9 @@ from weasyprint.urls import FatalURLFetchingError  # type: ignore[import-untyped
 from core.utils.image import open_image, thumbnail, to_data_uri
 from core.utils.pdf.errors import PdfHtmlTooLarge, PdfResourceRefused, PdfTooManyPages
 from core.utils.pdf.fetcher import ReportURLFetcher, ResourceStop, static_base_url
-from core.utils.pdf.weasyprint_logs import PageLimitReached, page_limit
+from core.utils.pdf.limits import check_elements
+from core.utils.pdf.page_limit import PageLimitReached, page_limit
+from core.utils.pdf.weasyprint_logs import install as install_log_filters
 
 if TYPE_CHECKING:
     from admin.account.models import Lab
@@ -147,6 +152,7 @@ def render_pdf(
     language: str | None = None,
     page: PageSetup | None = None,
     base_url: str | None = None,
+    max_pages: int | None = None,
 ) -> bytes:
     """The PDF of `template_name` rendered with `context`.
 
@@ -160,9 +166,12 @@ def render_pdf(
     - `page`: size and margins (PageSetup(), A4 portrait, by default).
     - `base_url`: what relative URLs resolve against; STATIC_ROOT by default,
       so `href="core/pdf/report.css"` is that static file.
+    - `max_pages`: the most pages (layout stops at the next one); at most,
+      and by default, settings.PDF_MAX_PAGES.
 
     The template receives `context` plus `pdf` (a ReportFrame). Raises
-    PdfResourceRefused, PdfHtmlTooLarge or PdfTooManyPages (all PdfError).
+    PdfResourceRefused, PdfHtmlTooLarge, PdfTooManyElements or
+    PdfTooManyPages (all PdfError).
 
     Example: `render_pdf("reports/cbc.html", {"report": report}, lab=lab,
     watermark="DRAFT")` -> b"%PDF-1.7 ..."
@@ -175,32 +184,36 @@ def render_pdf(
     frame = _frame(lab, watermark, language, page or PageSetup())
     with translation.override(frame.language):
         html = render_to_string(template_name, {**context, FRAME_KEY: frame})
-    return html_to_pdf(html, base_url=base_url)
+    return html_to_pdf(html, base_url=base_url, max_pages=max_pages)
 
 
-def html_to_pdf(html: str, *, base_url: str | None = None) -> bytes:
+def html_to_pdf(
+    html: str, *, base_url: str | None = None, max_pages: int | None = None
+) -> bytes:
     """The PDF of an HTML document, with render_pdf's limits and fetcher.
 
     For HTML that does not come from a template (the stamp overlay, a
-    benchmark); `base_url` as in render_pdf.
+    benchmark); `base_url` and `max_pages` as in render_pdf.
     """
-    max_pages: int = settings.PDF_MAX_PAGES
+    limit: int = settings.PDF_MAX_PAGES
+    if max_pages is not None:
+        limit = min(max_pages, limit)
     size_bytes = len(html.encode("utf-8"))
     if size_bytes > settings.PDF_MAX_HTML_BYTES:
         raise PdfHtmlTooLarge(size_bytes, settings.PDF_MAX_HTML_BYTES)
+    check_elements(html, limit)
     base_url = base_url or static_base_url()
+    install_log_filters()
     try:
-        with page_limit(max_pages):
+        with page_limit(limit):
             rendered = HTML(
                 string=html, base_url=base_url, url_fetcher=ReportURLFetcher()
             ).render()
-            if len(rendered.pages) > max_pages:
-                raise PdfTooManyPages(max_pages, pages=len(rendered.pages))
-            pdf: bytes = rendered.write_pdf()  # no target: the bytes are returned
+        pdf: bytes = rendered.write_pdf()  # no target: the bytes are returned
     except ResourceStop as stop:
         raise stop.error from None
     except PageLimitReached:
-        raise PdfTooManyPages(max_pages) from None
+        raise PdfTooManyPages(limit) from None
     except FatalURLFetchingError as failure:
         # An allowed resource that could not be read (e.g. a malformed data:
         # URI); WeasyPrint names the URL, cut short in case it is a long URI.

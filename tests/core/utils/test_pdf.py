@@ -518,25 +518,27 @@ def test_layout_stops_at_the_first_page_past_the_limit(
 
 
 @pytest.mark.usefixtures("templates")
-def test_the_page_count_is_checked_after_layout_too(settings: Settings) -> None:
-    # Given WeasyPrint's progress log silenced (so the early stop cannot
-    # see the pages), the finished layout is still counted.
+def test_layout_stops_early_whatever_the_logging_configuration(
+    settings: Settings,
+) -> None:
+    # Given logging silenced altogether (an earlier early stop read
+    # WeasyPrint's progress log, and was lost then),
     settings.PDF_MAX_PAGES = 3
     logging.disable(logging.CRITICAL)
     try:
-        with pytest.raises(PdfTooManyPages, match="has 5 pages") as refused:
+        # when a report runs past the limit, then layout still stops there
+        with pytest.raises(PdfTooManyPages, match="more than 3 pages") as refused:
             report(sections=[f"Section {n}" for n in range(5)])
     finally:
         logging.disable(logging.NOTSET)
 
-    assert refused.value.pages == 5
+    assert refused.value.pages is None
 
 
 def test_progress_records_outside_reports_follow_the_usual_levels(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    # The page counter sits on WeasyPrint's progress logger; rendering with
-    # WeasyPrint directly logs as before: per its ancestors' level.
+    # Rendering with WeasyPrint directly logs as before: per its ancestors' level.
     weasyprint_logs.install()
 
     with caplog.at_level(logging.INFO, logger="weasyprint"):
@@ -551,11 +553,17 @@ def test_progress_records_outside_reports_follow_the_usual_levels(
 
 
 @pytest.mark.usefixtures("templates")
-def test_a_report_logs_no_progress_records(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="weasyprint"):
-        report()
+def test_a_report_leaves_the_progress_log_as_configured(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given WeasyPrint logging at WARNING, as settings.LOGGING has it, a
+    # report makes no per-page progress lines (the page limit does not
+    # raise that logger's level to read them).
+    with caplog.at_level(logging.WARNING, logger="weasyprint"):
+        report(sections=("a", "b"))
 
     assert not [r for r in caplog.records if r.name == "weasyprint.progress"]
+    assert logging.getLogger("weasyprint.progress").level == logging.NOTSET
 
 
 def test_the_fonttools_warning_is_logged_once_per_font(
