@@ -53,10 +53,10 @@ from django.conf import settings
 
 from admin.account.models import Lab
 from core.middleware.leases import OWNER, LeaseRefused, acquire_lease
-from core.pdf_reports import ReportRequest
 from core.utils.forked import ForkedTimeout, run_forked
+from core.utils.pdf.registered import render_report
+from core.utils.pdf.registry import ReportRequest
 from core.utils.pdf.render import html_to_pdf
-from core.utils.pdf.reports import render_report
 
 #: The lease group of synchronous renders.
 RENDER_SLOTS = "pdf-render"

@@ -14,8 +14,8 @@ from django.tasks import TaskResultStatus
 from django.test import Client
 from django_tasks_db.models import DBTaskResult
 
-from core.pdf_reports import register_report, unregister_report
 from core.utils.pdf.keys import request_key
+from core.utils.pdf.registry import register_report, unregister_report
 from tests.fusion_fixtures import database_engine, run_worker  # noqa: F401
 from tests.pdf_fixtures import (  # noqa: F401 - fixtures
     SUMMARY_CONTEXT,

@@ -11,9 +11,9 @@ import pytest
 from django.tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from core.pdf_reports import ReportRequest, register_report, unregister_report
 from core.utils.pdf.jobs import QueuedPdf, enqueue_pdf_batch, render_pdf_batch
 from core.utils.pdf.keys import new_job_id, request_key
+from core.utils.pdf.registry import ReportRequest, register_report, unregister_report
 from core.utils.pusher.exceptions import PusherUnavailable
 from tests.core.utils.aws.conftest import MotoServer
 from tests.fusion_fixtures import database_engine, run_worker  # noqa: F401

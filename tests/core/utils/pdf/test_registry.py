@@ -1,12 +1,16 @@
 """The registry of named PDF reports and the shape of a report request:
 what a domain app may register, and what a client's request must look like."""
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from core.pdf_reports import (
+from core.utils.pdf.registry import (
     RegisteredReport,
     ReportRequest,
     ReportRequestInvalid,
@@ -16,6 +20,8 @@ from core.pdf_reports import (
     registered_reports,
     unregister_report,
 )
+
+REPO = Path(__file__).resolve().parents[4]
 
 
 @pytest.fixture
@@ -114,3 +120,20 @@ def test_a_malformed_request_says_where_and_what(value: Any, message: str) -> No
 
     assert str(excinfo.value).startswith("batch[3]")
     assert message in str(excinfo.value)
+
+
+def test_starting_the_apps_does_not_load_weasyprint():
+    # Every process registers reports at start-up; WeasyPrint (a second to
+    # load, log lines about CSS) waits for the first render.
+    script = (
+        "import sys, django; django.setup(); "
+        "from core.utils.pdf import registry; import core.utils.pdf; "
+        "print('weasyprint' in sys.modules)"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    shown = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True, text=True, check=True, env=env, cwd=REPO,
+    )  # fmt: skip
+
+    assert shown.stdout.strip() == "False"

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from core.pdf_reports import ReportRequest, register_report, unregister_report
 from core.utils.pdf import PdfTooManyPages
-from core.utils.pdf.reports import ReportTooManyPages, render_report
+from core.utils.pdf.registered import ReportTooManyPages, render_report
+from core.utils.pdf.registry import ReportRequest, register_report, unregister_report
 from tests.pdf_fixtures import Labs, page_texts
 
 PAGES_TEMPLATE = (

@@ -1,4 +1,4 @@
-"""Registered reports (core.pdf_reports) rendered to PDF: `render_report`
+"""Registered reports (core.utils.pdf.registry) rendered to PDF: `render_report`
 renders a `ReportRequest` on a lab's letterhead, within the report's own
 limits (limits.py). Used by core/pdf_sync.py (the endpoint's renders) and
 core/utils/pdf/jobs.py (batches).
@@ -6,9 +6,9 @@ core/utils/pdf/jobs.py (batches).
 
 from typing import TYPE_CHECKING, Any
 
-from core.pdf_reports import DATA_KEY, RegisteredReport, ReportRequest
 from core.utils.pdf.errors import PdfTooManyPages
 from core.utils.pdf.limits import check_context, page_limit_of
+from core.utils.pdf.registry import DATA_KEY, RegisteredReport, ReportRequest
 from core.utils.pdf.render import Letterhead, render_pdf
 
 if TYPE_CHECKING:

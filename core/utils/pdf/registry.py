@@ -5,7 +5,7 @@ path, so it cannot make the server render an arbitrary template (the admin's,
 an e-mail's) with data of its choosing. Domain apps register their reports in
 their `AppConfig.ready()`:
 
-    from core.pdf_reports import register_report
+    from core.utils.pdf.registry import register_report
 
     class PatientsConfig(AppConfig):
         def ready(self) -> None:
@@ -17,12 +17,11 @@ A report's template extends `core/pdf/base_report.html` and reads the
 client's JSON context under `data`; autoescaping stays on, so a value in the
 context never becomes markup. What a client sends for one report is a
 `ReportRequest` (`ReportRequest.from_json` checks it, with messages for
-people); `core.utils.pdf.reports.render_report` renders one.
+people); `core.utils.pdf.registered.render_report` renders one.
 
-This module is deliberately outside the `core.utils.pdf` package: every
-process imports it at start-up (through the apps' ready()), and importing
-that package loads WeasyPrint, which costs about a second and logs its CSS
-parsing. Here there is nothing but names and checks.
+Every process imports this module at start-up (through the apps' ready()),
+so it holds nothing but names and checks: importing it loads no WeasyPrint
+(the package re-exports its renderer lazily, core/utils/pdf/__init__.py).
 
 The registry is a plain dict filled while apps load (one thread) and only
 read afterwards, so reading it needs no lock.
