@@ -5,7 +5,7 @@ created: the signing secret is shown once, by `manage.py
 create_webhook_endpoint` or `rotate_webhook_secret`, and never in the admin.
 Deliveries and attempts are the delivery machinery's ledger: read-only,
 with a "replay" action; endpoints have "enable" and "replay failed".
-Imported by core/admin.py, which registers everything at import.
+Imported by core/admin/__init__.py, so the admin's discovery registers it.
 """
 
 from typing import Any
@@ -14,7 +14,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from core.admin import BaseModelAdmin
+from core.admin.base import BaseModelAdmin
 from core.models.webhook import (
     WebhookAttempt,
     WebhookDelivery,
