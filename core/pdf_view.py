@@ -81,7 +81,7 @@ from django.http.response import HttpResponseBase
 
 from admin.account.models import Lab
 from core.decorators import allowed_methods, rate_limit, request_json, require_lab
-from core.middleware.api_errors import (
+from core.http import (
     json_error,
     malformed_json_response,
     validation_fields,

@@ -22,11 +22,7 @@ from core.utils.pdf.limits import count_elements, page_limit_of
 from core.utils.pdf.registered import ReportTooManyPages, render_report
 from core.utils.pdf.registry import ReportRequest, get_report
 from core.utils.pdf.render import html_to_pdf
-from tests.pdf_render_fixtures import (  # noqa: F401 - fixtures
-    WeasyPrintCounts,
-    limit_reports_fixture,
-    weasyprint_counts_fixture,
-)
+from tests.pdf_render_fixtures import WeasyPrintCounts
 
 pytestmark = pytest.mark.usefixtures("limit_reports")
 

@@ -2,7 +2,7 @@
 
 Django's AuthenticationMiddleware loads `request.user` from the database on
 every request. With sessions in Redis (the cache service is Redis or Redis
-Cluster), `SignedInUserBackend` (core/middleware/auth_backend.py, in
+Cluster), `SignedInUserBackend` (core/auth/backend.py, in
 settings.AUTHENTICATION_BACKENDS) reads each signed-in user from there too,
 so a request with a session costs no query:
 

@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from core.middleware.rate_limit import (
+from core.ratelimit.rates import (
     STORE_DOWN_RETRY_AFTER_SECONDS,
     RateDecision,
     check_rate,
@@ -34,7 +34,7 @@ def test_a_limit_needs_positive_numbers(limit, window):
 def test_with_redis_killed_the_policy_decides_and_says_so(faulty_redis, caplog):
     faulty_redis.stop()
 
-    with caplog.at_level(logging.WARNING, logger="core.middleware.rate_limit"):
+    with caplog.at_level(logging.WARNING, logger="core.ratelimit.rates"):
         opened = check_rate("rate:x", 2, 30, fail_open=True)
         closed = check_rate("rate:x", 2, 30, fail_open=False)
 

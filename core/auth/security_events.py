@@ -4,11 +4,12 @@ ended sessions and API-key use.
 Who writes them, so that no way of signing in escapes:
 
 - Failed password checks: the authentication backend
-  (core.middleware.auth_backend), which every `authenticate()` call of every
+  (core.auth.backend), which every `authenticate()` call of every
   sign-in path (the JSON endpoint, the admin's form, any future one) goes
   through.
-- Sign-ins and sign-outs: `SignInAuditMiddleware`, which sees the session's
-  user change around every view, whatever view did it.
+- Sign-ins and sign-outs: `SignInAuditMiddleware`
+  (core/middleware/sign_in_audit.py), which sees the session's user change
+  around every view, whatever view did it.
 - Sessions ended because the user or a lab was deactivated:
   LabContextMiddleware, through `end_session_event`.
 - API-key use and refusals: core.middleware.api_key.
@@ -23,21 +24,17 @@ Nothing secret is written: no password, no key, and no username that failed
 to match an account (people type passwords into the username field).
 """
 
-from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
-from django.contrib.auth import SESSION_KEY
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 
-from core.middleware.activity_context import actor_for_user
 from core.models.activity_log import ActivityLog
 
 # The memoised parent lookup add_activity_log uses, so entries written here
 # record the lab's parent the same way at no extra query.
 from core.models.activity_log_base import write_entry
-from core.tenancy.session import read_session_lab
-from core.utils.activity_log.context import Actor
+from core.utils.activity_log.context import Actor, actor_for_user
 
 #: `category_id` of every security event (model changes use 1-3).
 SECURITY_CATEGORY_ID = 90
@@ -106,76 +103,3 @@ def mark_password_checked(request: HttpRequest | None, user: Any) -> None:
     recorded by SignInAuditMiddleware."""
     if request is not None:
         request.password_checked_user_id = str(user.pk)  # type: ignore[attr-defined]
-
-
-class SignInAuditMiddleware:
-    """Records a sign-in when a view signs a user in (the session's user
-    changed, or the same user signed in again after a password check), and
-    a sign-out when a view signs the user out; whatever view did it.
-
-    Runs after LabContextMiddleware (a session it ends is recorded there,
-    with its reason) and wraps the view.
-    """
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        before = _session_user_id(request)
-        signed_out: tuple[Any, int | None] | None = None
-        if before is not None:
-            found = read_session_lab(request.session)
-            signed_out = (request.user, found.lab_id if found else None)
-        key_before = request.session.session_key
-        response = self.get_response(request)
-        after = _session_user_id(request)
-        # auth.login() always issues a new session key; a password checked
-        # in a request that then refused the sign-in leaves the key alone.
-        again = after == getattr(request, "password_checked_user_id", None) and (
-            request.session.session_key != key_before
-        )
-        if after is not None and (after != before or again):
-            _record_sign_in(request)
-        elif after is None and signed_out is not None:
-            _record_sign_out(*signed_out)
-        return response
-
-
-def _session_user_id(request: HttpRequest) -> str | None:
-    session = getattr(request, "session", None)
-    value = session.get(SESSION_KEY) if session is not None else None
-    return None if value is None else str(value)
-
-
-def _record_sign_in(request: HttpRequest) -> None:
-    user = request.user
-    found = read_session_lab(request.session)
-    lab_id: int | None
-    if found is not None:
-        lab_id, message = (
-            found.lab_id,
-            f"Signed in to lab {found.lab_id} as {found.kind}",
-        )
-    else:
-        lab_id, message = getattr(user, "lab_id", None), "Signed in (no lab)"
-    record_security_event(
-        SecurityEvent.LOGIN,
-        model_label=USER_MODEL_LABEL,
-        instance_id=user.pk,
-        lab_id=lab_id,
-        message=message,
-        actor=actor_for_user(user),
-    )
-
-
-def _record_sign_out(user: Any, lab_id: int | None) -> None:
-    if not user.is_authenticated:
-        return  # the session named a user who no longer signs in
-    record_security_event(
-        SecurityEvent.LOGOUT,
-        model_label=USER_MODEL_LABEL,
-        instance_id=user.pk,
-        lab_id=lab_id if lab_id is not None else getattr(user, "lab_id", None),
-        message="Signed out",
-        actor=actor_for_user(user),
-    )

@@ -3,7 +3,7 @@
 The class of defect: a sign-in path of its own (the admin's form was one)
 that checks passwords without the throttle and leaves no activity entry.
 The project's answer is structural: every password check goes through the
-authentication backend (core.middleware.auth_backend: counted first,
+authentication backend (core.auth.backend: counted first,
 failures recorded), and every sign-in or sign-out, whatever view did it, is
 recorded by SignInAuditMiddleware.
 
@@ -34,7 +34,7 @@ from tests.core.middleware.fixtures import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 PROJECT_PACKAGES = ("core", "admin", "patients", "config")
 
 
@@ -101,7 +101,7 @@ def test_every_sign_in_view_of_the_project_is_listed():
 
 
 def test_no_project_code_checks_a_password_but_the_backend():
-    backend = REPO / "core" / "middleware" / "auth_backend.py"
+    backend = REPO / "core" / "auth" / "backend.py"
     bypass = re.compile(r"\bcheck_password\(|\bModelBackend\b")
     offenders = [
         str(path.relative_to(REPO))

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from core.middleware.leases import (
+from core.ratelimit.leases import (
     OWNER,
     TOTAL,
     LeaseRefused,
@@ -194,7 +194,7 @@ def test_with_redis_down_the_caps_hold_per_process(
     faulty_redis.stop()
 
     # when leases are asked for, then this process's own store caps them
-    with caplog.at_level(logging.WARNING, logger="core.middleware.leases"):
+    with caplog.at_level(logging.WARNING, logger="core.ratelimit.leases"):
         lease = acquire_lease(GROUP, "lab:1", per_owner=1, total=5, ttl_seconds=30)
         with pytest.raises(LeaseRefused):
             acquire_lease(GROUP, "lab:1", per_owner=1, total=5, ttl_seconds=30)

@@ -1,4 +1,4 @@
-"""Sessions in the cache service's Redis: `SESSION_ENGINE = "core.middleware.sessions"`.
+"""Sessions in the cache service's Redis: `SESSION_ENGINE = "core.auth.sessions"`.
 
 settings.SESSION_ENGINE selects this engine when the cache service is Redis
 or Redis Cluster, and Django's database engine otherwise (the embedded
@@ -42,7 +42,7 @@ def _redis() -> CacheRedis:
     redis = cache_redis()
     if redis is None:
         raise ImproperlyConfigured(
-            "SESSION_ENGINE 'core.middleware.sessions' keeps sessions in the "
+            "SESSION_ENGINE 'core.auth.sessions' keeps sessions in the "
             "cache service's Redis, but the cache is in-process. Set "
             "CACHE_REDIS_URL or CACHE_REDIS_CLUSTER_NODES, or use "
             "'django.contrib.sessions.backends.db'."

@@ -1,7 +1,7 @@
 """Throttling of sign-in attempts, per account and per client IP.
 
 Every password check of every sign-in path goes through the authentication
-backend (core.middleware.auth_backend), which asks this throttle first:
+backend (core.auth.backend), which asks this throttle first:
 
 1. `begin()` counts the attempt before the password is checked: one atomic
    increment per counter (the account's and the address's). If either count
@@ -17,7 +17,7 @@ backend (core.middleware.auth_backend), which asks this throttle first:
    its limit is higher). A wrong password leaves its hits counted.
 
 Counts live in the cache service's Redis, or in the database when there is
-no Redis (core.middleware.counters): shared by every process either way.
+no Redis (core.ratelimit.counters): shared by every process either way.
 Account keys hold a hash of the lowercased username, so the store never
 holds usernames (or passwords people type into the username field).
 
@@ -37,7 +37,7 @@ import logging
 from django.conf import settings
 
 from core.middleware.cache_redis import StoreUnavailable
-from core.middleware.counters import CounterStore, sign_in_counter_store
+from core.ratelimit.counters import CounterStore, sign_in_counter_store
 
 logger = logging.getLogger(__name__)
 

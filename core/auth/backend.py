@@ -1,10 +1,10 @@
 """The authentication backend: settings.AUTHENTICATION_BACKENDS.
 
 It is the one gate of password checks. Every sign-in path calls Django's
-`authenticate()` (the JSON endpoint core/auth_views.py, the admin's login
+`authenticate()` (the JSON endpoint core/auth/views.py, the admin's login
 form, any future form built on AuthenticationForm or LoginView), and
 `authenticate()` calls this backend, so each of them is throttled
-(core.middleware.throttle: counted before the password is checked) and
+(core.auth.throttle: counted before the password is checked) and
 each failure is written to the activity log the same way. Nothing else in
 the project checks a password (a test enforces it).
 
@@ -19,14 +19,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
-from core.middleware.security_events import (
+from core.auth.security_events import (
     USER_MODEL_LABEL,
     SecurityEvent,
     mark_password_checked,
     record_security_event,
 )
-from core.middleware.signed_in_users import signed_in_user
-from core.middleware.throttle import SignInThrottle
+from core.auth.signed_in_users import signed_in_user
+from core.auth.throttle import SignInThrottle
 from core.utils.activity_log.context import current_request
 
 
@@ -34,7 +34,7 @@ class SignedInUserBackend(ModelBackend):
     """Django's ModelBackend with the project's throttle and audit around
     every password check, and `get_user` (called by the authentication
     middleware on every request with a session) served from Redis when
-    sessions are there; see core/middleware/signed_in_users.py."""
+    sessions are there; see core/auth/signed_in_users.py."""
 
     def authenticate(
         self,

@@ -4,9 +4,10 @@ failures reported."""
 
 import pytest
 
-from core.middleware import counters
 from core.middleware.cache_redis import StoreUnavailable, cache_redis
-from core.middleware.counters import (
+from core.models import Counter
+from core.ratelimit import counters
+from core.ratelimit.counters import (
     Count,
     DatabaseCounterStore,
     LocalCounterStore,
@@ -15,7 +16,6 @@ from core.middleware.counters import (
     prune_expired_counters,
     sign_in_counter_store,
 )
-from core.models import Counter
 from core.utils.clients import registry
 
 

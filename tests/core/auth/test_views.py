@@ -9,21 +9,15 @@ import pytest
 from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client
 
-from core.middleware.auth_backend import SignedInUserBackend
-from core.middleware.security_events import SECURITY_CATEGORY_ID
+from core.auth.backend import SignedInUserBackend
+from core.auth.security_events import SECURITY_CATEGORY_ID
 from core.models import ActivityLog
-from tests.core.middleware.fixtures import (  # noqa: F401 - fixtures
+from tests.core.middleware.fixtures import (
     LOGOUT_URL,
     PASSWORD,
-    api_urls_fixture,
-    doctor_fixture,
-    faulty_redis_fixture,
     make_user,
-    on_redis_fixture,
     post_json,
-    shared_redis_fixture,
     sign_in,
-    staff_fixture,
 )
 from tests.redis_servers import RedisServer
 
@@ -382,7 +376,7 @@ def test_redis_dying_mid_sign_in_only_costs_the_count(
     settings.AUTHENTICATION_BACKENDS = [f"{__name__}.RedisDiesDuringThePasswordCheck"]
     RedisDiesDuringThePasswordCheck.server = faulty_redis
     try:
-        with caplog.at_level(logging.WARNING, logger="core.middleware.throttle"):
+        with caplog.at_level(logging.WARNING, logger="core.auth.throttle"):
             response = sign_in(client, "asha", password)
     finally:
         RedisDiesDuringThePasswordCheck.server = None

@@ -1,9 +1,9 @@
-"""The sign-in throttle (core.middleware.throttle): every attempt is counted
+"""The sign-in throttle (core.auth.throttle): every attempt is counted
 before its password is checked, so the limit holds against parallel
 attempts; a success clears the account and gives the address its hit back.
 
 The race is tested end to end: 40 attempts sent at once through the JSON
-sign-in, each password check made slow (tests/core/middleware/hashers.py)
+sign-in, each password check made slow (tests.core.auth.hashers.py)
 so that they overlap, on a real redis-server and on the database fallback
 (the embedded default), on both databases. Checking first and counting
 after (the defect) let 10-12 of 40 through against a limit of 5.
@@ -17,11 +17,11 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from core.middleware.counters import LocalCounterStore
-from core.middleware.throttle import SignInThrottle, SignInThrottled, account_key
+from core.auth.throttle import SignInThrottle, SignInThrottled, account_key
 from core.models import ActivityLog
+from core.ratelimit.counters import LocalCounterStore
+from tests.core.auth.hashers import CountingSlowMD5PasswordHasher
 from tests.core.middleware.fixtures import LOGIN_URL, PASSWORD
-from tests.core.middleware.hashers import CountingSlowMD5PasswordHasher
 
 PARALLEL_ATTEMPTS = 40
 
@@ -105,7 +105,7 @@ def parallel_attempts(settings, password: str = "a guess") -> list[int]:  # noqa
     """PARALLEL_ATTEMPTS sign-ins of asha sent at once; their statuses."""
     settings.LOGIN_FAILURE_LIMIT_PER_ACCOUNT = 5
     settings.PASSWORD_HASHERS = [
-        "tests.core.middleware.hashers.CountingSlowMD5PasswordHasher"
+        "tests.core.auth.hashers.CountingSlowMD5PasswordHasher"
     ]
     CountingSlowMD5PasswordHasher.checks = 0
     start = threading.Barrier(PARALLEL_ATTEMPTS)

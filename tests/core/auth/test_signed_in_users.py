@@ -13,13 +13,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from admin.account.models import User
-from core.middleware.cache_redis import cache_redis
-from core.middleware.signed_in_users import (
+from core.auth.signed_in_users import (
     _entry,
     _keys,
     forget_signed_in_users,
     signed_in_user,
 )
+from core.middleware.cache_redis import cache_redis
 from tests.core.middleware.fixtures import PASSWORD, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)

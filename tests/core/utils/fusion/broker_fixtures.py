@@ -1,5 +1,6 @@
-"""Fixtures for the Fusion tests: engine settings, a job output file, an
-in-process database worker, and RabbitMQ queues private to this test run."""
+"""The broker engine's fixtures: RabbitMQ queues private to this test run,
+and settings.TASKS on them (registered for every test by tests/conftest.py;
+the database engine's are in tests/fusion_fixtures.py)."""
 
 import uuid
 from collections.abc import Iterator
@@ -12,12 +13,7 @@ from kombu import Connection
 from config.settings.services import fusion_tasks_setting
 from core.utils.clients import registry
 from tests.core.utils.fusion.processes import BROKER_URL, TEST_OPTIONS
-from tests.fusion_fixtures import (  # noqa: F401 - fixtures for this folder
-    QUEUES,
-    database_engine,
-    job_file,
-    run_worker,
-)
+from tests.fusion_fixtures import QUEUES
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.sessions.backends.base import CreateError, UpdateError
 from django.core.exceptions import ImproperlyConfigured
 
-from core.middleware.sessions import SessionStore, SessionStoreUnavailable
+from core.auth.sessions import SessionStore, SessionStoreUnavailable
 from core.utils.clients import registry
 from tests.core.middleware.fixtures import LOGOUT_URL, sign_in
 
@@ -113,7 +113,7 @@ def test_with_redis_killed_users_are_signed_out_not_mixed_up(
 
     # When Redis dies
     faulty_redis.stop()
-    with caplog.at_level(logging.WARNING, logger="core.middleware.sessions"):
+    with caplog.at_level(logging.WARNING, logger="core.auth.sessions"):
         seen = client.get("/api/test/any-lab/")
         signed_out = client.post(LOGOUT_URL)
 

@@ -3,7 +3,7 @@
 `check_rate(key, limit, window_seconds)` counts one request and says whether
 it may go on (`core.decorators.rate_limit` builds the key from the lab, the
 user or the client IP). Counts live in the cache service's Redis when it has
-one, else in process (`core.middleware.counters`).
+one, else in process (`core.ratelimit.counters`).
 
 When Redis is down the limit cannot be counted. The choice, documented and
 tested: rate limits **fail open** by default (settings.RATE_LIMIT_FAIL_OPEN =
@@ -13,14 +13,14 @@ whose limit matters more than its availability passes `fail_open=False` and
 answers 503 while the store is down. Either way the outage is logged, and
 the cache's circuit breaker keeps each request from waiting on a dead Redis
 for more than the first few requests. (Sign-in throttling makes the opposite
-choice; see `core.middleware.throttle`.)
+choice; see `core.auth.throttle`.)
 """
 
 import logging
 from dataclasses import dataclass
 
 from core.middleware.cache_redis import StoreUnavailable
-from core.middleware.counters import counter_store
+from core.ratelimit.counters import counter_store
 
 logger = logging.getLogger(__name__)
 

@@ -10,13 +10,13 @@
   The session key is replaced at sign-in (no fixation) and so is the CSRF
   token: the answer carries the new one. Attempts are throttled per username
   and per IP by the authentication backend, like every sign-in path (429
-  with Retry-After; core.middleware.throttle), and the lab is re-authorised
+  with Retry-After; core.auth.throttle), and the lab is re-authorised
   on every later request (core.tenancy.access).
 - `POST /core/auth/logout/` ends the session; answered 200 even when nobody
   was signed in.
 
 Sign-ins, failed sign-ins and sign-outs are written to the activity log
-(core.middleware.security_events says by whom).
+(core.auth.security_events says by whom).
 Answers: 200; 400 malformed input; 401 wrong username or password (one
 message for both); 403 lab not allowed; 429 throttled; 503 Redis down.
 """
@@ -32,13 +32,13 @@ from django.middleware.csrf import get_token
 from django.views import csrf
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from core.decorators import allowed_methods, json_view
-from core.middleware.api_errors import is_api_path, json_error
-from core.middleware.security_events import (
+from core.auth.security_events import (
     USER_MODEL_LABEL,
     SecurityEvent,
     record_security_event,
 )
+from core.decorators import allowed_methods, json_view
+from core.http import is_api_path, json_error
 from core.tenancy.access import begin_lab_session, choose_sign_in_lab
 from core.utils.json_input import INTEGER, TEXT
 
