@@ -11,9 +11,9 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponseForbidde
 from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_GET
 
-from core.utils.aws.client import LocalFileS3Client
 from core.utils.aws.exceptions import InvalidKey
 from core.utils.aws.signed_urls import signature_is_valid
+from core.utils.capabilities import Capability
 from core.utils.clients import get_client
 
 
@@ -27,7 +27,7 @@ def serve_signed_file(request: HttpRequest, key: str) -> HttpResponseBase:
             "This file link is invalid or has expired; ask for a new link."
         )
     client = get_client("s3")
-    if not isinstance(client, LocalFileS3Client):
+    if not client.can(Capability.LOCAL_FILES):
         raise Http404("Files are not stored locally.")
     try:
         path = client.path_for(key)

@@ -83,6 +83,8 @@ class CacheStats:
 class HashCache(ServiceClient):
     """The instance cache facade; never raises, counts everything."""
 
+    capabilities = frozenset()
+
     def __init__(
         self,
         backend: str = "local",

@@ -22,7 +22,8 @@ Configured like Django's CACHES / STORAGES, in `settings.SERVICES`:
 
 Adding a service = a module `core/utils/<service>/client.py` with a
 `ServiceClient` subclass, an entry in `config/settings/services.py`, and
-nothing here.
+nothing here. Each client class declares its `capabilities`
+(`core.utils.capabilities`); callers ask `client.can(...)`, never the class.
 """
 
 import logging
@@ -38,6 +39,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
+
+from core.utils.capabilities import DeclaresCapabilities
 
 logger = logging.getLogger(__name__)
 
@@ -58,19 +61,21 @@ class HealthStatus:
     detail: str = ""
 
 
-class ServiceClient(ABC):
+class ServiceClient(DeclaresCapabilities, ABC):
     """Base of every client the registry builds.
 
     Subclasses take their settings `OPTIONS` as keyword arguments (plus
     `account_id` for per-account services), keep one pooled connection for
-    the process, and must be safe to share between threads.
+    the process, and must be safe to share between threads. Each declares
+    `capabilities`: what it can do beyond its service's common interface
+    (`frozenset()` for nothing more), asked with `client.can(capability)`.
     """
 
     @abstractmethod
     def check(self, timeout: float = DEFAULT_CHECK_TIMEOUT_SECONDS) -> HealthStatus:
         """Ask the service whether it is usable, within `timeout` seconds."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
+    def close(self) -> None:
         """Release pooled connections; called when the client is replaced."""
 
     @staticmethod

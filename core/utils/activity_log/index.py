@@ -69,15 +69,6 @@ def index_name(created_at: dt.datetime) -> str:
     return f"{INDEX_PREFIX}{created_at.astimezone(dt.UTC):%Y.%m}"
 
 
-def is_search_server(store: Any) -> bool:
-    """True when the `es` client is a real Elasticsearch, not the embedded
-    database store (whose documents would only duplicate the log table)."""
-    # Local import: the client module loads the elasticsearch package.
-    from core.utils.elastic_search.client import ElasticSearchClient
-
-    return isinstance(store, ElasticSearchClient)
-
-
 def to_document(entry: ActivityLog) -> dict[str, Any]:
     """The document stored for `entry` (datetimes as aware values; the search
     client turns them into JSON)."""

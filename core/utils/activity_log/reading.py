@@ -12,11 +12,8 @@ from django.db.models import Q, QuerySet
 
 from core.models.activity_log import ActivityLog
 from core.tenancy import trusted_scope
-from core.utils.activity_log.index import (
-    INDEX_PATTERN,
-    from_document,
-    is_search_server,
-)
+from core.utils.activity_log.index import INDEX_PATTERN, from_document
+from core.utils.capabilities import Capability
 from core.utils.clients import get_client
 from core.utils.elastic_search.errors import SearchUnavailable
 from core.utils.elastic_search.types import SearchResult, format_datetime
@@ -87,7 +84,7 @@ def get_activities(
         before_id=cursor,
     )
     store = get_client("es")
-    if is_search_server(store) and store.read_breaker.allow():
+    if store.can(Capability.SEARCH_SERVER) and store.read_breaker.allow():
         try:
             page = _page(_from_both(store, wanted, limit + 1), limit)
         except SearchUnavailable as exc:

@@ -22,9 +22,9 @@ from core.utils.activity_log.index import (
     TEMPLATE_NAME,
     TEMPLATE_PRIORITY,
     index_name,
-    is_search_server,
     to_document,
 )
+from core.utils.capabilities import Capability
 from core.utils.clients import get_client
 from core.utils.fusion import job
 
@@ -95,7 +95,7 @@ def ship_pending() -> int:
     """The periodic shipper (settings.FUSION_PERIODIC_TASKS): ships only to a
     real Elasticsearch. With the embedded database store the log table is
     already the searchable store, so copying it would only double it."""
-    if not is_search_server(get_client("es")):
+    if not get_client("es").can(Capability.SEARCH_SERVER):
         return 0
     return ship_all().shipped
 

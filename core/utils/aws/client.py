@@ -40,6 +40,7 @@ from core.utils.aws.exceptions import (
 )
 from core.utils.aws.keys import validate_key
 from core.utils.aws.signed_urls import signed_file_url
+from core.utils.capabilities import Capability
 from core.utils.clients import (
     DEFAULT_CHECK_TIMEOUT_SECONDS,
     HealthStatus,
@@ -99,6 +100,8 @@ class S3Client(ServiceClient):
     (throttling, 5xx and connection errors, with backoff) up to
     `max_attempts` attempts in all.
     """
+
+    capabilities = frozenset()
 
     def __init__(
         self,
@@ -260,6 +263,8 @@ class LocalFileS3Client(ServiceClient):
     `core.utils.aws.signed_urls`): like S3's, it works without a session and
     only until it expires, which a plain file path could not do.
     """
+
+    capabilities = frozenset({Capability.LOCAL_FILES})
 
     def __init__(self, base_dir: str) -> None:
         self.base_dir = Path(base_dir)

@@ -73,6 +73,8 @@ class DocumentDBClient(ServiceClient):
     `mongomock.MongoClient`, since no MongoDB server runs here).
     """
 
+    capabilities = frozenset()
+
     def __init__(
         self,
         account_id: int | None = None,

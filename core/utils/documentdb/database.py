@@ -38,6 +38,8 @@ class DatabaseDocumentDBClient(ServiceClient):
     database connection.
     """
 
+    capabilities = frozenset()
+
     def __init__(self, account_id: int | None = None) -> None:
         self.account_id = require_account_id(account_id)
 

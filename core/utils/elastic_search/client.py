@@ -23,6 +23,7 @@ from elastic_transport import TransportError
 from elasticsearch import ApiError, BadRequestError, Elasticsearch, NotFoundError
 from elasticsearch.helpers import streaming_bulk
 
+from core.utils.capabilities import Capability
 from core.utils.circuit_breaker import CircuitBreaker
 from core.utils.clients import (
     DEFAULT_CHECK_TIMEOUT_SECONDS,
@@ -74,6 +75,8 @@ class ElasticSearchClient(ServiceClient):
     and the `bulk_*` settings. Same methods and return types as
     `DatabaseSearchClient`.
     """
+
+    capabilities = frozenset({Capability.SEARCH_SERVER})
 
     def __init__(
         self,

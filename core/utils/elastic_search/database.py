@@ -46,6 +46,8 @@ class DatabaseSearchClient(ServiceClient):
     Takes no options. Thread-safe: Django gives each thread its connection.
     """
 
+    capabilities = frozenset()
+
     def ensure_index(
         self, name: str, mappings: Mapping[str, Any] | None = None
     ) -> bool:

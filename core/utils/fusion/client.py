@@ -35,6 +35,8 @@ class FusionClient(ServiceClient):
         fusion.check()  # HealthStatus(ok=True, detail="database: 0 ready, ...")
     """
 
+    capabilities = frozenset()
+
     def __init__(self, backend: str = DEFAULT_TASK_BACKEND_ALIAS) -> None:
         self.backend_alias = backend
 

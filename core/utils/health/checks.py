@@ -29,8 +29,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 
 from core.models.documentdb import DocumentDBConnection
-from core.utils.activity_log.index import is_search_server
 from core.utils.activity_log.shipping import shipping_lag_seconds
+from core.utils.capabilities import Capability
 from core.utils.clients import get_client, registry
 from core.utils.health.runner import Check, HealthReport, Probe, Status, run_checks
 
@@ -159,7 +159,7 @@ def check_shipping_lag(timeout: float) -> tuple[Status, str]:
     """How long the oldest activity-log entry has waited to reach
     Elasticsearch; `degraded` over HEALTH_CHECK_SHIPPING_MAX_LAG_SECONDS.
     With the embedded store nothing is shipped, and nothing can lag."""
-    if not is_search_server(get_client("es")):
+    if not get_client("es").can(Capability.SEARCH_SERVER):
         return Status.OK, "not shipped: the database is the activity log's store"
     lag = shipping_lag_seconds()
     if lag is None:

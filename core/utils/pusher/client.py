@@ -88,6 +88,8 @@ class PusherClient(ServiceClient):
     Every request is bounded by `timeout_seconds`.
     """
 
+    capabilities = frozenset()
+
     def __init__(
         self,
         app_id: str | int,
@@ -208,6 +210,8 @@ class LogPusherClient(ServiceClient):
     same shape, signed with a secret made up for this process (there is no
     Pusher to verify it).
     """
+
+    capabilities = frozenset()
 
     def __init__(self) -> None:
         self._signer = pusher.Pusher(

@@ -76,6 +76,8 @@ class SlackClient(ServiceClient):
     shared state, so one instance serves every thread.
     """
 
+    capabilities = frozenset()
+
     def __init__(
         self,
         token: str | None = None,
@@ -239,6 +241,8 @@ class LogSlackClient(ServiceClient):
     Checks its arguments like `SlackClient`, so a call that would fail
     against Slack fails here too.
     """
+
+    capabilities = frozenset()
 
     def post_message(
         self, channel: str, text: str, blocks: list[dict[str, Any]] | None = None

@@ -11,9 +11,11 @@ from core.utils.activity_log.context import Actor, ActorKind, acting_as
 from core.utils.activity_log.index import INDEX_PATTERN, to_document
 from core.utils.activity_log.reading import get_activities
 from core.utils.activity_log.shipping import ship_all, ship_batch
-from core.utils.clients import override_client
+from core.utils.capabilities import Capability
+from core.utils.clients import get_client, override_client
 from core.utils.elastic_search.database import DatabaseSearchClient
 from patients.models import Patient
+from tests.backend_doubles import another_class_of
 
 pytestmark = pytest.mark.django_db
 
@@ -104,6 +106,25 @@ def test_shipped_entries_are_answered_by_elasticsearch(elasticsearch, labs, hist
 
     assert {e.message for e in page.entries} == {"from the search store"}
     assert all(e.shipped for e in page.entries)
+
+
+def test_a_search_server_of_any_class_answers_reads(elasticsearch, labs, history):
+    # Given shipped entries whose search copies differ from the table's rows,
+    # and a search client of another class that declares itself a server
+    ship_all()
+    for index in elasticsearch.indices.values():
+        for source in index["docs"].values():
+            source["message"] = "from the search store"
+    server = another_class_of(get_client("es"), frozenset({Capability.SEARCH_SERVER}))
+
+    # When a record's history is read through it
+    with override_client("es", server):
+        page = get_activities(
+            "patients.patient", history[0].pk, lab_id=labs["north"].pk
+        )
+
+    # Then the search server answered: the reader asked, not checked the class
+    assert {e.message for e in page.entries} == {"from the search store"}
 
 
 def test_unshipped_entries_come_from_the_database_beside_shipped_ones(

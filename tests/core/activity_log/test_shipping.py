@@ -12,10 +12,13 @@ from core.utils.activity_log.shipping import (
     ShipResult,
     ship_activity_logs,
     ship_all,
+    ship_pending,
     shipping_lag_seconds,
 )
-from core.utils.clients import get_client
+from core.utils.capabilities import Capability
+from core.utils.clients import get_client, override_client
 from core.utils.elastic_search.errors import SearchUnavailable
+from tests.backend_doubles import another_class_of
 from tests.lifecycle.models import Instrument
 from tests.standins.elasticsearch import ElasticsearchStandIn
 
@@ -137,3 +140,37 @@ def test_indices_come_from_one_index_template_with_explicit_mappings(elasticsear
     assert elasticsearch.paths("PUT").count(f"/_index_template/{TEMPLATE_NAME}") == 1
     bulk = next(r for r in elasticsearch.requests if r.path == "/_bulk")
     assert bulk.query["refresh"] == ["wait_for"]  # searchable before marked
+
+
+def test_a_search_client_of_any_class_that_says_it_is_a_server_is_shipped_to(
+    elasticsearch,
+):
+    # Given an Elasticsearch-speaking client of another class (an OpenSearch
+    # client, say) that declares itself a search server
+    entries = write_entries(2)
+    server = another_class_of(get_client("es"), frozenset({Capability.SEARCH_SERVER}))
+
+    # When the maintenance round ships
+    with override_client("es", server):
+        shipped = ship_pending()
+
+    # Then the entries went to it: the shipper asked, not checked the class
+    assert shipped == 2
+    assert shipped_ids(elasticsearch) == {str(e.id) for e in entries}
+
+
+def test_a_search_client_that_does_not_say_it_is_a_server_is_not_shipped_to(
+    elasticsearch,
+):
+    # Given the same client, declaring nothing
+    write_entries(2)
+    store = another_class_of(get_client("es"))
+
+    # When the maintenance round ships
+    with override_client("es", store):
+        shipped = ship_pending()
+
+    # Then nothing is sent and the entries wait in the database
+    assert shipped == 0
+    assert shipped_ids(elasticsearch) == set()
+    assert ActivityLog.objects.filter(shipped=False).count() == 2

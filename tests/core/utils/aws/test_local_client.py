@@ -10,6 +10,9 @@ import pytest
 from core.utils.aws.client import LocalFileS3Client
 from core.utils.aws.exceptions import InvalidKey, ObjectNotFound, StorageError
 from core.utils.aws.signed_urls import signed_file_url
+from core.utils.capabilities import Capability
+from core.utils.clients import override_client
+from tests.backend_doubles import another_class_of
 
 TRAVERSALS = [
     "../outside.txt",
@@ -221,3 +224,35 @@ def test_signed_links_are_not_served_when_files_live_on_s3(
     }
 
     assert client.get(url).status_code == 404
+
+
+def test_a_file_store_of_any_class_that_keeps_local_files_is_served(
+    served_store, client
+):
+    # Given a store of another class than LocalFileS3Client that says it
+    # keeps files on this machine
+    url = served_store.presigned_url("labs/12/reports/42.pdf", expires_seconds=60)
+    store = another_class_of(served_store, frozenset({Capability.LOCAL_FILES}))
+
+    # When its signed link is followed
+    with override_client("s3", store):
+        response = client.get(url)
+
+    # Then the file is served: the view asked what it can do, not its class
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"%PDF report"
+
+
+def test_a_file_store_that_does_not_say_it_keeps_local_files_is_not_served(
+    served_store, client
+):
+    # Given a store that answers path_for() but does not declare LOCAL_FILES
+    url = served_store.presigned_url("labs/12/reports/42.pdf", expires_seconds=60)
+    store = another_class_of(served_store)
+
+    # When its signed link is followed
+    with override_client("s3", store):
+        response = client.get(url)
+
+    # Then nothing is served from this machine's disk
+    assert response.status_code == 404
