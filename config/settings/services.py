@@ -242,7 +242,8 @@ def _pusher() -> dict[str, Any]:
 # -- es (search; the activity log's store) ------------------------------------
 def _elastic_search() -> dict[str, Any]:
     """Elasticsearch 9 when ES_URLS (comma-separated) or ES_URL is set, else
-    documents in the database (DatabaseSearchClient, no server needed).
+    the null client (NullSearchClient: stores nothing, says it is off; the
+    activity log then reads its own table).
 
     Credentials: ES_API_KEY, or ES_USERNAME with ES_PASSWORD. ES_CA_CERTS is
     a CA bundle file for https clusters with a private CA.
@@ -250,7 +251,7 @@ def _elastic_search() -> dict[str, Any]:
     hosts = env_list("ES_URLS", []) or env_list("ES_URL", [])
     if not hosts:
         return {
-            "BACKEND": "core.utils.elastic_search.database.DatabaseSearchClient",
+            "BACKEND": "core.utils.elastic_search.null.NullSearchClient",
             "OPTIONS": {},
         }
     username = env_str("ES_USERNAME", "")

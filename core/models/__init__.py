@@ -25,7 +25,6 @@ from core.models.encrypted_mixin import EncryptedFieldsMixin
 from core.models.fusion import FusionDeadLetter, FusionJob
 from core.models.lab_scoped import LabScopedMixin
 from core.models.managers import BaseManager, BaseQuerySet
-from core.models.search import SearchDocument, SearchIndex
 from core.models.translation import LabTranslation
 from core.models.webhook import (
     WebhookAttempt,
@@ -60,8 +59,6 @@ __all__ = [
     "LabScopedMixin",
     "LabTranslation",
     "PendingCacheInvalidation",
-    "SearchDocument",
-    "SearchIndex",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -6,14 +6,18 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from core.utils.activity_log.shipping import ship_all, shipping_lag_seconds
+from core.utils.elastic_search.errors import SearchNotConfigured
 
 
 class Command(BaseCommand):
-    help = "Ship unshipped activity log entries to Elasticsearch (or the DB store)."
+    help = "Ship unshipped activity log entries to Elasticsearch (needs ES_URL)."
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             result = ship_all()
+        except SearchNotConfigured as exc:
+            # Says to set ES_URL; nothing was marked shipped.
+            raise CommandError(str(exc)) from exc
         except Exception as exc:
             raise CommandError(
                 f"the search store did not take the entries ({type(exc).__name__}); "

@@ -93,8 +93,8 @@ def shipping_lag_seconds() -> float | None:
 
 def ship_pending() -> int:
     """The periodic shipper (settings.FUSION_PERIODIC_TASKS): ships only to a
-    real Elasticsearch. With the embedded database store the log table is
-    already the searchable store, so copying it would only double it."""
+    search server. Without one (the null client) the log table is the only
+    store, and there is nowhere to ship to."""
     if not get_client("es").can(Capability.SEARCH_SERVER):
         return 0
     return ship_all().shipped

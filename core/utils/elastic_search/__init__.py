@@ -1,15 +1,19 @@
-"""Search: Elasticsearch (official client) or the database store.
+"""Search: Elasticsearch (official client), or nothing.
 
-- `client.ElasticSearchClient`: an Elasticsearch 9 cluster.
-- `database.DatabaseSearchClient`: the embedded default, core tables.
+- `client.ElasticSearchClient`: an Elasticsearch 9 cluster (ES_URL set).
+- `null.NullSearchClient`: the embedded default; stores and answers nothing
+  (`SearchNotConfigured`), its `check()` says the service is off.
 
-Both take the same calls (`ensure_index`, `index_document`, `bulk`, `search`,
-`get_document`, `check`) and return the types re-exported here. Reach them
-through `get_client("es")`; settings choose which one (services.py).
+Both take the same calls (`ensure_index`, `ensure_index_template`,
+`index_document`, `bulk`, `search`, `get_document`, `check`) and use the
+types re-exported here. Reach them through `get_client("es")`; settings
+choose which one (services.py). Callers that need a search server ask
+`client.can(Capability.SEARCH_SERVER)`.
 """
 
 from core.utils.elastic_search.errors import (
     SearchError,
+    SearchNotConfigured,
     SearchRequestError,
     SearchUnavailable,
 )
@@ -25,6 +29,7 @@ __all__ = [
     "BulkResult",
     "SearchError",
     "SearchHit",
+    "SearchNotConfigured",
     "SearchRequestError",
     "SearchResult",
     "SearchUnavailable",

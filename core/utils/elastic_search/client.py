@@ -31,7 +31,6 @@ from core.utils.clients import (
     ServiceClient,
 )
 from core.utils.elastic_search.errors import SearchRequestError, SearchUnavailable
-from core.utils.elastic_search.query import parse_sort
 from core.utils.elastic_search.types import (
     BulkAction,
     BulkFailure,
@@ -43,6 +42,7 @@ from core.utils.elastic_search.types import (
     check_index_pattern,
     failure_for,
     parse_bulk_action,
+    parse_sort,
     to_json_document,
 )
 
@@ -72,8 +72,8 @@ class ElasticSearchClient(ServiceClient):
     (URLs), `username` + `password` or `api_key`, `request_timeout_seconds`,
     `max_retries`, `retry_on_timeout`, the backoff bounds, `http_compress`
     (gzip request bodies), `verify_certs`, `ca_certs`, `connections_per_node`
-    and the `bulk_*` settings. Same methods and return types as
-    `DatabaseSearchClient`.
+    and the `bulk_*` settings. Declares `Capability.SEARCH_SERVER`: the
+    activity log ships to it and reads from it.
     """
 
     capabilities = frozenset({Capability.SEARCH_SERVER})

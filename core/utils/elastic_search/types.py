@@ -1,14 +1,13 @@
-"""What both search clients share: result types, bulk actions, index names.
-
-`ElasticSearchClient` and `DatabaseSearchClient` take the same arguments and
-return these same types, so the activity log can use either.
+"""The search client's vocabulary: result types, bulk actions, index names,
+sorts and documents, checked before anything is sent to Elasticsearch, so a
+bad request fails here with an error that says what would be right.
 """
 
 import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -169,11 +168,11 @@ def check_doc_id(doc_id: Any) -> str:
 
 
 class _DocumentEncoder(DjangoJSONEncoder):
-    """DjangoJSONEncoder, with every datetime in one sortable form.
+    """DjangoJSONEncoder, with every datetime in one form.
 
-    Datetimes become UTC with microseconds, `2024-05-01T09:30:00.000000Z`, so
-    that comparing them as text (what the database store's range filter does)
-    orders them like time. Dates stay `2024-05-01`.
+    Datetimes become UTC with microseconds, `2024-05-01T09:30:00.000000Z`
+    (Elasticsearch's `date` type parses it, and as text it still sorts like
+    time); naive ones are refused. Dates stay `2024-05-01`.
     """
 
     def default(self, o: Any) -> Any:
@@ -205,10 +204,39 @@ def to_json_document(document: Mapping[str, Any]) -> dict[str, Any]:
     return converted
 
 
-def to_json_value(value: Any) -> Any:
-    """A query value in the form documents store it in (see `_DocumentEncoder`)."""
-    if isinstance(value, datetime):
-        return format_datetime(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
+def parse_sort(sort: Any) -> list[tuple[str, str]]:
+    """A sort as `(field, "asc" | "desc")` pairs.
+
+    Takes `"created_at"`, `"created_at:desc"`, `{"created_at": "desc"}`,
+    `{"created_at": {"order": "desc"}}`, or a list of those. Example:
+    `parse_sort(["lab_id", {"created_at": "desc"}])` ->
+    `[("lab_id", "asc"), ("created_at", "desc")]`.
+    """
+    if sort is None:
+        return []
+    clauses = sort if isinstance(sort, list) else [sort]
+    return [_sort_clause(clause) for clause in clauses]
+
+
+def _sort_clause(clause: Any) -> tuple[str, str]:
+    if isinstance(clause, str):
+        name, _, order = clause.partition(":")
+    elif isinstance(clause, Mapping) and len(clause) == 1:
+        ((name, spec),) = clause.items()
+        order = spec.get("order", "asc") if isinstance(spec, Mapping) else spec
+    else:
+        raise SearchRequestError(
+            "a sort is 'field', 'field:desc', {'field': 'desc'} or "
+            "{'field': {'order': 'desc'}}, or a list of those."
+        )
+    order = order or "asc"
+    if order not in {"asc", "desc"}:
+        raise SearchRequestError(f"sort order {order!r} must be 'asc' or 'desc'.")
+    if not isinstance(name, str) or not name:
+        raise SearchRequestError("a sort names a field, e.g. 'created_at:desc'.")
+    if name == "_id":
+        raise SearchRequestError(
+            "Elasticsearch 9 cannot sort on _id; sort on a field of the "
+            "documents, e.g. 'created_at:desc'."
+        )
+    return name, order

@@ -158,7 +158,7 @@ def check_job_backlog(timeout: float) -> tuple[Status, str]:
 def check_shipping_lag(timeout: float) -> tuple[Status, str]:
     """How long the oldest activity-log entry has waited to reach
     Elasticsearch; `degraded` over HEALTH_CHECK_SHIPPING_MAX_LAG_SECONDS.
-    With the embedded store nothing is shipped, and nothing can lag."""
+    Without a search server nothing is shipped, and nothing can lag."""
     if not get_client("es").can(Capability.SEARCH_SERVER):
         return Status.OK, "not shipped: the database is the activity log's store"
     lag = shipping_lag_seconds()

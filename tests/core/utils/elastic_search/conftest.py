@@ -1,4 +1,4 @@
-"""Fixtures for the search clients.
+"""Fixtures for the search client.
 
 No Elasticsearch server can be installed here, so `ElasticSearchClient` (the
 real `elasticsearch` 9 client, over real HTTP) talks to the Elasticsearch
@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from core.utils.elastic_search.client import ElasticSearchClient
-from core.utils.elastic_search.database import DatabaseSearchClient
 from tests.standins.elasticsearch import ElasticsearchStandIn
 
 #: The API key the stand-in accepts (test data, not a secret).
@@ -58,11 +57,7 @@ def make_es_client(
         client.close()
 
 
-@pytest.fixture(params=["elasticsearch", "database"])
-def search_client(
-    request: pytest.FixtureRequest, db: None, make_es_client: Callable[..., Any]
-) -> Any:
-    """Each search backend in turn, so contract tests run against both."""
-    if request.param == "database":
-        return DatabaseSearchClient()
+@pytest.fixture
+def search_client(make_es_client: Callable[..., Any]) -> Any:
+    """The real client against the stand-in, for the contract tests."""
     return make_es_client()

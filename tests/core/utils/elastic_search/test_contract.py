@@ -1,6 +1,6 @@
-"""What both search backends promise (each test runs on ElasticSearchClient
-against the Elasticsearch stand-in and on DatabaseSearchClient): the calls
-and result types the activity log relies on."""
+"""What the search client promises (ElasticSearchClient against the
+Elasticsearch stand-in): the calls and result types the activity log relies
+on."""
 
 from datetime import UTC, datetime, timedelta
 

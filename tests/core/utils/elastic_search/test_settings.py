@@ -1,4 +1,4 @@
-"""settings.SERVICES["es"]: the database store unless ES_URL(S) is set."""
+"""settings.SERVICES["es"]: the null client unless ES_URL(S) is set."""
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -14,11 +14,11 @@ def no_es_environment(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
-def test_by_default_documents_go_to_the_database(tmp_path):
+def test_by_default_there_is_no_search_server(tmp_path):
     es = build_services(tmp_path)["es"]
 
     assert es == {
-        "BACKEND": "core.utils.elastic_search.database.DatabaseSearchClient",
+        "BACKEND": "core.utils.elastic_search.null.NullSearchClient",
         "OPTIONS": {},
     }
 
