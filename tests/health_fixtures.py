@@ -21,6 +21,7 @@ import pytest
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from core.utils.clients import registry
+from tests.cache_settings import cache_service
 from tests.redis_servers import RedisServer
 from tests.standins.elasticsearch import ElasticsearchStandIn
 
@@ -79,14 +80,11 @@ def faulty_cache(settings: Any) -> Iterator[RedisServer]:
     """The cache service on a redis-server of this test's own, to stop or
     freeze (short timeouts, the default breaker)."""
     server = RedisServer()
-    use_service(
-        settings,
-        "cache",
-        "core.cache.HashCache",
-        backend="redis",
-        url=server.url,
-        socket_timeout_seconds=0.1,
-    )
+    settings.SERVICES = {
+        **settings.SERVICES,
+        "cache": cache_service("redis", url=server.url, socket_timeout_seconds=0.1),
+    }
+    registry.reset()
     yield server
     registry.reset()
     server.stop()

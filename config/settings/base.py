@@ -21,7 +21,12 @@ from config.settings.env import (
     env_proxy_ssl_header,
     env_str,
 )
-from config.settings.services import build_services, build_storages, build_tasks
+from config.settings.services import (
+    build_services,
+    build_storages,
+    build_tasks,
+    session_engine,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = Path(env_str("LIS_DATA_DIR", str(BASE_DIR / "var")))
@@ -194,14 +199,10 @@ HEALTH_CHECK_DOCDB_MAX_ACCOUNTS = env_int("HEALTH_CHECK_DOCDB_MAX_ACCOUNTS", 20)
 # Service clients for core.utils.clients.get_client; see config/settings/services.py.
 SERVICES = build_services(DATA_DIR)
 
-# Sessions live in the cache service's Redis (or Redis Cluster) when it has
-# one (core/auth/sessions.py), else in the database. Cookies are
-# HttpOnly and SameSite=Lax always, Secure when DEBUG is off (HTTPS only).
-SESSION_ENGINE = (
-    "django.contrib.sessions.backends.db"
-    if SERVICES["cache"]["OPTIONS"]["backend"] == "local"
-    else "core.auth.sessions"
-)
+# Sessions live in the cache service's Redis (or Redis Cluster) when its
+# storage declares one (core/auth/sessions.py), else in the database.
+# Cookies are HttpOnly and SameSite=Lax always, Secure when DEBUG is off.
+SESSION_ENGINE = session_engine(SERVICES["cache"])
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=not DEBUG)

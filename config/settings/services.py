@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
 from config.settings.env import env_bool, env_int, env_list, env_str
+from core.utils.capabilities import Capability
 
 
 def build_services(data_dir: Path) -> dict[str, dict[str, Any]]:
@@ -318,23 +320,60 @@ def _docdb() -> dict[str, Any]:
 
 
 # -- cache --------------------------------------------------------------------
+CACHE_STORAGES = "core.cache.backends"
+
+
 def _cache() -> dict[str, Any]:
     """The instance cache (core/cache): in-process unless Redis is configured.
 
-    CACHE_REDIS_URL (e.g. redis://127.0.0.1:6379/0) selects Redis;
-    CACHE_REDIS_CLUSTER_NODES (host:port,host:port) selects Redis Cluster.
+    CACHE_REDIS_URL (e.g. redis://127.0.0.1:6379/0) selects RedisStorage;
+    CACHE_REDIS_CLUSTER_NODES (host:port,host:port) selects
+    RedisClusterStorage. The storage is a class path with its options, like
+    every backend; CACHE_REDIS_TIMEOUT_MS bounds each Redis call, and
+    CACHE_BREAKER_* tune the circuit breaker in front of it.
     """
-    options: dict[str, Any] = {
-        "socket_timeout_seconds": env_int("CACHE_REDIS_TIMEOUT_MS", 100) / 1000,
-        "failure_threshold": env_int("CACHE_BREAKER_FAILURES", 3),
-        "reset_after_seconds": env_int("CACHE_BREAKER_RESET_SECONDS", 5),
-    }
+    timeout_seconds = env_int("CACHE_REDIS_TIMEOUT_MS", 100) / 1000
     cluster_nodes = env_list("CACHE_REDIS_CLUSTER_NODES", [])
     url = env_str("CACHE_REDIS_URL", "")
     if cluster_nodes:
-        options.update(backend="cluster", cluster_nodes=cluster_nodes)
+        storage: dict[str, Any] = {
+            "BACKEND": f"{CACHE_STORAGES}.RedisClusterStorage",
+            "OPTIONS": {
+                "cluster_nodes": cluster_nodes,
+                "socket_timeout_seconds": timeout_seconds,
+            },
+        }
     elif url:
-        options.update(backend="redis", url=url)
+        storage = {
+            "BACKEND": f"{CACHE_STORAGES}.RedisStorage",
+            "OPTIONS": {"url": url, "socket_timeout_seconds": timeout_seconds},
+        }
     else:
-        options = {"backend": "local"}
-    return {"BACKEND": "core.cache.HashCache", "OPTIONS": options}
+        storage = {"BACKEND": f"{CACHE_STORAGES}.LocalStorage", "OPTIONS": {}}
+    return {
+        "BACKEND": "core.cache.HashCache",
+        "OPTIONS": {
+            "storage": storage,
+            "failure_threshold": env_int("CACHE_BREAKER_FAILURES", 3),
+            "reset_after_seconds": env_int("CACHE_BREAKER_RESET_SECONDS", 5),
+        },
+    }
+
+
+def session_engine(cache: dict[str, Any]) -> str:
+    """settings.SESSION_ENGINE for the cache service `cache`: sessions live in
+    its Redis when its storage declares one that every process shares
+    (`Capability.SHARED_REDIS`), else in the database.
+
+    The storage class is imported to read what it declares: SESSION_ENGINE is
+    fixed when settings load, and asking the class (not its name) keeps the
+    choice right for any storage. Importing it loads no Redis package (a
+    storage imports redis-py only when built) and reads no setting.
+    """
+    storage = cache["OPTIONS"].get("storage") or {
+        "BACKEND": f"{CACHE_STORAGES}.LocalStorage"
+    }
+    capabilities = import_string(storage["BACKEND"]).capabilities
+    if Capability.SHARED_REDIS in capabilities:
+        return "core.auth.sessions"
+    return "django.contrib.sessions.backends.db"

@@ -1,11 +1,12 @@
 """The instance cache: one hash per model and lab, race-free, fail-open.
 
 `get_client("cache")` returns a `HashCache`: the facade the models use
-(`core/models/caching.py`), over one of three backends chosen by settings
-(`config/settings/services.py`, section cache): Redis (redis-py, pooled),
-Redis Cluster (`RedisCluster`), or an in-process store with the same rules
-(the embedded default). See `backends.py` for the compare-and-set rule that
-makes fills and invalidations race-free.
+(`core/models/caching.py`), over a storage named by class path in its
+`storage` option (`config/settings/services.py`, section cache):
+`RedisStorage` (redis-py, pooled), `RedisClusterStorage` (`RedisCluster`),
+or `LocalStorage`, in process with the same rules (the embedded default).
+See `backends.py` for the compare-and-set rule that makes fills and
+invalidations race-free.
 
 Fail-open: the facade never raises. Every Redis call has a short socket
 timeout (`socket_timeout_seconds`, 0.1 s by default), and a circuit breaker
@@ -25,19 +26,20 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
+from django.utils.module_loading import import_string
 
 from core.cache.backends import (
     FIELD_COMPLETE,
     FIELD_GENERATION,
     CachedValue,
-    HashBackend,
-    LocalBackend,
-    RedisBackend,
+    HashStorage,
+    LocalStorage,
     Row,
     decode,
 )
@@ -81,24 +83,23 @@ class CacheStats:
 
 
 class HashCache(ServiceClient):
-    """The instance cache facade; never raises, counts everything."""
+    """The instance cache facade; never raises, counts everything.
+
+    Options: `storage`, a `{"BACKEND": <HashStorage class path>, "OPTIONS":
+    {...}}` dict (LocalStorage when absent), and the circuit breaker's
+    `failure_threshold` and `reset_after_seconds`. What the cache can do
+    beyond the facade is its storage's to say: `cache.storage.can(...)`.
+    """
 
     capabilities = frozenset()
 
     def __init__(
         self,
-        backend: str = "local",
-        url: str = "redis://127.0.0.1:6379/0",
-        cluster_nodes: Sequence[str] = (),
-        socket_timeout_seconds: float = 0.1,
-        max_connections: int = 50,
+        storage: Mapping[str, Any] | None = None,
         failure_threshold: int = 3,
         reset_after_seconds: float = 5.0,
     ) -> None:
-        self.backend_name = backend
-        self.backend = _make_backend(
-            backend, url, cluster_nodes, socket_timeout_seconds, max_connections
-        )
+        self.storage = build_storage(storage)
         self.breaker = CircuitBreaker(
             failure_threshold, reset_after_seconds, on_close=self._drain_due_now
         )
@@ -113,7 +114,7 @@ class HashCache(ServiceClient):
 
     def get_many(self, key: str, fields: Sequence[str]) -> list[CachedValue | None]:
         """One HMGET; None where missing."""
-        raw = self._call("read", lambda: self.backend.get_many(key, fields), None)
+        raw = self._call("read", lambda: self.storage.get_many(key, fields), None)
         if raw is None:
             self.stats.misses += len(fields)
             return [None] * len(fields)
@@ -127,7 +128,7 @@ class HashCache(ServiceClient):
         """(generation, rows) of a lab's whole list; rows is None when the
         list is not (completely) cached. Pass the generation to `fill_list`;
         a None generation means the cache is unavailable: do not fill."""
-        stored = self._call("read", lambda: self.backend.get_all(key), None)
+        stored = self._call("read", lambda: self.storage.get_all(key), None)
         if stored is None:
             self.stats.misses += 1
             return None, None
@@ -145,7 +146,7 @@ class HashCache(ServiceClient):
         """Store rows read from the database, each unless a newer version is
         cached (see backends.py)."""
         stored = self._call(
-            "fill", lambda: self.backend.fill_many(key, rows, ttl), None
+            "fill", lambda: self.storage.fill_many(key, rows, ttl), None
         )
         if stored is not None:
             self.stats.fills += stored
@@ -157,7 +158,7 @@ class HashCache(ServiceClient):
         """Store a lab's whole list unless an invalidation happened since
         `generation` was read."""
         stored = self._call(
-            "fill", lambda: self.backend.fill_list(key, generation, rows, ttl), None
+            "fill", lambda: self.storage.fill_list(key, generation, rows, ttl), None
         )
         if stored:
             self.stats.fills += 1
@@ -169,7 +170,7 @@ class HashCache(ServiceClient):
         unreachable, remember the hash so it is dropped when it is back."""
         done = self._call(
             "invalidate",
-            lambda: self.backend.invalidate(key, field, version, ttl) or True,
+            lambda: self.storage.invalidate(key, field, version, ttl) or True,
             None,
         )
         if done:
@@ -179,15 +180,15 @@ class HashCache(ServiceClient):
 
     def drop(self, key: str) -> None:
         """Delete a whole hash (or remember to, if unreachable)."""
-        if not self._call("drop", lambda: self.backend.drop(key) or True, None):
+        if not self._call("drop", lambda: self.storage.drop(key) or True, None):
             self._remember_pending(key)
 
     # -- health -----------------------------------------------------------------
 
     def check(self, timeout: float = DEFAULT_CHECK_TIMEOUT_SECONDS) -> HealthStatus:
         """Ping the store (bounded by the socket timeout); report the breaker."""
-        status = self.timed_check(self.backend.ping)
-        detail = f"{self.backend_name}, breaker {self.breaker.state}"
+        status = self.timed_check(self.storage.ping)
+        detail = f"{type(self.storage).__name__}, breaker {self.breaker.state}"
         return HealthStatus(status.ok, status.latency_ms, status.detail or detail)
 
     def snapshot(self) -> dict[str, Any]:
@@ -195,7 +196,7 @@ class HashCache(ServiceClient):
         return {**asdict(self.stats), "breaker": str(self.breaker.state)}
 
     def close(self) -> None:
-        self.backend.close()
+        self.storage.close()
 
     # -- internals ----------------------------------------------------------
 
@@ -244,7 +245,7 @@ class HashCache(ServiceClient):
         from core.models.cache import PendingCacheInvalidation  # see _remember_pending
 
         try:
-            PendingCacheInvalidation.drain(self.backend.drop)
+            PendingCacheInvalidation.drain(self.storage.drop)
         except Exception as exc:  # retried at the next interval, not at every call
             logger.warning(
                 "dropping hashes with undelivered invalidations failed (%s); "
@@ -254,32 +255,25 @@ class HashCache(ServiceClient):
             )
 
 
-def _make_backend(
-    name: str,
-    url: str,
-    cluster_nodes: Sequence[str],
-    socket_timeout_seconds: float,
-    max_connections: int,
-) -> HashBackend:
-    if name == "local":
-        return LocalBackend()
-    common: dict[str, Any] = {
-        "socket_timeout": socket_timeout_seconds,
-        "socket_connect_timeout": socket_timeout_seconds,
-        "max_connections": max_connections,
-        "health_check_interval": 30,
-    }
-    if name == "redis":
-        import redis  # only deployments using Redis need the package loaded
-
-        pool = redis.ConnectionPool.from_url(url, **common)
-        return RedisBackend(redis.Redis(connection_pool=pool))
-    if name == "cluster":
-        from redis.cluster import ClusterNode, RedisCluster
-
-        nodes = [ClusterNode(*node.rsplit(":", 1)) for node in cluster_nodes]
-        common.pop("health_check_interval")
-        return RedisBackend(RedisCluster(startup_nodes=nodes, **common))
-    raise ValueError(
-        f"Unknown instance cache backend {name!r}; use 'local', 'redis' or 'cluster'."
-    )
+def build_storage(config: Mapping[str, Any] | None) -> HashStorage:
+    """The storage `config` names (`{"BACKEND": "core.cache.backends.
+    RedisStorage", "OPTIONS": {"url": ...}}`), or LocalStorage for None."""
+    if config is None:
+        return LocalStorage()
+    where = "settings.SERVICES['cache']['OPTIONS']['storage']"
+    try:
+        storage_class = import_string(config["BACKEND"])
+    except (KeyError, TypeError, ImportError) as exc:
+        raise ImproperlyConfigured(
+            f"{where}['BACKEND'] must be the dotted path of a storage class, "
+            f"e.g. 'core.cache.backends.RedisStorage': {exc!r}"
+        ) from exc
+    # Is it a storage at all (any), not which one: the configuration check.
+    if not (isinstance(storage_class, type) and issubclass(storage_class, HashStorage)):
+        raise ImproperlyConfigured(
+            f"{where}['BACKEND'] = {config['BACKEND']!r} is not a HashStorage "
+            "class; use one of core.cache.backends' LocalStorage, RedisStorage, "
+            "RedisClusterStorage."
+        )
+    storage: HashStorage = storage_class(**config.get("OPTIONS", {}))
+    return storage

@@ -1,4 +1,11 @@
-"""Storage backends of the instance cache: Redis / Redis Cluster and in-process.
+"""Storages of the instance cache: Redis, Redis Cluster and in-process.
+
+Chosen like every other backend, by class path:
+`SERVICES["cache"]["OPTIONS"]["storage"] = {"BACKEND":
+"core.cache.backends.RedisStorage", "OPTIONS": {"url": ...}}` (see
+config/settings/services.py). A storage declares what it can do
+(`capabilities`); code that needs the Redis itself (sessions, counters,
+leases) asks `storage.can(Capability.SHARED_REDIS)`, never which class it is.
 
 Stored values: field = instance id, value = "<version>|<json>". A value with
 an empty JSON part is a tombstone: "version <version> was committed after
@@ -19,6 +26,8 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
+
+from core.utils.capabilities import Capability, DeclaresCapabilities
 
 #: Hash field marking that the hash holds a lab's complete list.
 FIELD_COMPLETE = "__complete__"
@@ -51,7 +60,7 @@ def _encode(version: int, payload: str) -> str:
     return f"{version}|{payload}"
 
 
-# -- backends: storage only; they raise on failure ------------------------
+# -- storages: storage only; they raise on failure ------------------------
 
 # KEYS[1] hash; ARGV: field, version, encoded value, ttl. 1 = written.
 _CAS_SCRIPT = """
@@ -110,8 +119,12 @@ return stored_count
 """
 
 
-class HashBackend(ABC):
-    """Storage primitives of the hash cache. Every method may raise."""
+class HashStorage(DeclaresCapabilities, ABC):
+    """Storage primitives of the hash cache. Every method may raise.
+
+    Subclasses take their settings `OPTIONS` as keyword arguments and
+    declare their `capabilities`.
+    """
 
     @abstractmethod
     def get_many(self, key: str, fields: Sequence[str]) -> list[Any]:
@@ -148,13 +161,25 @@ class HashBackend(ABC):
     def ping(self) -> None:
         """Raise unless the store answers."""
 
-    def close(self) -> None:  # noqa: B027 - optional
+    def close(self) -> None:
         """Release connections."""
 
+    def redis_client(self) -> Any:
+        """The redis-py client of a storage with `Capability.SHARED_REDIS`,
+        for keys of other features; other storages have none."""
+        raise NotImplementedError(
+            f"{type(self).__name__} keeps no Redis (it does not declare "
+            "Capability.SHARED_REDIS); set CACHE_REDIS_URL or "
+            "CACHE_REDIS_CLUSTER_NODES."
+        )
 
-class RedisBackend(HashBackend):
-    """Redis or Redis Cluster through redis-py; the Lua scripts touch one key
-    each, so they run on a cluster node unchanged."""
+
+class RedisClientStorage(HashStorage):
+    """The hash operations on a redis-py client (Redis or Redis Cluster); the
+    Lua scripts touch one key each, so they run on a cluster node unchanged.
+    `RedisStorage` and `RedisClusterStorage` build the client."""
+
+    capabilities = frozenset({Capability.SHARED_REDIS})
 
     def __init__(self, client: Any) -> None:
         self.client = client
@@ -205,10 +230,79 @@ class RedisBackend(HashBackend):
     def close(self) -> None:
         self.client.close()
 
+    def redis_client(self) -> Any:
+        """The redis-py client: sessions, counters and leases share its pool."""
+        return self.client
 
-class LocalBackend(HashBackend):
+
+class RedisStorage(RedisClientStorage):
+    """One Redis server, through a pooled redis-py client.
+
+    Options: `url` (`redis://host:6379/0`, `rediss://` for TLS),
+    `socket_timeout_seconds` (connect and each call; short, so an outage
+    costs one timeout before the breaker opens), `max_connections`.
+    """
+
+    capabilities = frozenset({Capability.SHARED_REDIS})
+
+    def __init__(
+        self,
+        url: str = "redis://127.0.0.1:6379/0",
+        socket_timeout_seconds: float = 0.1,
+        max_connections: int = 50,
+    ) -> None:
+        import redis  # only deployments using Redis need the package loaded
+
+        pool = redis.ConnectionPool.from_url(
+            url,
+            **_socket_options(socket_timeout_seconds, max_connections),
+            health_check_interval=30,
+        )
+        super().__init__(redis.Redis(connection_pool=pool))
+
+
+class RedisClusterStorage(RedisClientStorage):
+    """A Redis Cluster, through redis-py's `RedisCluster`.
+
+    Options: `cluster_nodes` (`["host:port", ...]`, any reachable nodes; the
+    rest are discovered), `socket_timeout_seconds`, `max_connections` (per
+    node).
+    """
+
+    capabilities = frozenset({Capability.SHARED_REDIS})
+
+    def __init__(
+        self,
+        cluster_nodes: Sequence[str],
+        socket_timeout_seconds: float = 0.1,
+        max_connections: int = 50,
+    ) -> None:
+        from redis.cluster import ClusterNode, RedisCluster
+
+        if not cluster_nodes:
+            raise ValueError(
+                "RedisClusterStorage needs cluster_nodes, e.g. ['10.0.0.1:7000'] "
+                "(CACHE_REDIS_CLUSTER_NODES)."
+            )
+        nodes = [ClusterNode(*node.rsplit(":", 1)) for node in cluster_nodes]
+        options = _socket_options(socket_timeout_seconds, max_connections)
+        super().__init__(RedisCluster(startup_nodes=nodes, **options))
+
+
+def _socket_options(timeout_seconds: float, max_connections: int) -> dict[str, Any]:
+    return {
+        "socket_timeout": timeout_seconds,
+        "socket_connect_timeout": timeout_seconds,
+        "max_connections": max_connections,
+    }
+
+
+class LocalStorage(HashStorage):
     """In-process store with the same rules, for the embedded default (one
-    process) and for tests without Redis."""
+    process) and for tests without Redis. Takes no options (`clock` is for
+    tests of expiry)."""
+
+    capabilities = frozenset()
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()

@@ -3,7 +3,7 @@
 Sessions (`core.auth.sessions`) and rate-limit counters
 (`core.ratelimit.counters`) live in the Redis or Redis Cluster that
 settings.SERVICES["cache"] points at, through the instance cache's own pooled
-client (`get_client("cache").backend.client`) and its circuit breaker: one
+client (its storage's `redis_client()`) and its circuit breaker: one
 set of connections per process, short socket timeouts, and, during an
 outage, one breaker for everything that uses that Redis, so a request waits
 for at most one timeout before every user of it knows Redis is down.
@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from core.utils.capabilities import Capability
 from core.utils.circuit_breaker import CircuitBreaker
 from core.utils.clients import get_client
 
@@ -49,10 +50,9 @@ class CacheRedis:
 
 
 def cache_redis() -> CacheRedis | None:
-    """The cache service's Redis, or None when the cache is in-process (the
-    embedded default)."""
+    """The cache service's Redis, or None when its storage keeps no Redis
+    that every process shares (in-process, the embedded default)."""
     cache = get_client("cache")
-    client = getattr(getattr(cache, "backend", None), "client", None)
-    if client is None:
+    if not cache.storage.can(Capability.SHARED_REDIS):
         return None
-    return CacheRedis(client=client, breaker=cache.breaker)
+    return CacheRedis(client=cache.storage.redis_client(), breaker=cache.breaker)

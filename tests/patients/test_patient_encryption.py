@@ -12,6 +12,7 @@ from core.tenancy import LabScope, trusted_scope
 from core.utils.clients import registry
 from core.utils.encryption import token_key_id
 from patients.models import Patient, normalise_phone
+from tests.cache_settings import cache_service
 from tests.core.models.encrypted_record import stored_column
 from tests.redis_servers import RedisServer, redis_server
 
@@ -185,10 +186,7 @@ def redis_cache(settings, redis) -> Iterator[RedisServer]:
     redis.client().flushall()
     settings.SERVICES = {
         **settings.SERVICES,
-        "cache": {
-            "BACKEND": "core.cache.HashCache",
-            "OPTIONS": {"backend": "redis", "url": redis.url},
-        },
+        "cache": cache_service("redis", url=redis.url),
     }
     registry.reset()
     yield redis

@@ -10,6 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from core.auth.sessions import SessionStore, SessionStoreUnavailable
 from core.utils.clients import registry
+from tests.cache_settings import cache_service
 from tests.core.middleware.fixtures import LOGOUT_URL, sign_in
 
 pytestmark = pytest.mark.django_db
@@ -97,7 +98,7 @@ def test_expiry_is_the_ttl_and_there_is_nothing_to_clear(on_redis):
 def test_the_engine_refuses_an_in_process_cache(settings):
     settings.SERVICES = {
         **settings.SERVICES,
-        "cache": {"BACKEND": "core.cache.HashCache", "OPTIONS": {"backend": "local"}},
+        "cache": cache_service("local"),
     }
     registry.reset()
 

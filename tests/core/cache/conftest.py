@@ -7,6 +7,7 @@ import pytest
 
 from core.cache import HashCache
 from core.utils.clients import get_client, registry
+from tests.cache_settings import cache_service
 from tests.redis_servers import RedisServer, redis_cluster, redis_server
 
 
@@ -22,11 +23,12 @@ def shared_cluster() -> Iterator[list[RedisServer]]:
         yield nodes
 
 
-def use_cache(settings, **options) -> HashCache:
-    """Point settings.SERVICES["cache"] at `options` and return the new client."""
+def use_cache(settings, storage: str, **options) -> HashCache:
+    """Point settings.SERVICES["cache"] at `storage` ("local", "redis",
+    "cluster") with `options`, and return the new client."""
     settings.SERVICES = {
         **settings.SERVICES,
-        "cache": {"BACKEND": "core.cache.HashCache", "OPTIONS": options},
+        "cache": cache_service(storage, **options),
     }
     registry.reset()
     cache: HashCache = get_client("cache")
@@ -37,18 +39,18 @@ def use_cache(settings, **options) -> HashCache:
 def cache(request, settings) -> Iterator[HashCache]:
     """The instance cache on each backend, emptied before the test."""
     if request.param == "local":
-        yield use_cache(settings, backend="local")
+        yield use_cache(settings, "local")
     elif request.param == "redis":
         server = request.getfixturevalue("shared_redis")
         server.client().flushall()
-        yield use_cache(settings, backend="redis", url=server.url)
+        yield use_cache(settings, "redis", url=server.url)
     else:
         nodes = request.getfixturevalue("shared_cluster")
         for node in nodes:
             node.client().flushall()
         yield use_cache(
             settings,
-            backend="cluster",
+            "cluster",
             cluster_nodes=[f"127.0.0.1:{node.port}" for node in nodes],
         )
     registry.reset()
@@ -58,5 +60,5 @@ def cache(request, settings) -> Iterator[HashCache]:
 def redis_cache(settings, shared_redis) -> Iterator[HashCache]:
     """The instance cache on the real single redis-server only."""
     shared_redis.client().flushall()
-    yield use_cache(settings, backend="redis", url=shared_redis.url)
+    yield use_cache(settings, "redis", url=shared_redis.url)
     registry.reset()

@@ -32,7 +32,7 @@ def faulty_redis() -> Iterator[RedisServer]:
 def cache(settings, faulty_redis) -> HashCache:
     return use_cache(
         settings,
-        backend="redis",
+        "redis",
         url=faulty_redis.url,
         socket_timeout_seconds=TIMEOUT_SECONDS,
         failure_threshold=2,

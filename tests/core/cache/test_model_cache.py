@@ -10,6 +10,7 @@ import pytest
 from django.db import transaction
 
 from core.models.caching import DEFAULT_CACHE_TTL_SECONDS
+from core.utils.capabilities import Capability
 from tests.lifecycle.models import CatalogueTest, SingleRowCatalogue, Specimen
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -45,8 +46,8 @@ def test_the_key_and_ttl_follow_the_architecture_note(cache, labs):
     key = f"Specimen_CentreId{labs['north'].pk}_List"
     assert Specimen.get_cache_key(labs["north"].pk) == key
     assert DEFAULT_CACHE_TTL_SECONDS == 7 * 24 * 60 * 60
-    if cache.backend_name != "local":
-        client = cache.backend.client
+    if cache.storage.can(Capability.SHARED_REDIS):
+        client = cache.storage.redis_client()
         assert client.hexists(key, str(specimen.pk))
         assert 0 < client.ttl(key) <= DEFAULT_CACHE_TTL_SECONDS
 

@@ -18,6 +18,7 @@ from django.test import Client
 from admin.account.models import Lab, User
 from core.cache import HashCache
 from core.utils.clients import get_client, registry
+from tests.cache_settings import cache_service
 from tests.redis_servers import RedisServer, redis_cluster, redis_server
 
 PASSWORD = "correct horse 42"
@@ -75,11 +76,12 @@ def doctor_fixture(labs) -> User:
     return make_user("dr.sen", labs["north"], kind="doctor")
 
 
-def use_redis_cache(settings, **options: Any) -> HashCache:
-    """Point the cache service (and so sessions and counters) at Redis."""
+def use_redis_cache(settings, storage: str, **options: Any) -> HashCache:
+    """Point the cache service (and so sessions and counters) at Redis
+    (`storage` "redis" or "cluster")."""
     settings.SERVICES = {
         **settings.SERVICES,
-        "cache": {"BACKEND": "core.cache.HashCache", "OPTIONS": options},
+        "cache": cache_service(storage, **options),
     }
     settings.SESSION_ENGINE = "core.auth.sessions"
     registry.reset()
@@ -103,7 +105,7 @@ def shared_cluster_fixture() -> Iterator[list[RedisServer]]:
 def on_redis_fixture(settings, shared_redis) -> Iterator[RedisServer]:
     """Sessions and counters on the shared redis-server, emptied first."""
     shared_redis.client().flushall()
-    use_redis_cache(settings, backend="redis", url=shared_redis.url)
+    use_redis_cache(settings, "redis", url=shared_redis.url)
     yield shared_redis
     registry.reset()
 
@@ -115,7 +117,7 @@ def on_cluster_fixture(settings, shared_cluster) -> Iterator[list[RedisServer]]:
         node.client().flushall()
     use_redis_cache(
         settings,
-        backend="cluster",
+        "cluster",
         cluster_nodes=[f"127.0.0.1:{node.port}" for node in shared_cluster],
     )
     yield shared_cluster
@@ -126,7 +128,7 @@ def on_cluster_fixture(settings, shared_cluster) -> Iterator[list[RedisServer]]:
 def faulty_redis_fixture(settings) -> Iterator[RedisServer]:
     """Sessions and counters on a redis-server of this test's own, to kill."""
     server = RedisServer()
-    use_redis_cache(settings, backend="redis", url=server.url, **FAULT_OPTIONS)
+    use_redis_cache(settings, "redis", url=server.url, **FAULT_OPTIONS)
     yield server
     server.stop()
     registry.reset()

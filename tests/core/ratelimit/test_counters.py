@@ -17,6 +17,7 @@ from core.ratelimit.counters import (
     sign_in_counter_store,
 )
 from core.utils.clients import registry
+from tests.cache_settings import cache_service
 
 
 @pytest.fixture(params=["local", "redis", "cluster", "database"])
@@ -65,7 +66,7 @@ def test_the_sign_in_store_is_redis_or_else_the_database(db, settings, on_redis)
     assert isinstance(sign_in_counter_store(), RedisCounterStore)
     settings.SERVICES = {
         **settings.SERVICES,
-        "cache": {"BACKEND": "core.cache.HashCache", "OPTIONS": {"backend": "local"}},
+        "cache": cache_service("local"),
     }
     registry.reset()
     assert isinstance(sign_in_counter_store(), DatabaseCounterStore)
@@ -92,7 +93,7 @@ def test_the_backend_follows_the_cache_service(settings, on_redis):
 
     settings.SERVICES = {
         **settings.SERVICES,
-        "cache": {"BACKEND": "core.cache.HashCache", "OPTIONS": {"backend": "local"}},
+        "cache": cache_service("local"),
     }
     registry.reset()
     assert cache_redis() is None
@@ -107,7 +108,7 @@ def test_redis_counts_outlive_a_client_rebuild_local_ones_do_not(settings, on_re
 
     settings.SERVICES = {
         **settings.SERVICES,
-        "cache": {"BACKEND": "core.cache.HashCache", "OPTIONS": {"backend": "local"}},
+        "cache": cache_service("local"),
     }
     registry.reset()
     counter_store().hit("k", 60)

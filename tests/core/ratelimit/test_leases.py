@@ -25,6 +25,7 @@ from core.ratelimit.leases import (
     lease_store,
 )
 from core.utils.clients import registry
+from tests.cache_settings import cache_service
 from tests.pdf_render_fixtures import process_gone, wait_for_file
 
 GROUP = "tests"
@@ -212,7 +213,7 @@ def test_the_store_follows_the_cache_service(settings: Any, on_redis: Any) -> No
 
     settings.SERVICES = {
         **settings.SERVICES,
-        "cache": {"BACKEND": "core.cache.HashCache", "OPTIONS": {"backend": "local"}},
+        "cache": cache_service("local"),
     }
     registry.reset()
     assert isinstance(lease_store(), LocalLeaseStore)

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import pgettext_lazy
 
 from admin.account.models import LabRelation
+from core.cache.backends import RedisStorage
 from core.models import LabTranslation
 from core.utils.clients import get_client, registry
 from core.utils.translation import (
@@ -23,6 +24,7 @@ from core.utils.translation import (
     override_lab_ids,
     text_direction,
 )
+from tests.cache_settings import cache_service
 from tests.redis_servers import redis_server
 
 LOCALE_DIR = Path(__file__).resolve().parents[3] / "core" / "locale"
@@ -269,13 +271,10 @@ def test_on_redis_each_lab_has_its_own_hash_invalidated_after_commit(labs, setti
     with redis_server() as server:
         settings.SERVICES = {
             **settings.SERVICES,
-            "cache": {
-                "BACKEND": "core.cache.HashCache",
-                "OPTIONS": {"backend": "redis", "url": server.url},
-            },
+            "cache": cache_service("redis", url=server.url),
         }
         registry.reset()
-        assert get_client("cache").backend_name == "redis"
+        assert isinstance(get_client("cache").storage, RedisStorage)
         row = override(labs["north"], "report.title", "en", "North Report")
         override(labs["south"], "report.title", "en", "South Report")
         lab_text("report.title", "en", labs["north"].pk)
