@@ -25,12 +25,18 @@ not `@transaction.atomic` methods on the model:
 - A state change spans several models and modules (the report, its
   ReportRelease, the pipeline's job, the next edition): one function names
   the whole change and its transaction, above the models and the pipeline
-  it composes, so imports run one way (actions -> release -> reports).
+  it composes, so imports run one way (actions -> release -> reports),
+  where a model method would import the pipeline that imports the model.
+  (The seed's method names on Report still reach these functions through
+  function-local imports; a new app has no such names to keep: its callers
+  import its actions.)
 - The rule is simple to state and to check: a function that writes more
   than once is an action here, and every public function here is
   `@transaction.atomic`; model methods write once (`save()` is atomic by
   itself). tests/test_atomic_writes.py fails for a function that does not
-  follow it, in this app or any new one.
+  follow it, in this app or any new one. A Fusion job is not an action:
+  `run_release` commits its steps one by one on purpose and is retried
+  until all are done.
 
 Admin actions, the demo-data command and the seed's method names
 (`report.verify()`, `release()`, `correct(reason)`) all call these.

@@ -37,9 +37,15 @@ path, unlike a runtime check that only sees the paths some test runs):
 - A call through a variable, `getattr` or a callable passed as an argument
   is not seen (run_release's `step(...)`, the admin's `change(report)`):
   the function called must then be atomic on its own to be safe.
-- Functions of the app are matched by name: two with one name count as the
-  one that writes most; a method of another library named like a writer
-  (`cache.delete(`) counts as a write. Both err towards refusing.
+- Calls are matched to the app's functions by name and shape, not type:
+  `name(...)` to its functions, `self.name(...)` to its methods,
+  `module.name(...)` to that app module's function, `obj.name(...)` to
+  its methods unless `name` is one of QuerySet's or the builtin
+  containers' (`Report.objects.get(` is not the app's view `get`). Two
+  candidates count as the one that writes most; another library's method
+  named like a writer (`cache.delete(`) counts as a write. Both err
+  towards refusing. (Run over core, whose caches and batch commands do
+  both, it refuses dozens of functions: it is meant for domain apps.)
 - Writes inside core count as what they are: one `save()` (its row, its
   activity-log entry and its webhook event, in one transaction) is one step.
 - Only `transaction.atomic` / `atomic` is recognised as a transaction, not

@@ -231,6 +231,37 @@ def test_writes_reached_through_other_functions_of_the_app_count():
     ]
 
 
+def test_calls_reach_the_apps_functions_by_their_shape():
+    found = offenders_in(
+        shop__views="""
+        class OrderView:
+            def get(self, request):
+                Visit(path=request.path).save()
+        """,
+        shop__billing="""
+        def bill(order):
+            Invoice(order=order).save()
+            order.save()
+        """,
+        shop__orders="""
+        from shop import billing
+
+        def close(order_id):
+            order = Order.objects.get(pk=order_id)  # QuerySet.get, not the view's
+            order.status = "closed"
+            order.save()
+
+        def close_and_bill(order):
+            billing.bill(order)
+        """,
+    )
+
+    assert sorted(line.split(" (")[0] for line in found) == [
+        "shop.billing.bill",
+        "shop.orders.close_and_bill",
+    ]
+
+
 def test_a_private_helper_is_fine_only_when_every_call_is_in_a_transaction():
     helper = """
         class Command:
