@@ -21,7 +21,7 @@ from bench.settings import *  # noqa: F403
 
 # Sessions in Redis, as in production with CACHE_REDIS_URL set (base.py
 # chooses this engine itself then; stated here so the bench cannot drift).
-SESSION_ENGINE = "core.middleware.sessions"
+SESSION_ENGINE = "core.auth.sessions"
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 # Plain HTTP on loopback: a Secure cookie would never be sent back, and no

@@ -23,7 +23,7 @@ the cheapest check that applies:
 - `require_permission(perm)`: the signed-in user has `perm`; 401 / 403.
 - `rate_limit(limit, window_seconds, per=...)`: 429 with Retry-After past
   `limit` requests per window per lab, user or IP (see
-  core.middleware.rate_limit for Redis outages: fail open by default).
+  core.ratelimit.rates for Redis outages: fail open by default).
 - `json_view(required=..., fields=...)`: the view gets `data` (the JSON
   object body, or the query parameters for GET / HEAD) and may return a
   dict or list, sent as JSON; 400 for a body the parser refuses (see
@@ -42,8 +42,8 @@ from django.http import HttpRequest, JsonResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_protect
 
-from core.middleware.api_errors import json_error, malformed_json_response
-from core.middleware.rate_limit import check_rate
+from core.http import json_error, malformed_json_response
+from core.ratelimit.rates import check_rate
 from core.tenancy import LabKind
 from core.utils.activity_log.context import current_request
 from core.utils.json_input import (

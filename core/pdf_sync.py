@@ -2,7 +2,7 @@
 
 `render_now(request, lab)` renders one report while the client waits:
 
-1. In a render slot (core.middleware.leases): at most
+1. In a render slot (core.ratelimit.leases): at most
    settings.PDF_RENDER_SLOTS_PER_LAB renders of one lab and
    settings.PDF_RENDER_SLOTS_TOTAL of all labs at once, shared by every web
    process through the cache's Redis (per process on the embedded default,
@@ -52,11 +52,11 @@ import threading
 from django.conf import settings
 
 from admin.account.models import Lab
-from core.middleware.leases import OWNER, LeaseRefused, acquire_lease
-from core.pdf_reports import ReportRequest
+from core.ratelimit.leases import OWNER, LeaseRefused, acquire_lease
 from core.utils.forked import ForkedTimeout, run_forked
+from core.utils.pdf.registered import render_report
+from core.utils.pdf.registry import ReportRequest
 from core.utils.pdf.render import html_to_pdf
-from core.utils.pdf.reports import render_report
 
 #: The lease group of synchronous renders.
 RENDER_SLOTS = "pdf-render"

@@ -7,7 +7,7 @@ browser sends by itself). Anything else is 401.
 The JSON body holds exactly one of:
 
 - `{"report": "<name>", "context": {...}, "watermark": "DRAFT" | "CORRECTED" | null}`
-  renders the registered report `name` (core.pdf_reports; e.g.
+  renders the registered report `name` (core.utils.pdf.registry; e.g.
   "patients.summary") with `context` under `data`, on the lab's letterhead,
   in the lab's language, and streams it back: 200 `application/pdf`,
   `Content-Disposition: inline; filename="patients-summary.pdf"`. A body
@@ -81,18 +81,12 @@ from django.http.response import HttpResponseBase
 
 from admin.account.models import Lab
 from core.decorators import allowed_methods, rate_limit, request_json, require_lab
-from core.middleware.api_errors import (
+from core.http import (
     json_error,
     malformed_json_response,
     validation_fields,
 )
 from core.middleware.lab_context import LabRequest
-from core.pdf_reports import (
-    REQUEST_TYPES,
-    ReportRequest,
-    ReportRequestInvalid,
-    UnknownReport,
-)
 from core.pdf_sync import RendersBusy, RenderTimedOut, render_now
 from core.tenancy import LabScope
 from core.utils.aws.exceptions import ObjectNotFound, StorageUnavailable
@@ -110,6 +104,12 @@ from core.utils.pdf.errors import (
 from core.utils.pdf.jobs import enqueue_pdf_batch
 from core.utils.pdf.keys import report_key_lab
 from core.utils.pdf.limits import check_context
+from core.utils.pdf.registry import (
+    REQUEST_TYPES,
+    ReportRequest,
+    ReportRequestInvalid,
+    UnknownReport,
+)
 
 #: What one request may ask for, one of them per body.
 MODES = ("report", "merge", "batch")

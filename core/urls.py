@@ -4,14 +4,19 @@
 - /core/view/ready/: readiness (allowed addresses or the health token);
   see core/view.py.
 - /core/auth/csrf/, /core/auth/login/, /core/auth/logout/: signing in and
-  out of a lab; see core/auth_views.py.
+  out of a lab; see core/auth/views.py.
 - /core/pdf/: PDF reports (render, merge stored PDFs, background batches);
   see core/pdf_view.py.
+- /core/pusher/auth/: private-channel subscriptions for pusher-js; see
+  core/pusher_view.py.
+- /core/files/<key>: stored files behind signed, expiring links (local
+  storage only); see core/files_view.py.
 """
 
 from django.urls import path
 
-from core import auth_views, pdf_view
+from core import files_view, pdf_view, pusher_view
+from core.auth import views as auth_views
 from core.view import LivenessView, ReadinessView
 
 app_name = "core"
@@ -23,4 +28,6 @@ urlpatterns = [
     path("auth/login/", auth_views.login, name="auth-login"),
     path("auth/logout/", auth_views.logout, name="auth-logout"),
     path("pdf/", pdf_view.pdf, name="pdf"),
+    path("pusher/auth/", pusher_view.pusher_auth, name="pusher-auth"),
+    path("files/<path:key>", files_view.serve_signed_file, name="signed-file"),
 ]

@@ -2,7 +2,7 @@
 
 from django.apps import AppConfig
 
-from core.pdf_reports import register_report
+from core.utils.pdf.registry import register_report
 
 #: The name clients ask POST /core/pdf/ for, and the template it renders.
 SUMMARY_REPORT = "patients.summary"
@@ -19,5 +19,5 @@ class PatientsConfig(AppConfig):
     verbose_name = "Patients"
 
     def ready(self) -> None:
-        """Register the app's PDF reports (see core.pdf_reports)."""
+        """Register the app's PDF reports (see core.utils.pdf.registry)."""
         register_report(SUMMARY_REPORT, SUMMARY_TEMPLATE, max_pages=SUMMARY_MAX_PAGES)

@@ -138,7 +138,7 @@ class PatientSearchView(GenericView):
             })  # fmt: skip
         terms = _search_terms(data)
         lab_ids = self.lab_ids()
-        patients = self.scoped(Patient)
+        patients = Patient.objects.in_scope(self.scope)
         if "phone" in terms:
             country = Lab.get_cached_instance(self.lab_id).country
             patients = patients.with_phone(terms["phone"], [country], lab_ids)

@@ -1,4 +1,6 @@
-"""Shared fixtures: labs in a small hierarchy, on the real test database."""
+"""Shared fixtures: labs in a small hierarchy, on the real test database; and
+every fixture module of the suite, registered for every test
+(`pytest_plugins`), so a test names the fixtures it uses and imports none."""
 
 from collections.abc import Callable
 
@@ -8,6 +10,17 @@ from django.db import connection
 from admin.account.models import Lab, LabRelation
 from core.models.activity_log_base import forget_parent_labs
 from core.utils.clients import registry
+
+pytest_plugins = [
+    "tests.core.middleware.fixtures",
+    "tests.core.models.encrypted_record",
+    "tests.core.utils.fusion.broker_fixtures",
+    "tests.core.utils.webhooks.fixtures",
+    "tests.fusion_fixtures",
+    "tests.health_fixtures",
+    "tests.pdf_fixtures",
+    "tests.pdf_render_fixtures",
+]
 
 
 @pytest.fixture(autouse=True)

@@ -75,7 +75,9 @@ def elasticsearch(settings: Any) -> Iterator[ElasticsearchStandIn]:
 
 
 @pytest.fixture
-def faulty_redis(settings: Any) -> Iterator[RedisServer]:
+def faulty_cache(settings: Any) -> Iterator[RedisServer]:
+    """The cache service on a redis-server of this test's own, to stop or
+    freeze (short timeouts, the default breaker)."""
     server = RedisServer()
     use_service(
         settings,

@@ -21,8 +21,8 @@ import weasyprint.layout.page  # type: ignore[import-untyped]
 from django.db import connections
 from weasyprint import HTML  # type: ignore[import-untyped]
 
-from core.pdf_reports import register_report, unregister_report
 from core.pdf_sync import warm_up
+from core.utils.pdf.registry import register_report, unregister_report
 
 #: Test reports: name -> (template, its source, max_pages).
 REPORTS = {

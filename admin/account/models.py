@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, models
 from django.db.models import F, Q
 
-from core.middleware.signed_in_users import (
+from core.auth.signed_in_users import (
     CachedSessionHashMixin,
     forget_signed_in_users,
 )
@@ -197,7 +197,7 @@ class User(CachedSessionHashMixin, AbstractUser):
     """A person who signs in: lab staff or a doctor, attached to a home lab.
 
     Signed-in users are cached in Redis between requests
-    (core/middleware/signed_in_users.py); every way of changing a user here
+    (core/auth/signed_in_users.py); every way of changing a user here
     forgets its cached copy once the change commits."""
 
     class Kind(models.TextChoices):

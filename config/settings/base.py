@@ -86,7 +86,7 @@ MIDDLEWARE = [
     # of activity entries, then JSON errors for API routes (core/middleware/).
     "core.middleware.api_key.ApiKeyMiddleware",
     "core.middleware.lab_context.LabContextMiddleware",
-    "core.middleware.security_events.SignInAuditMiddleware",
+    "core.middleware.sign_in_audit.SignInAuditMiddleware",
     "core.middleware.activity_context.ActivityContextMiddleware",
     "core.middleware.api_errors.ApiErrorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -135,8 +135,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "account.User"
 # The one gate of password checks (every sign-in path: throttled and
 # audited), reading each request's signed-in user from Redis when sessions
-# are there (core/middleware/auth_backend.py, signed_in_users.py).
-AUTHENTICATION_BACKENDS = ["core.middleware.auth_backend.SignedInUserBackend"]
+# are there (core/auth/backend.py, signed_in_users.py).
+AUTHENTICATION_BACKENDS = ["core.auth.backend.SignedInUserBackend"]
 
 _VALIDATORS_MODULE = "django.contrib.auth.password_validation"
 AUTH_PASSWORD_VALIDATORS = [
@@ -195,19 +195,19 @@ HEALTH_CHECK_DOCDB_MAX_ACCOUNTS = env_int("HEALTH_CHECK_DOCDB_MAX_ACCOUNTS", 20)
 SERVICES = build_services(DATA_DIR)
 
 # Sessions live in the cache service's Redis (or Redis Cluster) when it has
-# one (core/middleware/sessions.py), else in the database. Cookies are
+# one (core/auth/sessions.py), else in the database. Cookies are
 # HttpOnly and SameSite=Lax always, Secure when DEBUG is off (HTTPS only).
 SESSION_ENGINE = (
     "django.contrib.sessions.backends.db"
     if SERVICES["cache"]["OPTIONS"]["backend"] == "local"
-    else "core.middleware.sessions"
+    else "core.auth.sessions"
 )
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=not DEBUG)
-CSRF_FAILURE_VIEW = "core.auth_views.csrf_failure"
+CSRF_FAILURE_VIEW = "core.auth.views.csrf_failure"
 
 # HTTPS (SecurityMiddleware). Without DEBUG, plain HTTP is redirected to
 # HTTPS and HTTPS answers carry HSTS for a year (subdomains and preloading
@@ -234,7 +234,7 @@ SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header("DJANGO_SECURE_PROXY_SSL_HEADER")
 # a front end served from another host.
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
-# Sign-in attempts (core/middleware/throttle.py, for every sign-in path):
+# Sign-in attempts (core/auth/throttle.py, for every sign-in path):
 # past these many failed attempts for one username, or from one address (a
 # whole lab can share one behind NAT), within the window, attempts get 429
 # until the window ends. Counted before the password is checked, in Redis
@@ -255,7 +255,7 @@ TASKS = build_tasks()
 FUSION_PERIODIC_TASKS = [
     "core.utils.activity_log.chain.seal_all",
     "core.utils.activity_log.shipping.ship_pending",
-    "core.middleware.counters.prune_expired_counters",
+    "core.ratelimit.counters.prune_expired_counters",
 ]
 
 # Activity log retention (core/utils/activity_log/retention.py). Audit

@@ -9,11 +9,15 @@ themselves; anything else leaves the system actor.
 
 from collections.abc import Callable
 from contextlib import ExitStack
-from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
-from core.utils.activity_log.context import Actor, ActorKind, acting_as
+from core.utils.activity_log.context import (
+    Actor,
+    acting_as,
+    actor_for_api_key,
+    actor_for_user,
+)
 
 
 class ActivityContextMiddleware:
@@ -39,34 +43,3 @@ def request_actor(request: HttpRequest) -> Actor | None:
     if not request.user.is_authenticated:
         return None
     return actor_for_user(request.user)
-
-
-def actor_for_user(user: Any) -> Actor:
-    """A signed-in user as the activity log records them.
-
-    Example: `Actor(id="12", name="Asha Rao", role="staff", kind=ActorKind.STAFF)`;
-    a superuser's role is "superuser".
-    """
-    kind_name = str(getattr(user, "kind", ""))
-    kind = ActorKind.DOCTOR if kind_name == "doctor" else ActorKind.STAFF
-    role = "superuser" if user.is_superuser else kind_name
-    return Actor(
-        id=str(user.pk),
-        name=user.get_full_name() or user.get_username(),
-        role=role,
-        kind=kind,
-    )
-
-
-def actor_for_api_key(api_key: Any) -> Actor:
-    """An API key as the activity log records it.
-
-    Example: `Actor(id="api_key:4", name="Analyser bridge", role="api_key",
-    kind=ActorKind.API_KEY)`. The key's secret is never part of it.
-    """
-    return Actor(
-        id=f"api_key:{api_key.pk}",
-        name=api_key.name,
-        role="api_key",
-        kind=ActorKind.API_KEY,
-    )

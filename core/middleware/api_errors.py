@@ -14,7 +14,7 @@ answer, `{"error": <message for people>, "request_id": <id>, ...}`:
 | Http404, ObjectDoesNotExist              | 404    |                                 |
 | VersionConflict (core.exceptions)        | 409    |                                 |
 | SessionStoreUnavailable                  | 503    | (with Retry-After)              |
-| SignInThrottled (core.middleware.throttle) | 429  | (with Retry-After)              |
+| SignInThrottled (core.auth.throttle) | 429  | (with Retry-After)              |
 | SignInUnavailable                        | 503    | (with Retry-After)              |
 | anything else                            | 500    | nothing but the request id      |
 
@@ -29,7 +29,6 @@ Retry-After on every route, as plain text outside the API.
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 import sentry_sdk
 from django.conf import settings
@@ -43,9 +42,15 @@ from django.core.exceptions import (
 )
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 
+from core.auth.sessions import SessionStoreUnavailable
+from core.auth.throttle import SignInThrottled, SignInUnavailable
 from core.exceptions import VersionConflict
-from core.middleware.sessions import SessionStoreUnavailable
-from core.middleware.throttle import SignInThrottled, SignInUnavailable
+from core.http import (
+    is_api_path,
+    json_error,
+    malformed_json_response,
+    validation_fields,
+)
 from core.utils.activity_log.context import current_request
 from core.utils.json_input import MalformedJson
 
@@ -54,46 +59,6 @@ logger = logging.getLogger(__name__)
 #: Retry-After of a 503 while sessions are unavailable (about the cache
 #: breaker's reset time).
 UNAVAILABLE_RETRY_AFTER_SECONDS = 5
-
-
-def is_api_path(path: str) -> bool:
-    """Whether `path` is an API route (settings.API_PATH_PREFIXES)."""
-    return path.startswith(tuple(settings.API_PATH_PREFIXES))
-
-
-def json_error(message: str, status: int, **extra: Any) -> JsonResponse:
-    """An error answer: `{"error": message, "request_id": ..., **extra}`,
-    never cached.
-
-    Example: `json_error("Send a JSON object.", 400)` ->
-    `{"error": "Send a JSON object.", "request_id": "4f1c..."}`.
-    """
-    body = {"error": message, "request_id": current_request().request_id, **extra}
-    response = JsonResponse(body, status=status)
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-def malformed_json_response(error: MalformedJson) -> JsonResponse:
-    """The 400 for a body the JSON parser refused: its message, and under
-    `fields` the place in the body it names, if any.
-
-    Example: `{"error": "first_name: Text may not contain the NUL character
-    (U+0000); remove it.", "fields": {"first_name": ["Text may not ..."]}}`.
-    """
-    if not error.where:
-        return json_error(error.message, 400)
-    return json_error(str(error), 400, fields={error.where: [error.message]})
-
-
-def validation_fields(error: ValidationError) -> dict[str, list[str]]:
-    """A ValidationError's messages by field ("__all__" for the others).
-
-    Example: `{"name": ["This field is required."]}`.
-    """
-    if hasattr(error, "error_dict"):
-        return {field: list(messages) for field, messages in error.message_dict.items()}
-    return {"__all__": list(error.messages)}
 
 
 class ApiErrorMiddleware:

@@ -10,7 +10,7 @@ presents a key:
   route, and written to the activity log (`api_key_refused`); after
   settings.LOGIN_FAILURE_LIMIT_PER_IP failures from one address within the
   window, that address gets 429 without the key being looked up
-  (`core.middleware.throttle`, on the rate limits' counters: Redis, or in
+  (`core.auth.throttle`, on the rate limits' counters: Redis, or in
   process; the throttle is skipped while Redis is down: keys are random
   256-bit secrets, guessing them is hopeless anyway).
 
@@ -25,18 +25,17 @@ from collections.abc import Callable
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse
 
-from core.middleware.activity_context import actor_for_api_key
-from core.middleware.api_errors import json_error
-from core.middleware.cache_redis import StoreUnavailable
-from core.middleware.counters import counter_store
-from core.middleware.security_events import (
+from core.auth.security_events import (
     API_KEY_MODEL_LABEL,
     SecurityEvent,
     record_security_event,
 )
-from core.middleware.throttle import SignInThrottle
+from core.auth.throttle import SignInThrottle
+from core.http import json_error
+from core.middleware.cache_redis import StoreUnavailable
 from core.models.api_key import KEY_PREFIX, ApiKey, ApiKeyRefused
-from core.utils.activity_log.context import current_request
+from core.ratelimit.counters import counter_store
+from core.utils.activity_log.context import actor_for_api_key, current_request
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The cache service's Redis connection, shared by sessions and counters.
 
-Sessions (`core.middleware.sessions`) and rate-limit counters
-(`core.middleware.counters`) live in the Redis or Redis Cluster that
+Sessions (`core.auth.sessions`) and rate-limit counters
+(`core.ratelimit.counters`) live in the Redis or Redis Cluster that
 settings.SERVICES["cache"] points at, through the instance cache's own pooled
 client (`get_client("cache").backend.client`) and its circuit breaker: one
 set of connections per process, short socket timeouts, and, during an

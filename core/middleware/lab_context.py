@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 
-from core.middleware.security_events import end_session_event
+from core.auth.security_events import end_session_event
 from core.tenancy import LabKind, LabScope
 from core.tenancy.access import authorise_session, scope_for_api_key
 

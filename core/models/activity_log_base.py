@@ -72,7 +72,7 @@ class ActivityLogBase(models.Model):
         """The entry's message and category for `action`; override to add a
         model's own wording. Keys: any ActivityLog field."""
         return {
-            "message": f"{self._meta.verbose_name} {action}d",
+            "message": f"{self._meta.verbose_name} {past_tense(action)}",
             "category_id": self.category_id_mapper.get(action),
         }
 
@@ -84,7 +84,8 @@ class ActivityLogBase(models.Model):
             raise ValidationError(
                 {
                     "reason": f"This {self._meta.verbose_name} can only be "
-                    f"{action}d with a reason; say why the change is made."
+                    f"{past_tense(action)} with a reason; say why the change "
+                    "is made."
                 },
                 code="reason_required",
             )
@@ -310,3 +311,20 @@ def _parent_lab(lab_id: int | None) -> int | None:
     parent = first_parent_lab_id(lab_id)
     _PARENTS[lab_id] = (now + PARENT_LAB_TTL_SECONDS, parent)
     return parent
+
+
+#: The past tense of actions whose "-d" / "-ed" rule does not hold.
+IRREGULAR_PAST_TENSES = {"verify": "verified", "copy": "copied", "send": "sent"}
+
+
+def past_tense(action: str) -> str:
+    """The past tense of an entry's `action` verb, for messages.
+
+    Example: "create" -> "created", "print" -> "printed", "verify" ->
+    "verified"; an action that is not a plain verb ("pdf_stored") is kept.
+    """
+    if action in IRREGULAR_PAST_TENSES:
+        return IRREGULAR_PAST_TENSES[action]
+    if not action.isalpha():
+        return action
+    return f"{action}d" if action.endswith("e") else f"{action}ed"

@@ -3,7 +3,7 @@ when the cache service has no Redis (the embedded default).
 
 A row per key: its hits and when its window ends (milliseconds since the
 epoch: an integer compares the same way on every database, without
-time-zone adapters). `core.middleware.counters.DatabaseCounterStore` counts
+time-zone adapters). `core.ratelimit.counters.DatabaseCounterStore` counts
 with one atomic upsert per hit; `prune_expired_counters` (run by every
 Fusion worker's maintenance round) removes rows whose window has ended.
 Not a BaseModel: counters are bookkeeping, never audited or cached.

@@ -2,8 +2,8 @@
 
 Django's `QuerySet.update()`, `bulk_create()`, `bulk_update()` and `delete()`
 write rows without calling `save()` / `delete()`, so they would skip
-validation, the hooks, the version bump and (in later issues) the activity log,
-cache invalidation and webhooks. On BaseModel querysets they raise
+validation, the hooks, the version bump, the activity log, cache
+invalidation and webhooks. On BaseModel querysets they raise
 `HooksBypassError` instead, so the bypass cannot happen by accident. Use:
 
 - `Model.objects.save_many(instances)`: every instance's full `save()` in one

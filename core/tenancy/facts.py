@@ -5,7 +5,7 @@ needs, for the session's lab and the user's home lab: does it exist, is it
 active, its session epoch (bumped when it is deactivated, ending the
 sessions signed in before), and its descendants. `lab_facts()` answers from
 Redis when the cache service has one, with the same race-free scheme as the
-signed-in user cache (core/middleware/signed_in_users.py):
+signed-in user cache (core/auth/signed_in_users.py):
 
 - Keys: `{tenancy}:generation` and `{tenancy}:lab:<id>`. The braces put
   every key in one slot of a Redis Cluster, so one MGET reads the

@@ -51,7 +51,7 @@ from django.utils.translation import pgettext_lazy
 
 from core.models.translation import LabTranslation
 from core.tenancy.hierarchy import ancestor_lab_ids, parent_links
-from core.utils.date.reports import check_language
+from core.utils.date.formatting import check_language
 
 #: The language every text falls back to; each catalogue msgid is English.
 FALLBACK_LANGUAGE = "en"

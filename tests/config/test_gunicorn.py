@@ -8,10 +8,7 @@ import pytest
 
 from config.gunicorn import WORKER_SWITCH_INTERVAL_SECONDS, post_worker_init
 from core import pdf_sync
-from tests.pdf_render_fixtures import (  # noqa: F401 - fixtures
-    WeasyPrintCounts,
-    weasyprint_counts_fixture,
-)
+from tests.pdf_render_fixtures import WeasyPrintCounts
 
 
 def test_a_new_worker_renders_once_before_any_request(

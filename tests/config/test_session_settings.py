@@ -58,4 +58,4 @@ def test_sessions_follow_the_cache_into_redis(tmp_path):
         tmp_path, CACHE_REDIS_CLUSTER_NODES="10.0.0.1:7000,10.0.0.2:7000"
     )
 
-    assert redis[0] == cluster[0] == "core.middleware.sessions"
+    assert redis[0] == cluster[0] == "core.auth.sessions"

@@ -16,17 +16,7 @@ from core.decorators import (
     require_permission,
 )
 from core.models import ApiKey
-from tests.core.middleware.fixtures import (  # noqa: F401 - fixtures
-    api_urls_fixture,
-    doctor_fixture,
-    faulty_redis_fixture,
-    make_user,
-    on_redis_fixture,
-    post_json,
-    shared_redis_fixture,
-    sign_in,
-    staff_fixture,
-)
+from tests.core.middleware.fixtures import make_user, post_json, sign_in
 
 pytestmark = pytest.mark.django_db
 

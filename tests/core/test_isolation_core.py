@@ -18,8 +18,8 @@ COVERS = {
     "core:auth-logout",
     "core:health-live",
     "core:health-ready",
-    "core-pusher-auth",
-    "core-signed-file",
+    "core:pusher-auth",
+    "core:signed-file",
 }
 
 pytestmark = pytest.mark.django_db

@@ -16,19 +16,13 @@ from django_tasks_db.models import DBTaskResult
 from core.models import ApiKey
 from core.utils.pdf.jobs import render_pdf_batch
 from tests.core.middleware.fixtures import LOGIN_URL, PASSWORD, make_user, post_json
-from tests.pdf_fixtures import (  # noqa: F401 - fixtures
+from tests.pdf_fixtures import (
     Labs,
     api_key_headers,
     body_of,
-    local_storage_fixture,
     page_texts,
-    pdf_moto_server_fixture,
     post_pdf,
-    pusher_fixture,
-    s3_bucket_fixture,
-    s3_storage_fixture,
     signed_in,
-    storage_fixture,
     store_pdf,
 )
 from tests.standins.pusher import PusherStandIn

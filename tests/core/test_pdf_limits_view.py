@@ -14,20 +14,15 @@ import pytest
 from django.test import Client
 from django.test.client import ClientHandler
 
-from tests.pdf_fixtures import (  # noqa: F401 - fixtures
+from tests.pdf_fixtures import (
     PDF_URL,
     Labs,
     api_key_headers,
-    local_storage_fixture,
     post_pdf,
     signed_in,
     stored_keys,
 )
-from tests.pdf_render_fixtures import (  # noqa: F401 - fixtures
-    WeasyPrintCounts,
-    limit_reports_fixture,
-    weasyprint_counts_fixture,
-)
+from tests.pdf_render_fixtures import WeasyPrintCounts
 
 #: Where queued requests are stored (core.utils.pdf.keys).
 REQUESTS = "pdf-requests"

@@ -15,21 +15,11 @@ import pytest
 import sentry_sdk
 from django.test import Client
 
-from core.middleware.leases import acquire_lease
 from core.pdf_sync import RENDER_SLOTS
+from core.ratelimit.leases import acquire_lease
 from core.utils.sentry.setup import init_sentry, shutdown_sentry
-from tests.core.middleware.fixtures import (  # noqa: F401 - fixtures
-    on_redis_fixture,
-    shared_redis_fixture,
-)
 from tests.pdf_fixtures import SUMMARY_CONTEXT, Labs, body_of, post_pdf, signed_in
-from tests.pdf_render_fixtures import (  # noqa: F401 - fixtures
-    in_thread,
-    limit_reports_fixture,
-    process_gone,
-    read_probe,
-    wait_for_file,
-)
+from tests.pdf_render_fixtures import in_thread, process_gone, read_probe, wait_for_file
 from tests.standins.sentry import SentryStandIn
 
 pytestmark = pytest.mark.usefixtures("limit_reports")

@@ -14,27 +14,19 @@ from django.tasks import TaskResultStatus
 from django.test import Client
 from django_tasks_db.models import DBTaskResult
 
-from core.pdf_reports import register_report, unregister_report
 from core.utils.pdf.keys import request_key
-from tests.fusion_fixtures import database_engine, run_worker  # noqa: F401
-from tests.pdf_fixtures import (  # noqa: F401 - fixtures
+from core.utils.pdf.registry import register_report, unregister_report
+from tests.pdf_fixtures import (
     SUMMARY_CONTEXT,
     Labs,
     api_key_headers,
     body_of,
-    local_storage_fixture,
     page_texts,
-    pdf_moto_server_fixture,
     post_pdf,
-    pusher_fixture,
-    s3_bucket_fixture,
     s3_down,
-    s3_storage_fixture,
     signed_in,
-    storage_fixture,
     store_pdf,
     stored_keys,
-    worker_fixture,
 )
 from tests.standins.pusher import PusherStandIn
 

@@ -13,12 +13,7 @@ from core.models import ActivityLog
 from core.tenancy import trusted_scope
 from core.utils.blind_index import global_blind_index
 from patients.models import Patient
-from tests.core.models.encrypted_record import (  # noqa: F401 - fixtures
-    encryption_keys,
-    overwrite_column,
-    sealed_record_table,
-    stored_column,
-)
+from tests.core.models.encrypted_record import overwrite_column, stored_column
 
 pytestmark = [
     pytest.mark.django_db,

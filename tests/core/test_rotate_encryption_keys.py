@@ -11,11 +11,9 @@ from django.core.management import CommandError, call_command
 from core.models import ActivityLog
 from core.utils.encryption import token_key_id
 from patients.models import Patient
-from tests.core.models.encrypted_record import (  # noqa: F401 - fixtures
+from tests.core.models.encrypted_record import (
     SealedRecord,
-    encryption_keys,
     overwrite_column,
-    sealed_record_table,
     stored_column,
 )
 
@@ -23,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def keys(encryption_keys):  # noqa: F811 - the imported fixture
+def keys(encryption_keys):
     """k1 configured; `keys.rotate_to("k1", "k2")` adds k2 as the newest."""
     return encryption_keys
 

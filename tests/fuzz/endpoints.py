@@ -255,10 +255,10 @@ FUZZED: dict[str, Endpoint] = {
     ),
     "core:auth-logout": Endpoint(("POST",), fixed("core:auth-logout"), examples=10),
     "core:pdf": Endpoint(("POST",), fixed("core:pdf"), shapes=pdf_shapes, examples=50),
-    "core-pusher-auth": Endpoint(
-        ("POST",), fixed("core-pusher-auth"), shapes=pusher_form, form=True, examples=30
+    "core:pusher-auth": Endpoint(
+        ("POST",), fixed("core:pusher-auth"), shapes=pusher_form, form=True, examples=30
     ),
-    "core-signed-file": Endpoint(("GET",), file_paths, query=file_query, examples=30),
+    "core:signed-file": Endpoint(("GET",), file_paths, query=file_query, examples=30),
     "patients:list": Endpoint(
         ("GET", "POST"),
         fixed("patients:list"),

@@ -6,12 +6,7 @@ import pytest
 
 from core.models.webhook import WebhookEvent
 from core.utils.webhooks import known_event_types
-from tests.core.utils.webhooks.fixtures import (  # noqa: F401 - fixtures
-    new_patient,
-    receiver_fixture,
-    subscribe_fixture,
-    webhook_settings_fixture,
-)
+from tests.core.utils.webhooks.fixtures import new_patient
 
 pytestmark = pytest.mark.django_db
 

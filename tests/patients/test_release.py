@@ -15,13 +15,6 @@ from core.utils.clients import get_client, registry
 from patients.models import Patient
 from patients.release import run_release
 from patients.reports import Report, ReportRelease
-from tests.core.utils.webhooks.fixtures import (  # noqa: F401 - fixtures
-    deliver_fixture,
-    receiver_fixture,
-    subscribe_fixture,
-    webhook_settings_fixture,
-)
-from tests.fusion_fixtures import database_engine, run_worker  # noqa: F401
 from tests.standins.pusher import PusherStandIn
 from tests.standins.slack import SlackStandIn
 

@@ -38,7 +38,6 @@ from patients.release import RELEASE_TIME_LIMIT_SECONDS
 from patients.reports import Report, ReportRelease
 from tests.core.utils.fusion.processes import WorkerProcess, wait_for
 from tests.core.utils.webhooks.fixtures import new_patient
-from tests.fusion_fixtures import database_engine  # noqa: F401 - fixture
 from tests.peers import ReleasePeers, release_peers
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -57,7 +56,7 @@ _RELEASE_IN_TEXT = re.compile(r"\brelease (\d+)\b")
 def peers(
     settings: Any,
     tmp_path: Path,
-    database_engine: Any,  # noqa: F811 - the fixture imported above
+    database_engine: Any,
 ) -> Iterator[ReleasePeers]:
     """Every peer running, and this process configured as the worker is."""
     with release_peers(tmp_path) as running:

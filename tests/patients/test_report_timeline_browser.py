@@ -27,11 +27,6 @@ from core.utils.webhooks.delivery import deliver_webhook
 from patients.models import Patient
 from patients.release import run_release
 from patients.reports import Report, ReportRelease
-from tests.core.utils.webhooks.fixtures import (  # noqa: F401 - fixtures
-    receiver_fixture,
-    subscribe_fixture,
-    webhook_settings_fixture,
-)
 from tests.standins.webhook_receiver import WebhookReceiver
 
 # The live server answers from another thread, so the data must be committed.

@@ -37,11 +37,6 @@ from patients.timeline import (
     report_editions,
     report_timeline,
 )
-from tests.core.utils.webhooks.fixtures import (  # noqa: F401 - fixtures
-    receiver_fixture,
-    subscribe_fixture,
-    webhook_settings_fixture,
-)
 from tests.standins.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.django_db

@@ -10,10 +10,6 @@ from django.test.utils import CaptureQueriesContext
 
 from core.models import ActivityLog
 from patients.models import Patient
-from tests.core.middleware.fixtures import (  # noqa: F401
-    on_redis_fixture,
-    shared_redis_fixture,
-)
 from tests.isolation.helpers import csrf_headers, send_json, signed_in
 
 pytestmark = pytest.mark.django_db

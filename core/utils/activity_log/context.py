@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class ActorKind(StrEnum):
@@ -81,3 +82,34 @@ def in_request(info: RequestInfo) -> Iterator[RequestInfo]:
         yield info
     finally:
         _request.reset(token)
+
+
+def actor_for_user(user: Any) -> Actor:
+    """A signed-in user as the activity log records them.
+
+    Example: `Actor(id="12", name="Asha Rao", role="staff", kind=ActorKind.STAFF)`;
+    a superuser's role is "superuser".
+    """
+    kind_name = str(getattr(user, "kind", ""))
+    kind = ActorKind.DOCTOR if kind_name == "doctor" else ActorKind.STAFF
+    role = "superuser" if user.is_superuser else kind_name
+    return Actor(
+        id=str(user.pk),
+        name=user.get_full_name() or user.get_username(),
+        role=role,
+        kind=kind,
+    )
+
+
+def actor_for_api_key(api_key: Any) -> Actor:
+    """An API key as the activity log records it.
+
+    Example: `Actor(id="api_key:4", name="Analyser bridge", role="api_key",
+    kind=ActorKind.API_KEY)`. The key's secret is never part of it.
+    """
+    return Actor(
+        id=f"api_key:{api_key.pk}",
+        name=api_key.name,
+        role="api_key",
+        kind=ActorKind.API_KEY,
+    )

@@ -2,7 +2,7 @@
 
 Local storage's answer to S3's presigned URLs: a link to this site,
 `/core/files/<key>?expires=<unix seconds>&signature=<HMAC>`, that the view in
-`core.utils.aws.views` serves without a session, but only until it expires
+`core.files_view` serves without a session, but only until it expires
 and only for the key it was signed for. The signature is Django's HMAC over
 the key and the expiry with SECRET_KEY (read when a link is made or checked,
 never at import), so links cannot be forged or stretched to another file.
@@ -15,7 +15,7 @@ from django.core.signing import Signer
 from django.urls import reverse
 
 #: The URL name of the view that serves signed links (config/urls.py).
-URL_NAME = "core-signed-file"
+URL_NAME = "core:signed-file"
 # A salt of its own, so a signature made for another purpose never fits here.
 _SALT = "core.utils.aws.signed-file-url"
 

@@ -17,6 +17,7 @@ One concept per module, re-exported here (`from core.utils.date import ...`):
 """
 
 from core.utils.date.age import Age, age_between
+from core.utils.date.formatting import format_report_date, format_report_datetime
 from core.utils.date.parsing import (
     DateFormat,
     DateFormatError,
@@ -24,7 +25,6 @@ from core.utils.date.parsing import (
     parse_lab_date,
     parse_lab_datetime,
 )
-from core.utils.date.reports import format_report_date, format_report_datetime
 from core.utils.date.zones import (
     AmbiguousTimeError,
     Fold,

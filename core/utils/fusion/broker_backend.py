@@ -34,12 +34,13 @@ from core.models.fusion import FusionJob
 from core.utils.fusion.broker_app import BrokerLink, broker_link
 from core.utils.fusion.broker_worker import run_celery_worker
 from core.utils.fusion.db_backend import policy_for_path
-from core.utils.fusion.dead_letters import bury, pending_dead_letters
+from core.utils.fusion.dead_letters import pending_dead_letters
 from core.utils.fusion.engine import FusionEngine
 from core.utils.fusion.exceptions import FusionConfigurationError, WorkerLost
 from core.utils.fusion.execution import Outcome, describe_error, failure_outcome
 from core.utils.fusion.jobs import JobPolicy, job_payload, policy_of
 from core.utils.fusion.options import EngineOptions, FusionStats
+from core.utils.fusion.outcomes import record_attempt_outcome
 
 #: Rows handled per relay or recovery round; the rest wait for the next one.
 BATCH = 200
@@ -194,53 +195,26 @@ class FusionCeleryBackend(FusionEngine, BaseTaskBackend):
     def record_outcome(self, row: FusionJob, outcome: Outcome) -> bool:
         """Store `outcome` of the attempt that claimed `row`; False (and no
         change) if the row has moved on since (recovered meanwhile)."""
-        this_attempt = FusionJob.objects.filter(
-            pk=row.pk, status=_RUNNING, attempts=row.attempts
+        return record_attempt_outcome(
+            FusionJob.objects.filter(pk=row.pk, status=_RUNNING, attempts=row.attempts),
+            outcome,
+            error_columns=lambda error: dict(
+                zip(
+                    ("error_class", "error_message"), describe_error(error), strict=True
+                )
+            ),
+            cleared_error={"error_class": "", "error_message": ""},
+            retry_columns={"published_at": None},  # the relay publishes it again
+            dead_letter={
+                "job_id": str(row.pk),
+                "task_path": row.task_path,
+                "backend_name": row.backend_name,
+                "queue_name": row.queue_name,
+                "args_kwargs": row.args_kwargs,
+                "attempts": row.attempts,
+                "enqueued_at": row.enqueued_at,
+            },
         )
-        now = timezone.now()
-        if outcome.succeeded:
-            return (
-                this_attempt.update(
-                    status=TaskResultStatus.SUCCESSFUL,
-                    finished_at=now,
-                    return_value=outcome.return_value,
-                    error_class="",
-                    error_message="",
-                )
-                == 1
-            )
-        error = outcome.error or RuntimeError("unknown failure")
-        error_class, error_message = describe_error(error)
-        failure = {"error_class": error_class, "error_message": error_message}
-        if outcome.retry_at is not None:
-            return (
-                this_attempt.update(
-                    status=_READY,
-                    run_after=outcome.retry_at,
-                    published_at=None,
-                    **failure,
-                )
-                == 1
-            )
-        with transaction.atomic():
-            if (
-                this_attempt.update(
-                    status=TaskResultStatus.FAILED, finished_at=now, **failure
-                )
-                != 1
-            ):
-                return False
-            bury(
-                job_id=str(row.pk),
-                task_path=row.task_path,
-                backend_name=row.backend_name,
-                queue_name=row.queue_name,
-                args_kwargs=row.args_kwargs,
-                attempts=row.attempts,
-                error=error,
-                enqueued_at=row.enqueued_at,
-            )
-        return True
 
     # -- FusionEngine -------------------------------------------------------
 
@@ -328,3 +302,8 @@ class FusionCeleryBackend(FusionEngine, BaseTaskBackend):
     def run_worker(self, **options: Any) -> None:
         """Run a Celery worker; see `broker_worker.run_celery_worker`."""
         run_celery_worker(self, **options)
+
+
+def _error_columns(error: BaseException) -> dict[str, str]:
+    error_class, error_message = describe_error(error)
+    return {"error_class": error_class, "error_message": error_message}

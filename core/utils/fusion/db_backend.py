@@ -20,7 +20,6 @@ time, so a worker and a recovering peer can never both record an outcome.
 from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Case, Count, F, Min, Q, When
 from django.tasks import Task, TaskResultStatus
 from django.utils import timezone
@@ -29,7 +28,7 @@ from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.backend import TaskResult as DatabaseTaskResult
 from django_tasks_db.models import DBTaskResult, get_date_max
 
-from core.utils.fusion.dead_letters import bury, pending_dead_letters
+from core.utils.fusion.dead_letters import pending_dead_letters
 from core.utils.fusion.engine import FusionEngine
 from core.utils.fusion.exceptions import WorkerLost
 from core.utils.fusion.execution import (
@@ -40,6 +39,7 @@ from core.utils.fusion.execution import (
 )
 from core.utils.fusion.jobs import DEFAULT_POLICY, JobPolicy, job_payload, policy_of
 from core.utils.fusion.options import EngineOptions, FusionStats
+from core.utils.fusion.outcomes import record_attempt_outcome
 
 #: Stale rows handled per maintenance round; the rest wait for the next one.
 RECOVERY_BATCH = 100
@@ -68,50 +68,27 @@ class FusionDatabaseBackend(FusionEngine, DatabaseBackend):
     def record_outcome(self, row: DBTaskResult, outcome: Outcome) -> bool:
         """Store `outcome` of the attempt that claimed `row`; False if the row
         is no longer that attempt (recovered meanwhile), and nothing changed."""
-        this_attempt = DBTaskResult.objects.filter(
-            pk=row.pk, status=TaskResultStatus.RUNNING, started_at=row.started_at
+        return record_attempt_outcome(
+            DBTaskResult.objects.filter(
+                pk=row.pk, status=TaskResultStatus.RUNNING, started_at=row.started_at
+            ),
+            outcome,
+            error_columns=lambda error: {
+                "exception_class_path": describe_error(error)[0],
+                "traceback": describe_traceback(error),
+            },
+            cleared_error={"exception_class_path": "", "traceback": ""},
+            retry_columns={},
+            dead_letter={
+                "job_id": str(row.pk),
+                "task_path": row.task_path,
+                "backend_name": row.backend_name,
+                "queue_name": row.queue_name,
+                "args_kwargs": row.args_kwargs,
+                "attempts": len(row.worker_ids),
+                "enqueued_at": row.enqueued_at,
+            },
         )
-        now = timezone.now()
-        if outcome.succeeded:
-            return (
-                this_attempt.update(
-                    status=TaskResultStatus.SUCCESSFUL,
-                    finished_at=now,
-                    return_value=outcome.return_value,
-                    exception_class_path="",
-                    traceback="",
-                )
-                == 1
-            )
-        error = outcome.error or RuntimeError("unknown failure")
-        error_class, _ = describe_error(error)
-        failure = {
-            "exception_class_path": error_class,
-            "traceback": describe_traceback(error),
-        }
-        if outcome.retry_at is not None:
-            return (
-                this_attempt.update(
-                    status=TaskResultStatus.READY, run_after=outcome.retry_at, **failure
-                )
-                == 1
-            )
-        with transaction.atomic():
-            if this_attempt.update(
-                status=TaskResultStatus.FAILED, finished_at=now, **failure
-            ) != 1:  # fmt: skip
-                return False
-            bury(
-                job_id=str(row.pk),
-                task_path=row.task_path,
-                backend_name=row.backend_name,
-                queue_name=row.queue_name,
-                args_kwargs=row.args_kwargs,
-                attempts=len(row.worker_ids),
-                error=error,
-                enqueued_at=row.enqueued_at,
-            )
-        return True
 
     # -- FusionEngine -----------------------------------------------------
 

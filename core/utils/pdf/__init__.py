@@ -13,29 +13,35 @@ no file outside the static and media folders (`fetcher`), limits on the HTML
 report's context (`limits`, `page_limit`), fonts shipped in
 core/static/core/fonts/ for Latin, Arabic and Devanagari.
 
-Modules: `render` (render_pdf, html_to_pdf, Letterhead, PageSetup), `compose`
-(merge_pdfs, stamp_pdf, overlay_pdf), `fetcher` (what a report may load),
-`limits` (context and element caps), `page_limit` (layout stopped at the
-page past the limit), `reports` (render_report), `weasyprint_logs`, `errors`.
+Modules: `registry` (register_report, ReportRequest: names and checks, no
+WeasyPrint), `registered` (render_report), `render` (render_pdf,
+html_to_pdf, Letterhead, PageSetup), `compose` (merge_pdfs, stamp_pdf,
+overlay_pdf), `fetcher` (what a report may load), `limits` (context and
+element caps), `page_limit` (layout stopped at the page past the limit),
+`weasyprint_logs`, `errors`.
 """
 
-from core.utils.pdf.compose import merge_pdfs, overlay_pdf, stamp_pdf
-from core.utils.pdf.errors import (
-    PdfContextTooLarge,
-    PdfError,
-    PdfHtmlTooLarge,
-    PdfResourceRefused,
-    PdfTooManyElements,
-    PdfTooManyPages,
-    PdfUnreadable,
-)
-from core.utils.pdf.render import (
-    Letterhead,
-    PageSetup,
-    ReportFrame,
-    html_to_pdf,
-    render_pdf,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.utils.pdf.compose import merge_pdfs, overlay_pdf, stamp_pdf
+    from core.utils.pdf.errors import (
+        PdfContextTooLarge,
+        PdfError,
+        PdfHtmlTooLarge,
+        PdfResourceRefused,
+        PdfTooManyElements,
+        PdfTooManyPages,
+        PdfUnreadable,
+    )
+    from core.utils.pdf.render import (
+        Letterhead,
+        PageSetup,
+        ReportFrame,
+        html_to_pdf,
+        render_pdf,
+    )
 
 __all__ = [
     "Letterhead",
@@ -54,3 +60,24 @@ __all__ = [
     "render_pdf",
     "stamp_pdf",
 ]
+#: The module of each name above. They are imported on first use (PEP 562),
+#: so that importing this package (every process does, for the report
+#: registry apps fill at start-up) does not load WeasyPrint, which takes
+#: about a second and logs its CSS parsing.
+_MODULES = {
+    "merge_pdfs": "compose",
+    "overlay_pdf": "compose",
+    "stamp_pdf": "compose",
+    "Letterhead": "render",
+    "PageSetup": "render",
+    "ReportFrame": "render",
+    "html_to_pdf": "render",
+    "render_pdf": "render",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = _MODULES.get(name, "errors")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

@@ -50,14 +50,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from admin.account.models import Lab
-from core.pdf_reports import ReportRequest, ReportRequestInvalid, UnknownReport
 from core.utils.aws.exceptions import ObjectNotFound
 from core.utils.clients import get_client
 from core.utils.fusion import job
 from core.utils.pdf.compose import merge_pdfs
 from core.utils.pdf.errors import PdfError
 from core.utils.pdf.keys import check_job_id, new_job_id, report_key, request_key
-from core.utils.pdf.reports import render_report
+from core.utils.pdf.registered import render_report
+from core.utils.pdf.registry import ReportRequest, ReportRequestInvalid, UnknownReport
 from core.utils.pusher.exceptions import PusherError
 
 logger = logging.getLogger(__name__)

@@ -27,8 +27,8 @@ from typing import Any
 
 from django.conf import settings
 
-from core.pdf_reports import RegisteredReport, ReportRequest
 from core.utils.pdf.errors import PdfContextTooLarge, PdfTooManyElements
+from core.utils.pdf.registry import RegisteredReport, ReportRequest
 
 #: A start tag: "<" then a letter ("</p>", "<!--" and "<!DOCTYPE" are not).
 START_TAG = re.compile(r"<[A-Za-z]")

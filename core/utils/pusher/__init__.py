@@ -1,7 +1,7 @@
 """Real-time updates: `get_client("pusher")` is a `PusherClient` (the pusher
 SDK) or, by default, a `LogPusherClient`; lab channels and their checks are in
 `core.utils.pusher.channels`, the front end's auth endpoint in
-`core.utils.pusher.views`."""
+`core.pusher_view`."""
 
 from core.utils.pusher.channels import (
     LAB_CHANNEL_PREFIX,

@@ -146,7 +146,7 @@ class PusherClient(ServiceClient):
         """The signed answer pusher-js expects for a private channel.
 
         Example: `{"auth": "app-key:5f0c...e1"}`. Whether the caller may have
-        the channel is decided before this (see `core.utils.pusher.views`).
+        the channel is decided before this (see `core.pusher_view`).
         """
         channel, socket_id = check_channel_request(channel, socket_id)
         answer: dict[str, str] = self._pusher.authenticate(

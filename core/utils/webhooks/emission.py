@@ -50,10 +50,10 @@ def emit_webhook(
     record it is about, for operators. Returns the event, or None when no
     endpoint of the lab wants it.
 
-    Example, in the report app's `Report.release()`:
-    `emit_webhook(self.lab_id, "report.released", {"report_id": self.pk,
-    "patient_id": self.patient_id}, model_label="reports.report",
-    object_id=self.pk)`.
+    Example, in the sample app's release job (patients/release.py), in the
+    transaction that marks the step done: `emit_webhook(report.lab_id,
+    "report.released", {"report_id": report.pk, "edition": 2, ...},
+    model_label="patients.report", object_id=str(report.pk))`.
     """
     if event_type not in known_event_types():
         raise ValueError(

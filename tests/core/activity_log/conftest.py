@@ -6,7 +6,6 @@ from collections.abc import Iterator
 import pytest
 
 from core.utils.clients import registry
-from tests.fusion_fixtures import database_engine  # noqa: F401
 from tests.standins.elasticsearch import ElasticsearchStandIn
 
 API_KEY = "c3RhbmQtaW46a2V5LW5ldmVyLXNob3du"  # the stand-in's test key

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from core.models import ActivityLog, AppendOnlyError
+from core.models.activity_log_base import past_tense
 from core.utils.activity_log.context import (
     Actor,
     ActorKind,
@@ -201,3 +202,19 @@ def test_get_activities_is_newest_first_filtered_and_lab_scoped(labs):
     assert (
         Patient.get_activities(patient.pk, lab_id=labs["north_clinic"].pk).entries == []
     )
+
+
+@pytest.mark.parametrize(
+    ("action", "message"),
+    [
+        ("create", "created"),
+        ("update", "updated"),
+        ("delete", "deleted"),
+        ("print", "printed"),
+        ("verify", "verified"),
+        ("release", "released"),
+        ("pdf_stored", "pdf_stored"),
+    ],
+)
+def test_the_default_entry_message_reads_as_english_for_any_action(action, message):
+    assert past_tense(action) == message

@@ -1,18 +1,7 @@
-"""Fixtures of the middleware tests (see fixtures.py); every test here sees
-the test views' URLs."""
+"""Every test here sees the project's URLs plus the test views of
+tests/core/middleware/views.py (the `api_urls` fixture)."""
 
 import pytest
-
-from tests.core.middleware.fixtures import (  # noqa: F401
-    api_urls_fixture,
-    doctor_fixture,
-    faulty_redis_fixture,
-    on_cluster_fixture,
-    on_redis_fixture,
-    shared_cluster_fixture,
-    shared_redis_fixture,
-    staff_fixture,
-)
 
 
 @pytest.fixture(autouse=True)

@@ -81,7 +81,7 @@ def use_redis_cache(settings, **options: Any) -> HashCache:
         **settings.SERVICES,
         "cache": {"BACKEND": "core.cache.HashCache", "OPTIONS": options},
     }
-    settings.SESSION_ENGINE = "core.middleware.sessions"
+    settings.SESSION_ENGINE = "core.auth.sessions"
     registry.reset()
     cache: HashCache = get_client("cache")
     return cache

@@ -9,7 +9,7 @@ import pytest
 import sentry_sdk
 from django.test import Client
 
-from core.middleware.api_errors import is_api_path
+from core.http import is_api_path
 from core.utils.sentry import init_sentry, shutdown_sentry
 from tests.standins.sentry import SentryStandIn
 

@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, JsonResponse
 from django.urls import path
 
 from config.urls import urlpatterns as project_urlpatterns
+from core.auth.sessions import SessionStoreUnavailable
 from core.decorators import (
     allowed_methods,
     json_view,
@@ -26,7 +27,6 @@ from core.decorators import (
 )
 from core.exceptions import VersionConflict
 from core.middleware.lab_context import LabRequest
-from core.middleware.sessions import SessionStoreUnavailable
 from core.utils.json_input import DATE, INTEGER, NUMBER, TEXT, list_of
 from core.view import GenericView
 from tests.lifecycle.models import Specimen

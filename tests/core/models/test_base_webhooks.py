@@ -12,14 +12,7 @@ from django_tasks_db.models import DBTaskResult
 
 from core.models.webhook import WebhookDelivery, WebhookEvent
 from patients.models import Patient
-from tests.core.utils.webhooks.fixtures import (  # noqa: F401 - fixtures
-    all_finished,
-    deliver_fixture,
-    new_patient,
-    receiver_fixture,
-    subscribe_fixture,
-    webhook_settings_fixture,
-)
+from tests.core.utils.webhooks.fixtures import new_patient
 from tests.lifecycle.models import Instrument
 from tests.standins.webhook_receiver import WebhookReceiver
 

@@ -8,11 +8,9 @@ import pytest
 
 from core.models import ActivityLog
 from core.utils.blind_index import global_blind_index, is_lab_blind_index
-from tests.core.models.encrypted_record import (  # noqa: F401 - fixtures
+from tests.core.models.encrypted_record import (
     SealedRecord,
-    encryption_keys,
     overwrite_column,
-    sealed_record_table,
     stored_column,
 )
 

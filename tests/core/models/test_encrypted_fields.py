@@ -21,17 +21,15 @@ from core.models import (
 )
 from core.models.encrypted_fields import Ciphertext, EncryptedAttribute
 from core.utils.encryption import DecryptionError, token_key_id
-from tests.core.models.encrypted_record import (  # noqa: F401 - fixtures
+from tests.core.models.encrypted_record import (
     SealedRecord,
-    encryption_keys,
     overwrite_column,
-    sealed_record_table,
     stored_column,
 )
 
 
 @pytest.fixture
-def keys(encryption_keys):  # noqa: F811 - the imported fixture
+def keys(encryption_keys):
     """The configured keys; `keys.rotate_to("k1", "k2")` adds k2."""
     return encryption_keys
 

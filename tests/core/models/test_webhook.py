@@ -12,7 +12,6 @@ from django.utils import timezone
 from core.models import ActivityLog
 from core.models.webhook import WebhookEndpoint
 from core.utils.webhooks.signing import secret_key
-from tests.core.utils.webhooks.fixtures import webhook_settings_fixture  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

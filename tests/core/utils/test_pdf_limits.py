@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from admin.account.models import Lab
-from core.pdf_reports import ReportRequest, get_report
 from core.utils.pdf.errors import (
     PdfContextTooLarge,
     PdfHtmlTooLarge,
@@ -20,13 +19,10 @@ from core.utils.pdf.errors import (
     PdfTooManyPages,
 )
 from core.utils.pdf.limits import count_elements, page_limit_of
+from core.utils.pdf.registered import ReportTooManyPages, render_report
+from core.utils.pdf.registry import ReportRequest, get_report
 from core.utils.pdf.render import html_to_pdf
-from core.utils.pdf.reports import ReportTooManyPages, render_report
-from tests.pdf_render_fixtures import (  # noqa: F401 - fixtures
-    WeasyPrintCounts,
-    limit_reports_fixture,
-    weasyprint_counts_fixture,
-)
+from tests.pdf_render_fixtures import WeasyPrintCounts
 
 pytestmark = pytest.mark.usefixtures("limit_reports")
 

@@ -5,10 +5,6 @@ in tests/core/middleware/views.py."""
 
 import pytest
 
-from tests.core.middleware.fixtures import (  # noqa: F401 - fixtures
-    api_urls_fixture,
-    post_json,
-)
 from tests.isolation.helpers import csrf_headers, send_json, signed_in
 
 pytestmark = pytest.mark.django_db

@@ -194,10 +194,10 @@ def test_elasticsearch_credentials_never_reach_the_response(
 
 @pytest.mark.django_db
 def test_a_killed_redis_degrades_readiness_within_its_bound(
-    client: Client, faulty_redis: RedisServer
+    client: Client, faulty_cache: RedisServer
 ) -> None:
     assert client.get(READY).json()["checks"]["cache"]["status"] == "ok"
-    faulty_redis.stop()
+    faulty_cache.stop()
 
     response, elapsed = timed_get(client, READY)
 
@@ -210,13 +210,13 @@ def test_a_killed_redis_degrades_readiness_within_its_bound(
 
 @pytest.mark.django_db
 def test_a_frozen_redis_degrades_readiness_within_its_bound(
-    client: Client, faulty_redis: RedisServer
+    client: Client, faulty_cache: RedisServer
 ) -> None:
-    faulty_redis.pause()
+    faulty_cache.pause()
 
     response, elapsed = timed_get(client, READY)
 
-    faulty_redis.resume()
+    faulty_cache.resume()
     assert elapsed < NOT_HUNG_SECONDS
     assert response.status_code == 200
     assert response.json()["checks"]["cache"]["status"] == "down"

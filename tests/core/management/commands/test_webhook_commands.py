@@ -11,15 +11,7 @@ from django.core.management import CommandError, call_command
 from admin.account.models import Lab
 from core.models import ActivityLog
 from core.models.webhook import WebhookDelivery, WebhookEndpoint
-from tests.core.utils.webhooks.fixtures import (  # noqa: F401 - fixtures
-    all_finished,
-    deliver_fixture,
-    new_patient,
-    receiver_fixture,
-    subscribe_fixture,
-    webhook_settings_fixture,
-)
-from tests.fusion_fixtures import database_engine, run_worker  # noqa: F401
+from tests.core.utils.webhooks.fixtures import new_patient
 from tests.standins.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -16,7 +16,6 @@ from config.settings.services import fusion_tasks_setting
 from core.models.fusion import FusionDeadLetter, FusionJob
 from core.utils.clients import get_client, registry
 from tests.core.utils.fusion import jobs
-from tests.core.utils.fusion.conftest import QUEUES
 from tests.core.utils.fusion.processes import (
     BROKER_URL,
     TEST_OPTIONS,
@@ -24,6 +23,7 @@ from tests.core.utils.fusion.processes import (
     wait_for,
     worker_env,
 )
+from tests.fusion_fixtures import QUEUES
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

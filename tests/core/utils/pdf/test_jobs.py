@@ -11,25 +11,19 @@ import pytest
 from django.tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from core.pdf_reports import ReportRequest, register_report, unregister_report
 from core.utils.pdf.jobs import QueuedPdf, enqueue_pdf_batch, render_pdf_batch
 from core.utils.pdf.keys import new_job_id, request_key
+from core.utils.pdf.registry import ReportRequest, register_report, unregister_report
 from core.utils.pusher.exceptions import PusherUnavailable
 from tests.core.utils.aws.conftest import MotoServer
-from tests.fusion_fixtures import database_engine, run_worker  # noqa: F401
-from tests.pdf_fixtures import (  # noqa: F401 - fixtures
+from tests.pdf_fixtures import (
     Labs,
-    local_storage_fixture,
     page_texts,
-    pdf_moto_server_fixture,
     pusher_down,
-    pusher_fixture,
     pusher_up,
-    s3_bucket_fixture,
     s3_down,
     stored_keys,
     use_s3,
-    worker_fixture,
 )
 from tests.standins.pusher import PusherStandIn
 

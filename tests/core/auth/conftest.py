@@ -1,0 +1,9 @@
+"""Every test here sees the project's URLs plus the test views of
+tests/core/middleware/views.py (the `api_urls` fixture)."""
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _test_urls(api_urls) -> None:
+    """The test views' URLs for every test in this folder."""
