@@ -15,6 +15,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, models
 from django.tasks.exceptions import InvalidTask
 from django_tasks_db.models import DBTaskResult
@@ -28,13 +29,7 @@ from patients.actions import correct_report, release_report, verify_report
 from patients.reports import Report, ReportRelease
 from tests.conftest import requires_postgresql
 from tests.core.utils.fusion.processes import WorkerProcess, wait_for, worker_env
-from tests.core.utils.webhooks.fixtures import (  # noqa: F401 - fixtures
-    new_patient,
-    receiver_fixture,
-    subscribe_fixture,
-    webhook_settings_fixture,
-)
-from tests.fusion_fixtures import database_engine  # noqa: F401 - fixture
+from tests.core.utils.webhooks.fixtures import new_patient
 
 # Real commits: an action that is not one transaction leaves its first
 # steps committed when a later one fails, as it would in production.
@@ -47,7 +42,7 @@ TRIGGER = "test_refuse_insert"
 
 
 @pytest.fixture
-def verified(labs, database_engine, subscribe) -> Report:  # noqa: F811
+def verified(labs, database_engine, subscribe) -> Report:
     """A verified report of North, whose every event North subscribes to
     (so a change that commits would leave webhook events and their jobs)."""
     subscribe(labs["north"], ["*"])
@@ -155,17 +150,14 @@ def test_correct_commits_the_corrected_status_and_the_new_edition(released):
     assert reasons.count() == 2
 
 
-def test_a_refused_action_writes_nothing_and_leaves_the_instance(
-    labs,
-    database_engine,  # noqa: F811 - the fixture imported above
-):
+def test_a_refused_action_writes_nothing_and_leaves_the_instance(labs, database_engine):
     draft = Report(
         lab=labs["north"], patient=new_patient(labs["north"]), title="CBC", results=[HB]
     )
     draft.save()
     before, kept = everything(draft), in_memory(draft)
 
-    with pytest.raises(Exception, match="cannot become released"):
+    with pytest.raises(ValidationError, match="cannot become released"):
         release_report(draft)
 
     assert (everything(draft), in_memory(draft)) == (before, kept)
@@ -200,9 +192,7 @@ def test_release_whose_job_is_refused_by_the_database_changes_nothing(verified):
 
 
 def test_release_whose_job_queue_is_not_configured_changes_nothing(
-    labs,
-    database_engine,  # noqa: F811 - the fixture imported above
-    settings,
+    labs, database_engine, settings
 ):
     report = Report(
         lab=labs["north"], patient=new_patient(labs["north"]), title="CBC", results=[HB]
