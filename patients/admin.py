@@ -66,10 +66,9 @@ class PatientAdmin(BaseModelAdmin):
 @admin.register(Report)
 class ReportAdmin(BaseModelAdmin):
     """Reports: edited here while draft; the status moves only through the
-    "Verify" and "Release" actions (`verify_report` / `release_report` of
-    patients/actions.py), and
-    each report has a Timeline page (patients/timeline.py), linked from its
-    change page."""
+    "Verify" and "Release" actions (patients/actions.py's `verify_report`
+    and `release_report`), and each report has a Timeline page
+    (patients/timeline.py), linked from its change page."""
 
     list_display = ("title", "patient", "lab", "status", "edition", "released_at")
     list_filter = ("status", "lab")

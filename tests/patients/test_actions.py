@@ -68,7 +68,7 @@ def everything(report: Report) -> dict[str, Any]:
         "report": (row.status, row.version, row.released_at),
         "reports": Report.objects.count(),
         "releases": ReportRelease.objects.count(),
-        "jobs": list(DBTaskResult.objects.values_list("task_path", flat=True)),
+        "jobs": sorted(DBTaskResult.objects.values_list("task_path", flat=True)),
         "log_entries": ActivityLog.objects.count(),
         "webhook_events": WebhookEvent.objects.count(),
         "webhook_deliveries": WebhookDelivery.objects.count(),
@@ -166,15 +166,24 @@ def test_a_refused_action_writes_nothing_and_leaves_the_instance(labs, database_
 # -- a later step fails: nothing changed -----------------------------------------
 
 
-def test_release_whose_release_record_is_refused_changes_nothing(verified):
+# The seed's method names take the same path (they call the actions).
+RELEASES = {"release_report": release_report, "Report.release": Report.release}
+CORRECTIONS = {
+    "correct_report": lambda report, reason: correct_report(report, reason=reason),
+    "Report.correct": Report.correct,
+}
+
+
+@pytest.mark.parametrize("release", RELEASES.values(), ids=RELEASES)
+def test_release_whose_release_record_is_refused_changes_nothing(verified, release):
     before, kept = everything(verified), in_memory(verified)
 
     with refusing_inserts(ReportRelease, "1 = 1"):
         with pytest.raises(DatabaseError, match="refused by the test"):
-            release_report(verified)
+            release(verified)
         assert in_memory(verified) == kept
 
-    assert_unchanged_then_retried(verified, before, lambda: release_report(verified))
+    assert_unchanged_then_retried(verified, before, lambda: release(verified))
     assert ReportRelease.objects.filter(report=verified).count() == 1
 
 
@@ -211,16 +220,17 @@ def test_release_whose_job_queue_is_not_configured_changes_nothing(
     assert everything(report) == before
 
 
-def test_correction_whose_new_edition_is_refused_changes_nothing(released):
+@pytest.mark.parametrize("correct", CORRECTIONS.values(), ids=CORRECTIONS)
+def test_correction_whose_new_edition_is_refused_changes_nothing(released, correct):
     before, kept = everything(released), in_memory(released)
 
     with refusing_inserts(Report, "NEW.previous_id IS NOT NULL"):
         with pytest.raises(DatabaseError, match="refused by the test"):
-            correct_report(released, reason="Haemoglobin re-run")
+            correct(released, "Haemoglobin re-run")
         assert in_memory(released) == kept
 
     assert_unchanged_then_retried(
-        released, before, lambda: correct_report(released, reason="Haemoglobin re-run")
+        released, before, lambda: correct(released, "Haemoglobin re-run")
     )
     assert Report.objects.filter(previous=released).count() == 1
 
