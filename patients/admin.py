@@ -6,8 +6,9 @@ every lab, as each lab's rows hold that lab's own): as a phone number (read
 as a local number of every lab's country when it has no country code) and as
 an email address.
 
-A report's status changes only through its named methods (the "Verify" and
-"Release" actions); its Timeline page (`<id>/timeline/`) shows what happened
+A report's status changes only through the app's atomic actions
+(patients/actions.py; the "Verify" and "Release" admin actions call them,
+one report at a time); its Timeline page (`<id>/timeline/`) shows what happened
 to it and its editions, with their stored PDFs to download.
 """
 
@@ -17,7 +18,6 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -25,6 +25,7 @@ from django.urls import URLPattern, path, reverse
 
 from admin.account.models import Lab
 from core.admin import BaseModelAdmin
+from patients.actions import release_report, verify_report
 from patients.models import Patient, PatientQuerySet
 from patients.reports import Report
 from patients.timeline import PDF_LINK_EXPIRY_SECONDS, report_timeline
@@ -65,9 +66,9 @@ class PatientAdmin(BaseModelAdmin):
 @admin.register(Report)
 class ReportAdmin(BaseModelAdmin):
     """Reports: edited here while draft; the status moves only through the
-    "Verify" and "Release" actions (`Report.verify()` / `release()`), and
-    each report has a Timeline page (patients/timeline.py), linked from its
-    change page."""
+    "Verify" and "Release" actions (patients/actions.py's `verify_report`
+    and `release_report`), and each report has a Timeline page
+    (patients/timeline.py), linked from its change page."""
 
     list_display = ("title", "patient", "lab", "status", "edition", "released_at")
     list_filter = ("status", "lab")
@@ -124,14 +125,14 @@ class ReportAdmin(BaseModelAdmin):
 
     @admin.action(description="Verify the selected reports", permissions=["change"])
     def verify_reports(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
-        """Verify each selected draft (`Report.verify()`)."""
-        self._change_each(request, queryset, Report.verify, "verified")
+        """Verify each selected draft (`verify_report`)."""
+        self._change_each(request, queryset, verify_report, "verified")
 
     @admin.action(description="Release the selected reports", permissions=["change"])
     def release_reports(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
-        """Release each selected verified report (`Report.release()`, which
+        """Release each selected verified report (`release_report`, which
         queues the PDF, Pusher, webhook and Slack steps after commit)."""
-        self._change_each(request, queryset, Report.release, "released")
+        self._change_each(request, queryset, release_report, "released")
 
     def _change_each(
         self,
@@ -140,14 +141,14 @@ class ReportAdmin(BaseModelAdmin):
         change: Callable[[Report], object],
         done: str,
     ) -> None:
-        """Apply `change` to each report in its own transaction; a report
-        it does not fit is reported with the model's reason, and the others
-        still change."""
+        """Apply the atomic action `change` to each report; a report it does
+        not fit is reported with the model's reason, and the others still
+        change (each report is its own action: one refused leaves the others
+        as they are, and is left as it was)."""
         changed = 0
         for report in queryset.order_by("id"):
             try:
-                with transaction.atomic():
-                    change(report)
+                change(report)
             except ValidationError as exc:
                 self.message_user(
                     request,

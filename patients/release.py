@@ -1,8 +1,10 @@
-"""The report release pipeline: what happens after `Report.release()` commits.
+"""The report release pipeline: what happens after a release commits.
 
-One `ReportRelease` row (patients/reports.py) per released edition records
-which steps are done;
-the `run_release` Fusion job runs the steps that are not, in order:
+`patients.actions.release_report` (alias `Report.release()`) changes the
+report's status and calls `start_release` in the same transaction: one
+`ReportRelease` row (patients/reports.py) per released edition, recording
+which steps are done, and the `run_release` Fusion job, which runs the
+steps that are not, in order:
 
 1. render the PDF (core.utils.pdf) and store it through the `s3` client
    under `labs/<lab>/reports/<report>/edition-<n>.pdf` (every released
@@ -40,9 +42,10 @@ RELEASE_TIME_LIMIT_SECONDS = 120
 REPORT_TEMPLATE = "patients/reports/report.html"
 
 
+@transaction.atomic
 def start_release(report: Report) -> ReportRelease:
-    """Record the release and queue its job, in the caller's transaction:
-    both exist only if the release commits."""
+    """Record the release and queue its job: both or neither, and inside
+    the caller's transaction (release_report's) only if that commits."""
     release = ReportRelease.objects.create(report=report)
     run_release.enqueue(release.pk)
     return release
@@ -51,7 +54,9 @@ def start_release(report: Report) -> ReportRelease:
 @job(max_attempts=RELEASE_MAX_ATTEMPTS, time_limit_seconds=RELEASE_TIME_LIMIT_SECONDS)
 def run_release(release_id: int) -> str:
     """Run the release steps not yet done; a failure raises, and Fusion
-    retries the job later (only the steps still to do)."""
+    retries the job later (only the steps still to do). Unlike an action,
+    the steps commit one by one on purpose: the job is retried until all
+    are done, so none is lost, and none that succeeded is repeated."""
     release = ReportRelease.objects.select_related("report__patient").get(pk=release_id)
     report = release.report
     steps = [
@@ -73,8 +78,10 @@ def run_release(release_id: int) -> str:
     return "released"
 
 
+@transaction.atomic
 def store_pdf(release: ReportRelease, report: Report) -> None:
-    """Render and store the edition's PDF; log where and its SHA-256."""
+    """Render and store the edition's PDF; record where and log its SHA-256,
+    both or neither (run_release also marks the step in this transaction)."""
     results = [{**r, "critical": is_critical(r)} for r in report.results]
     pdf = render_pdf(
         REPORT_TEMPLATE,

@@ -9,9 +9,12 @@
 - `correct(reason)` marks a released report corrected and returns a new
   draft edition that points to it (`previous`); every released edition's
   PDF is kept.
-- `release()` commits the status change and queues the release pipeline
-  (patients/release.py): PDF, storage, Pusher, webhook, Slack; each step
-  on its own, after commit.
+- `release()` changes the status, records its `ReportRelease` and queues
+  the release pipeline (patients/release.py: PDF, storage, Pusher, webhook,
+  Slack, each step on its own after commit), all in one transaction.
+- Each state change is an atomic action in patients/actions.py
+  (`verify_report`, `release_report`, `correct_report`); these methods are
+  the seed's names for them.
 
 Results are a list of `{"test", "value", "unit", "low", "high",
 "critical_low", "critical_high"}` (numbers optional except `test` and
@@ -26,6 +29,7 @@ from django.db import models
 from django.utils import timezone
 
 from core.models import BaseModel, LabScopedMixin
+from core.utils.activity_log.context import Actor
 from core.utils.webhooks import declare_webhook_event
 
 #: Result keys, and which of them must be numbers when given.
@@ -109,33 +113,34 @@ class Report(LabScopedMixin, BaseModel):
         return any(is_critical(result) for result in self.results)
 
     # -- state changes ---------------------------------------------------------
+    # The seed's names for the actions of patients/actions.py, which make
+    # each change in one transaction. Local imports: the actions sit above
+    # this model (they compose it with the release pipeline, which imports
+    # it), and these names are kept for the code and docs that use them.
 
-    def verify(self, reason: str = "") -> None:
-        """draft -> verified."""
-        self.status = self.Status.VERIFIED
-        self.save(reason=reason)
+    def verify(self, reason: str = "", *, actor: Actor | None = None) -> None:
+        """draft -> verified (`patients.actions.verify_report`)."""
+        from patients.actions import verify_report
 
-    def release(self, reason: str = "") -> None:
-        """verified -> released, then (after commit) the release pipeline."""
-        # Local import: the pipeline imports this module for the model.
-        from patients.release import start_release
+        verify_report(self, actor=actor, reason=reason)
 
-        self.status = self.Status.RELEASED
-        self.released_at = timezone.now()
-        self.save(reason=reason)
-        start_release(self)
+    def release(
+        self, reason: str = "", *, actor: Actor | None = None
+    ) -> "ReportRelease":
+        """verified -> released, with its ReportRelease and pipeline job, in
+        one transaction (`patients.actions.release_report`)."""
+        from patients.actions import release_report
 
-    def correct(self, reason: str) -> "Report":
-        """released -> corrected; a new draft edition pointing here, with
-        the same results to edit. `reason` is required (it is logged)."""
-        self.status = self.Status.CORRECTED
-        self.save(reason=reason)
-        edition = Report(
-            lab_id=self.lab_id, patient_id=self.patient_id, title=self.title,
-            edition=self.edition + 1, previous=self, results=self.results,
-        )  # fmt: skip
-        edition.save(reason=reason)
-        return edition
+        return release_report(self, actor=actor, reason=reason)
+
+    def correct(self, reason: str, *, actor: Actor | None = None) -> "Report":
+        """released -> corrected; returns the new draft edition pointing
+        here, with the same results to edit, made in the same transaction
+        (`patients.actions.correct_report`). `reason` is required (it is
+        logged)."""
+        from patients.actions import correct_report
+
+        return correct_report(self, reason=reason, actor=actor)
 
     def webhook_payload(self) -> dict[str, Any]:
         """What a webhook says about a report (no patient details)."""

@@ -2,11 +2,13 @@
 
 import pytest
 from django.core.management import CommandError, call_command
+from django_tasks_db.models import DBTaskResult
 
 from admin.account.models import Lab, LabRelation, User
 from admin.account.proxies.lab_relation import LabRelations
 from core.tenancy import LabScope, trusted_scope
 from patients.models import Patient
+from patients.reports import Report, ReportRelease
 
 pytestmark = pytest.mark.django_db
 
@@ -42,15 +44,36 @@ def test_it_creates_a_parent_lab_with_two_children_users_and_patients():
     )
 
 
+def test_it_makes_a_released_and_a_draft_report_through_the_actions():
+    call_command("load_demo_data")
+
+    released = Report.objects.get(title="Complete blood count")
+    assert released.status == Report.Status.RELEASED
+    assert ReportRelease.objects.filter(report=released).count() == 1
+    jobs = DBTaskResult.objects.filter(task_path="patients.release.run_release")
+    assert jobs.count() == 1  # the worker renders and stores its PDF
+    draft = Report.objects.get(title="Serum electrolytes")
+    assert (draft.status, draft.lab.name) == (
+        Report.Status.DRAFT,
+        "North Collection Centre",
+    )
+    assert not draft.is_critical and not released.is_critical
+
+
+MODELS = (Lab, LabRelation, User, Patient, Report, ReportRelease, DBTaskResult)
+
+
 def test_running_it_twice_changes_nothing():
     call_command("load_demo_data")
-    counts = [m.objects.count() for m in (Lab, LabRelation, User, Patient)]
+    counts = [m.objects.count() for m in MODELS]
     versions = sorted(Patient.objects.values_list("version", flat=True))
+    statuses = sorted(Report.objects.values_list("status", "version"))
 
     call_command("load_demo_data")
 
-    assert [m.objects.count() for m in (Lab, LabRelation, User, Patient)] == counts
+    assert [m.objects.count() for m in MODELS] == counts
     assert sorted(Patient.objects.values_list("version", flat=True)) == versions
+    assert sorted(Report.objects.values_list("status", "version")) == statuses
 
 
 def test_it_refuses_to_run_in_production(settings):

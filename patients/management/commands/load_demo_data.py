@@ -1,13 +1,18 @@
-"""`manage.py load_demo_data`: labs, users and patients to click around with.
+"""`manage.py load_demo_data`: labs, users, patients and reports to click
+around with.
 
 For development only: it creates a superuser `admin` with the password
 `admin` and demo users with a known password. It refuses to run when DEBUG is
 off unless given `--force`.
 
 Idempotent: every row is looked up by its natural key (lab name, username,
-parent and child lab, a patient's lab and name) and created only when missing;
-rows already present are left exactly as they are, so running it twice changes
-nothing. Everything happens in one transaction, through each model's `save()`.
+parent and child lab, a patient's lab and name, a report's patient and title)
+and created only when missing; rows already present are left exactly as they
+are, so running it twice changes nothing. Everything happens in one
+transaction, through each model's `save()` and, for the reports' status, the
+app's actions (patients/actions.py), as any other caller changes them: the
+released report's PDF is rendered by the release job once a Fusion worker
+runs (`scripts/run.sh` starts one).
 """
 
 import datetime as dt
@@ -19,7 +24,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from admin.account.models import Lab, LabRelation, User
+from patients.actions import release_report, verify_report
 from patients.models import Patient
+from patients.reports import Report
 
 #: Password of the demo superuser. Development only.
 ADMIN_USERNAME = "admin"
@@ -65,6 +72,23 @@ class PatientSpec:
     date_of_birth: dt.date | None = None
     phone: str = ""
     email: str = ""
+
+
+#: A (low, high) range of a result.
+Range = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    """A demo report of a demo patient (lab, first and last name); `status`
+    is where the actions take it: draft, verified or released."""
+
+    lab: str
+    first_name: str
+    last_name: str
+    title: str
+    results: tuple[dict[str, Any], ...]
+    status: Report.Status = Report.Status.DRAFT
 
 
 LABS = (
@@ -114,6 +138,41 @@ PATIENTS = (
 )
 
 
+def result(
+    test: str, value: float, unit: str, normal: Range, critical: Range
+) -> dict[str, Any]:
+    """One result as a report holds it, from its normal and critical ranges."""
+    return {
+        "test": test, "value": value, "unit": unit, "low": normal[0],
+        "high": normal[1], "critical_low": critical[0], "critical_high": critical[1],
+    }  # fmt: skip
+
+
+REPORTS = (
+    ReportSpec(
+        CENTRAL_LAB,
+        "Priya",
+        "Sharma",
+        "Complete blood count",
+        (
+            result("Haemoglobin", 12.9, "g/dL", (12, 15.5), (7, 20)),
+            result("Platelets", 245, "10^9/L", (150, 410), (20, 1000)),
+        ),
+        Report.Status.RELEASED,
+    ),
+    ReportSpec(
+        NORTH_LAB,
+        "Meera",
+        "Kapoor",
+        "Serum electrolytes",
+        (
+            result("Sodium", 139, "mmol/L", (135, 145), (120, 160)),
+            result("Potassium", 4.1, "mmol/L", (3.5, 5.1), (2.5, 6.5)),
+        ),
+    ),
+)
+
+
 @dataclass
 class Tally:
     """What the command created, and what it found already there."""
@@ -132,10 +191,10 @@ class Command(BaseCommand):
     help = (
         "Create demo data for development: three labs (a parent and two "
         "collection centres), a superuser 'admin' with password 'admin', "
-        "staff users and a doctor with password 'demo-pass-123', and a few "
-        "patients. DEVELOPMENT ONLY: these passwords are public. Refuses to "
-        "run when DEBUG is off unless --force. Safe to run again: rows already "
-        "present are left unchanged."
+        "staff users and a doctor with password 'demo-pass-123', a few "
+        "patients and two reports (one released). DEVELOPMENT ONLY: these "
+        "passwords are public. Refuses to run when DEBUG is off unless "
+        "--force. Safe to run again: rows already present are left unchanged."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -160,6 +219,7 @@ class Command(BaseCommand):
             self._admin(tally)
             self._users(labs, tally)
             self._patients(labs, tally)
+            self._reports(labs, tally)
         self._report(tally)
 
     def _labs(self, tally: Tally) -> dict[str, Lab]:
@@ -239,6 +299,34 @@ class Command(BaseCommand):
                 ).save()
             tally.record(
                 f"patient '{spec.first_name} {spec.last_name}' ({lab.name})",
+                created=created,
+            )
+
+    def _reports(self, labs: dict[str, Lab], tally: Tally) -> None:
+        for spec in REPORTS:
+            patient = Patient.objects.get(
+                lab=labs[spec.lab],
+                first_name=spec.first_name,
+                last_name=spec.last_name,
+            )
+            created = not Report.objects.filter(
+                patient=patient, title=spec.title
+            ).exists()
+            if created:
+                report = Report(
+                    lab=patient.lab,
+                    patient=patient,
+                    title=spec.title,
+                    results=list(spec.results),
+                )
+                report.save()
+                if spec.status != Report.Status.DRAFT:
+                    verify_report(report)
+                if spec.status == Report.Status.RELEASED:
+                    release_report(report)
+            tally.record(
+                f"{spec.status.label.lower()} report {spec.title!r} of "
+                f"'{spec.first_name} {spec.last_name}'",
                 created=created,
             )
 
