@@ -14,8 +14,9 @@ Printed, medians of alternating rounds in one run:
    cheaper library, and <= 2x plain. For scale, the same statements written
    by hand: the plain save plus a hand-written entry INSERT in atomic()
    (BEGIN, the row, the entry, COMMIT: what our save sends, four round trips
-   where the plain autocommit save has one), so ours against it is the cost
-   of our layer's Python (validation, the diff, building the entry).
+   where the plain autocommit save has one, the entry's values mostly
+   constants in the SQL), so ours against it is the cost of our layer:
+   validation, the diff, and building and sending the entry's 19 values.
 2. `get_activities` for one record and a 30-day range over a table of
    `--entries` entries: p50 and p99 (target p99 < 20 ms), against the same
    query written directly with the ORM.
