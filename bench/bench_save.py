@@ -6,11 +6,11 @@ Run: `.venv/bin/python -m bench.bench_save [--rounds 15 --per-round 200]`
 Plain and BaseModel batches alternate, round after round, so a noisy
 neighbour slows both; each round gives a median per save, and the ratio of the
 medians over all rounds is printed. Target: <= 1.5x, set before every save
-wrote an activity-log entry. BaseReading keeps the base hooks, so on
-PostgreSQL its save is one statement writing the row and its entry, without
-BEGIN and COMMIT: the difference is the entry (built in Python, inserted by
-the same statement) plus validation and version bookkeeping. The log's own
-target (<= 2x plain) is bench_activity_log's.
+wrote an activity-log entry. BaseReading keeps the base hooks; its save
+sends BEGIN, the row, the entry's INSERT and COMMIT where the plain save
+sends one statement: the difference is the transaction, the entry (built in
+Python, one more round trip), validation and version bookkeeping. The log's
+own target (<= 2x plain) is bench_activity_log's.
 """
 
 import argparse

@@ -24,22 +24,6 @@ class BaseReading(BaseModel):
         return self.name
 
 
-class HookedReading(BaseModel):
-    """BaseReading with an `after_save` of its own: its saves keep BEGIN and
-    COMMIT (anything may follow the write), where BaseReading's are one
-    statement."""
-
-    name = models.CharField(max_length=50)
-    reading = models.DecimalField(max_digits=8, decimal_places=3)
-    channels = models.PositiveSmallIntegerField(default=1)
-
-    def __str__(self) -> str:
-        return self.name
-
-    def after_save(self, *args: object, **kwargs: object) -> None:
-        self.saved_name = self.name
-
-
 class PlainColumns(models.Model):
     """BaseReading's columns on a plain `models.Model`."""
 

@@ -23,7 +23,6 @@ PostgreSQL a trigger refuses UPDATE and DELETE (migrations 0004, 0008,
 These are plain Models, not BaseModels: the log does not log itself.
 """
 
-from collections.abc import Sequence
 from functools import cache
 from typing import Any, NoReturn
 
@@ -155,58 +154,15 @@ class ActivityLog(AppendOnlyModel):
         if not connection.features.can_return_columns_from_insert:
             self.save()
             return
-        with connection.cursor() as cursor:
-            params = self._insert_params(connection, _insert_fields())
-            cursor.execute(_insert_sql(connection), params)
-            self._inserted(cursor.fetchone()[0], connection)
-
-    def insert_with(
-        self, write: tuple[str, Sequence[Any]], returned: int, using: str
-    ) -> list[tuple[Any, ...]]:
-        """Run `write`, an INSERT or UPDATE of one record ending in
-        `RETURNING` `returned` columns (the last one the record's primary
-        key), and INSERT this entry in the same statement; return the rows
-        the write returned.
-
-        One statement is atomic on its own: the entry exists exactly when the
-        write changed a row (an UPDATE that matched nothing returns no rows
-        and inserts no entry), and an entry that cannot be written fails the
-        write. The entry's `instance_id` is taken from the returned key, so a
-        new record's id is known to its entry. PostgreSQL only (data-modifying
-        WITH); see `can_insert_with_write`.
-
-        The returned row is the write's columns without the primary key; the
-        entry gets its id and `instance_id`.
-        """
-        connection = connections[using]
-        sql = _insert_with_sql(connection, write[0], returned)
-        params = self._insert_params(connection, _fields_beside_write())
-        with connection.cursor() as cursor:
-            cursor.execute(sql, (*write[1], *params))
-            rows = cursor.fetchall()
-        if not rows:
-            return []
-        *written, record_pk, entry_id = rows[0]
-        self.instance_id = str(record_pk)
-        self._inserted(entry_id, connection)
-        return [tuple(written)]
-
-    def _insert_params(self, connection: Any, fields: list[Any]) -> list[Any]:
-        return [
+        params = [
             field.get_db_prep_save(field.pre_save(self, add=True), connection)
-            for field in fields
+            for field in _insert_fields()
         ]
-
-    def _inserted(self, pk: int, connection: Any) -> None:
-        self.pk = pk
+        with connection.cursor() as cursor:
+            cursor.execute(_insert_sql(connection), params)
+            self.pk = cursor.fetchone()[0]
         self._state.adding = False
         self._state.db = connection.alias
-
-
-def can_insert_with_write(using: str) -> bool:
-    """Whether `ActivityLog.insert_with` works on this database (PostgreSQL:
-    SQLite has no INSERT or UPDATE inside WITH)."""
-    return connections[using].vendor == "postgresql"
 
 
 class ActivityLogSeal(AppendOnlyModel):
@@ -275,13 +231,6 @@ def _insert_fields() -> list[Any]:
     return [f for f in ActivityLog._meta.concrete_fields if not f.primary_key]
 
 
-@cache
-def _fields_beside_write() -> list[Any]:
-    """The entry's columns given as parameters by `insert_with`: all but
-    `instance_id`, which comes from the write's returned key."""
-    return [f for f in _insert_fields() if f.attname != "instance_id"]
-
-
 def _insert_sql(connection: Any) -> str:
     """The entry INSERT for one database connection, built on first use."""
     if connection.alias not in _INSERT_SQL:
@@ -294,47 +243,3 @@ def _insert_sql(connection: Any) -> str:
             f"VALUES ({marks}) RETURNING {quote(pk)}"
         )
     return _INSERT_SQL[connection.alias]
-
-
-def _insert_with_sql(connection: Any, write_sql: str, returned: int) -> str:
-    """`write_sql` and the entry INSERT as one statement: the write in a WITH
-    (its `returned` columns named c0, c1, ... and record_pk, the last), the
-    entry inserted from its row, and both rows selected together."""
-    names = [f"c{n}" for n in range(returned - 1)] + ["record_pk"]
-    return (
-        f"WITH written ({', '.join(names)}) AS ({write_sql}), "
-        f"{_entry_from_written_sql(connection)}"
-    )
-
-
-_ENTRY_FROM_WRITTEN_SQL: dict[str, str] = {}
-
-
-def _entry_from_written_sql(connection: Any) -> str:
-    """The part of `_insert_with_sql` after the write, built once per
-    connection. Each value is cast to its column's type, which a SELECT list
-    does not infer; text goes as `text`, since an explicit cast to
-    varchar(n) would silently truncate where storing it is an error."""
-    if connection.alias not in _ENTRY_FROM_WRITTEN_SQL:
-        quote = connection.ops.quote_name
-        columns, values = [], []
-        for field in _insert_fields():
-            columns.append(quote(field.column))
-            if field.attname == "instance_id":
-                values.append("CAST(written.record_pk AS text)")
-            else:
-                values.append(f"CAST(%s AS {_cast_type(field, connection)})")
-        table = quote(ActivityLog._meta.db_table)
-        pk = quote(ActivityLog._meta.pk.column)
-        _ENTRY_FROM_WRITTEN_SQL[connection.alias] = (
-            f"entry AS (INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
-            f"SELECT {', '.join(values)} FROM written RETURNING {pk}) "
-            f"SELECT written.*, entry.{pk} FROM written CROSS JOIN entry"
-        )
-    return _ENTRY_FROM_WRITTEN_SQL[connection.alias]
-
-
-def _cast_type(field: Any, connection: Any) -> str:
-    if field.get_internal_type() in ("CharField", "TextField"):
-        return "text"
-    return str(field.cast_db_type(connection))

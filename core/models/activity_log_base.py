@@ -97,26 +97,15 @@ class ActivityLogBase(models.Model):
         update_fields: Collection[str] | None = None,
     ) -> ActivityLog | None:
         """Write the automatic entry for a save or delete that just happened
-        (inside its transaction). Returns None when nothing changed."""
-        entry = self.change_entry(action, reason, update_fields)
-        if entry is not None:
-            entry.insert()
-        return entry
-
-    def change_entry(
-        self,
-        action: str,
-        reason: str = "",
-        update_fields: Collection[str] | None = None,
-    ) -> ActivityLog | None:
-        """The automatic entry for `action` on this instance as it stands
-        against its loaded state, not yet written; None for an update that
-        changed nothing. BaseModel's save writes it in the change's own
-        statement where the database can (`ActivityLog.insert_with`)."""
+        (inside its transaction), its changes measured against the loaded
+        state. Returns None, writing nothing, for an update that changed
+        nothing."""
         changes = self._changes(action, update_fields)
         if action == ActivityLog.Action.UPDATE and not changes:
             return None
-        return self._new_entry(action, changes=changes, reason=reason)
+        entry = self._new_entry(action, changes=changes, reason=reason)
+        entry.insert()
+        return entry
 
     def mark_state_saved(self) -> None:
         """The instance now matches its row: the next save's changes are

@@ -2,21 +2,16 @@
 
 Save path, all in one transaction (a savepoint when nested):
 
-    validate() -> before_save() -> INSERT/UPDATE (version checked) and its
-    activity log entry -> after_save()
-
-- On PostgreSQL the row and its entry are written by one statement (the
-  write in a WITH, the entry inserted from its returned row). When that
-  statement is all the save sends (validate and before_save ran no query,
-  nothing follows the write, no caller's transaction), the transaction
-  opened for the save ends unused and the statement runs on its own,
-  atomic by itself: no BEGIN and COMMIT, which were most of the log's cost
-  (see `_write_can_stand_alone`).
+    validate() -> before_save() -> INSERT/UPDATE (version checked) ->
+    INSERT of its activity log entry -> after_save()
 
 - `validate()` raising `ValidationError` aborts before anything is written.
 - Anything raised later (a hook, the database, a stale version) rolls the whole
   save back and leaves the instance as it was before `save()` (primary key,
-  `version`, timestamps), so it can be corrected and saved again.
+  `version`, timestamps, the state the activity log diffs against), so it
+  can be corrected and saved again.
+- The entry is written after the row, so a refused write logs nothing, and
+  an update that changes no logged field writes no entry.
 - Every save bumps `version`. An UPDATE only matches the row at the version the
   instance was loaded with; otherwise `VersionConflict` is raised, so an edit
   from a stale copy can never silently overwrite someone else's.
@@ -31,9 +26,7 @@ Bulk QuerySet writes that would skip this are refused; see `managers.py`.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from contextlib import ExitStack
-from dataclasses import dataclass
-from typing import Any, ClassVar, Self, cast
+from typing import Any, ClassVar, Self
 
 from django.core.exceptions import (
     FieldDoesNotExist,
@@ -41,17 +34,13 @@ from django.core.exceptions import (
     ObjectDoesNotExist,
     ValidationError,
 )
-from django.db import connections, models, router, transaction
+from django.db import models, router, transaction
 from django.db.models.base import ModelBase
 from django.db.models.fields import Field
 from django.db.models.fields.reverse_related import ForeignObjectRel
-from django.db.models.signals import post_save, pre_save
-from django.db.models.sql import InsertQuery, UpdateQuery
 from django.utils import timezone
-from psycopg.pq import TransactionStatus
 
 from core.exceptions import VersionConflict
-from core.models.activity_log import ActivityLog, can_insert_with_write
 from core.models.activity_log_base import ActivityLogBase
 from core.models.caching import CacheType, CachingMixin
 from core.models.managers import BaseManager
@@ -103,8 +92,6 @@ class BaseModel(ActivityLogBase, CachingMixin, models.Model):
 
     #: Set by save() for the duration of an UPDATE; read by _do_update().
     _expected_version: int | None = None
-    #: Set by _write() when the entry goes in the write's own statement.
-    _logged_write: _LoggedWrite | None = None
 
     class Meta:
         abstract = True
@@ -138,85 +125,44 @@ class BaseModel(ActivityLogBase, CachingMixin, models.Model):
             )
         using = using or router.db_for_write(type(self), instance=self)
         hook_kwargs = {"created": created, "update_fields": update_fields}
+        action = "create" if created else "update"
         try:
-            with restored_on_failure([self]), ExitStack() as in_transaction:
-                in_transaction.enter_context(transaction.atomic(using=using))
+            with restored_on_failure([self]), transaction.atomic(using=using):
                 if not created:
                     self.check_change_reason("update", reason)
                 self.validate(**hook_kwargs)
                 self.before_save(**hook_kwargs)
-                if _write_can_stand_alone(type(self), using):
-                    in_transaction.close()  # nothing was sent in it: free
-                entry = self._write(using, created, update_fields, reason)
+                self._write(using, created, update_fields)
+                entry = self.log_change(action, reason, update_fields)
                 # Before mark_state_saved: the cache needs the lab the row was
                 # loaded with.
                 self.invalidate_cache_on_commit(self.pk, self.version)
                 self.mark_state_saved()
                 if self.webhook_enabled and (created or entry is not None):
                     self.emit_change_webhook(
-                        "create" if created else "update",
-                        entry.changes if entry is not None else (),
+                        action, entry.changes if entry is not None else ()
                     )
                 self.after_save(**hook_kwargs)
         finally:
             self._expected_version = None
-            self._logged_write = None
 
     save.alters_data = True  # type: ignore[attr-defined]
 
-    def _write(
-        self, using: str, created: bool, update_fields: Any, reason: str
-    ) -> ActivityLog | None:
-        """INSERT or UPDATE the row, and write its activity log entry: in the
-        same statement where the database can (`_do_insert`/`_do_update`
-        pick it up from `_logged_write`), else right after it. Returns the
-        entry, None when an update changed nothing."""
+    def _write(self, using: str, created: bool, update_fields: Any) -> None:
+        """INSERT or UPDATE the row (an UPDATE at the loaded version, see
+        `_do_update`), with the managed fields set."""
         now = timezone.now()
         self.updated_at = now
-        action = "create" if created else "update"
-        fields = update_fields
         if created:
             self.created_at = now
             self.version = 1
-        else:
-            self._expected_version = self.version
-            self.version += 1
-            if update_fields is not None:
-                fields = {*update_fields, "updated_at", "version"}
-        # A multi-table child writes its parents' rows first: its entry goes
-        # after the writes, as on SQLite.
-        in_statement = can_insert_with_write(using) and _one_table(type(self))
-        logged = _LoggedWrite(action, reason, update_fields) if in_statement else None
-        self._logged_write = logged
-        if created:
             super().save(using=using, force_insert=True)
-        else:
-            super().save(using=using, force_update=True, update_fields=fields)
-        if logged is None:
-            return self.log_change(action, reason, update_fields)
-        return logged.entry
-
-    def _do_insert(
-        self,
-        manager: models.Manager[Any],
-        using: str,
-        fields: Any,
-        returning_fields: Any,
-        raw: bool,
-    ) -> Any:
-        """Django's INSERT step, carrying the activity log entry when
-        `_write` asked for it (PostgreSQL): one statement writes both."""
-        logged = self._logged_write
-        if logged is None:
-            return super()._do_insert(  # type: ignore[misc]
-                manager, using, fields, returning_fields, raw
-            )
-        # A create always has an entry (None is only an unchanged update).
-        entry = cast(ActivityLog, self.change_entry("create", logged.reason))
-        logged.entry = entry
-        query = InsertQuery(manager.model)
-        query.insert_values(fields, [self], raw=raw)
-        return _insert_with_entry(query, using, returning_fields, entry)
+            return
+        self._expected_version = self.version
+        self.version += 1
+        if update_fields is not None:
+            update_fields = {*update_fields, "updated_at", "version"}
+        super().save(using=using, force_update=True, update_fields=update_fields)
 
     def _do_update(
         self,
@@ -228,8 +174,7 @@ class BaseModel(ActivityLogBase, CachingMixin, models.Model):
         forced_update: Any,
         returning_fields: Any,
     ) -> Any:
-        """Django's UPDATE step, restricted to the row at the loaded version,
-        and carrying the activity log entry when `_write` asked for it.
+        """Django's UPDATE step, restricted to the row at the loaded version.
 
         Overriding this (private but stable since Django 1.x) keeps the check
         and the write in one statement: no SELECT FOR UPDATE round trip.
@@ -240,25 +185,11 @@ class BaseModel(ActivityLogBase, CachingMixin, models.Model):
                 base_qs, using, pk_val, values, update_fields, forced_update,
                 returning_fields,
             )  # fmt: skip
-        logged = self._logged_write
-        entry = None
-        if logged is not None:
-            entry = logged.entry = self.change_entry(
-                "update", logged.reason, logged.update_fields
-            )
-        if entry is None:
-            # Django's own step is `base_qs.filter(pk=pk_val)._update(...)`;
-            # one filter with both conditions saves a queryset clone per save.
-            filtered = base_qs.filter(pk=pk_val, version=expected)
-            results = filtered._update(values, returning_fields)  # type: ignore[attr-defined]
-        else:
-            results = _update_with_entry(
-                base_qs.model, base_qs.db, (pk_val, expected), values,
-                returning_fields, entry,
-            )  # fmt: skip
+        # Django's own step is `base_qs.filter(pk=pk_val)._update(...)`; one
+        # filter with both conditions saves a queryset clone per save.
+        filtered = base_qs.filter(pk=pk_val, version=expected)
+        results = filtered._update(values, returning_fields)  # type: ignore[attr-defined]
         if not results:
-            if logged is not None:
-                logged.entry = None
             current = base_qs.filter(pk=pk_val).values_list("version", flat=True)
             raise VersionConflict(
                 type(self).__name__, pk_val, expected, current.first()
@@ -506,120 +437,6 @@ class BaseModel(ActivityLogBase, CachingMixin, models.Model):
             raise exception_to_raise(
                 f"{problem} {cls.__name__} matches the given {names}."
             ) from exc
-
-
-@dataclass(slots=True)
-class _LoggedWrite:
-    """The activity log entry a write in progress carries: asked for by
-    `_write`, built by `_do_insert`/`_do_update` once Django has prepared the
-    values (so the entry sees exactly what is written)."""
-
-    action: str
-    reason: str
-    update_fields: Any
-    entry: ActivityLog | None = None
-
-
-def _insert_with_entry(
-    query: InsertQuery,
-    using: str,
-    returning_fields: list[Field[Any, Any]],
-    entry: ActivityLog,
-) -> list[tuple[Any, ...]]:
-    """Django's compiled INSERT of one row, with `entry` inserted in the same
-    statement; returns what Django's own step would."""
-    compiler = query.get_compiler(using=using)
-    compiler.returning_fields = [*returning_fields, query.get_meta().pk]
-    [write] = compiler.as_sql()
-    return _run_with_entry(compiler, write, returning_fields, entry)
-
-
-def _update_with_entry(
-    model: type[models.Model],
-    using: str,
-    key: tuple[Any, int],
-    values: Any,
-    returning_fields: list[Field[Any, Any]],
-    entry: ActivityLog,
-) -> list[tuple[Any, ...]]:
-    """Django's compiled UPDATE of the row `key` (primary key, version), with
-    `entry` inserted in the same statement; returns what Django's own step
-    would (nothing when no row is at that version). The WHERE is written
-    here: building it with `filter()` costs more per save than the database
-    takes to run it."""
-    query = UpdateQuery(model)
-    query.add_update_fields(values)
-    compiler = query.get_compiler(using=using)
-    set_sql, set_params = compiler.as_sql()  # no filter: UPDATE ... SET ...
-    connection, meta = compiler.connection, model._meta
-    quote = connection.ops.quote_name
-    pk, version = meta.pk, cast(Field[Any, Any], meta.get_field("version"))
-    returning, _ = connection.ops.returning_columns([*returning_fields, pk])
-    table = quote(meta.db_table)
-    sql = (
-        f"{set_sql} WHERE {table}.{quote(pk.column)} = %s "
-        f"AND {table}.{quote(version.column)} = %s {returning}"
-    )
-    params = (*set_params, pk.get_db_prep_value(key[0], connection), key[1])
-    compiler.returning_fields = [*returning_fields, pk]
-    return _run_with_entry(compiler, (sql, params), returning_fields, entry)
-
-
-def _run_with_entry(
-    compiler: Any,
-    write: tuple[str, Any],
-    returning_fields: list[Field[Any, Any]],
-    entry: ActivityLog,
-) -> list[tuple[Any, ...]]:
-    rows = entry.insert_with(write, len(returning_fields) + 1, compiler.using)
-    if not rows or not returning_fields:
-        return [() for _ in rows]
-    table = compiler.query.get_meta().db_table
-    converters = compiler.get_converters([f.get_col(table) for f in returning_fields])
-    return list(compiler.apply_converters(rows, converters)) if converters else rows
-
-
-def _one_table(model: type[models.Model]) -> bool:
-    """Whether a save of `model` writes one table (proxies included; not a
-    multi-table child, whose parents' rows are written first)."""
-    return not model._meta.concrete_model._meta.parents  # type: ignore[union-attr]
-
-
-_NOTHING_AFTER_THE_WRITE: dict[type[models.Model], bool] = {}
-
-
-def _write_can_stand_alone(model: type[BaseModel], using: str) -> bool:
-    """Whether the save's transaction, opened before `validate()`, can end
-    unused and the write run on its own: then the write and its activity
-    log entry are one statement (PostgreSQL), atomic by itself, and the
-    save sends no BEGIN or COMMIT, which cost more than the statement.
-
-    True when nothing has been sent in the transaction yet (validate and
-    before_save ran no query, so it was never begun, and registered no
-    after-commit callback), the save opened it (inside a caller's
-    transaction the save keeps its savepoint, so a failed save can be
-    caught without losing the caller's), and nothing can follow the write:
-    the model keeps the base after_save, sends no webhooks (their event is a
-    second row), has no parent table and no receiver of Django's pre_save /
-    post_save (checked at each save: receivers connect at any time)."""
-    connection = connections[using]
-    if (
-        len(connection.atomic_blocks) != 1
-        or connection.run_on_commit
-        or not can_insert_with_write(using)
-        or connection.connection is None
-        or connection.connection.info.transaction_status != TransactionStatus.IDLE
-    ):
-        return False
-    if pre_save.has_listeners(model) or post_save.has_listeners(model):
-        return False
-    if model not in _NOTHING_AFTER_THE_WRITE:
-        _NOTHING_AFTER_THE_WRITE[model] = (
-            model.after_save is BaseModel.after_save
-            and not model.webhook_enabled
-            and _one_table(model)
-        )
-    return _NOTHING_AFTER_THE_WRITE[model]
 
 
 _VALIDATED_FIELDS: dict[type[models.Model], list[Field[Any, Any]]] = {}

@@ -1,12 +1,12 @@
-"""On PostgreSQL a save writes its row and its activity log entry in one
-statement, and a save that sends nothing else (validate and before_save ran
-no query, nothing follows the write, no caller's transaction) sends no
-BEGIN or COMMIT either.
+"""What a save sends to PostgreSQL: BEGIN, the row's INSERT or UPDATE, the
+activity log entry's INSERT, COMMIT (inside a caller's transaction:
+SAVEPOINT ... RELEASE SAVEPOINT), with the hooks' own queries inside.
 
-What the server received is read from libpq's protocol trace: Django's query
-log records BEGIN and COMMIT whenever it toggles autocommit, even when
-psycopg never sends them. These tests run in autocommit (`transaction=True`):
-inside the test's own transaction every save takes the savepoint path.
+What the server received is read from libpq's protocol trace, not Django's
+query log, which records BEGIN and COMMIT when it toggles autocommit rather
+than when psycopg sends them. These tests run in autocommit
+(`transaction=True`): inside the test's own transaction every save would be
+a savepoint.
 """
 
 import tempfile
@@ -17,19 +17,21 @@ from typing import Any, ClassVar
 import pytest
 from django.db import DataError, connection, transaction
 from django.db.models import QuerySet
-from django.db.models.signals import post_save
 from psycopg.pq import Trace
 
 from core.exceptions import VersionConflict
 from core.models import ActivityLog
 from core.utils.activity_log.context import Actor, ActorKind, acting_as
 from tests.conftest import requires_postgresql
-from tests.lifecycle.models import Instrument, Specimen
+from tests.lifecycle.models import HookFailure, Instrument, Specimen
 
 pytestmark = [pytest.mark.django_db(transaction=True), requires_postgresql]
 
 #: An actor id longer than the entry's column: the entry cannot be written.
 UNLOGGABLE = Actor(id="x" * 65, name="Too long", role="", kind=ActorKind.SYSTEM)
+#: The tables the statements write, as `shapes` names them.
+SPECIMEN, INSTRUMENT = Specimen._meta.db_table, Instrument._meta.db_table
+ENTRY = ActivityLog._meta.db_table
 
 
 def entries(instance: object) -> list[ActivityLog]:
@@ -70,21 +72,18 @@ def sent_to_postgresql() -> Iterator[list[str]]:
 
 
 def shapes(sent: list[str]) -> list[str]:
-    """Each statement's first word, two for a WITH: `["BEGIN", "WITH
-    written", "COMMIT"]`."""
-    words = [statement.split() for statement in sent]
-    return [" ".join(w[:2]) if w[0] == "WITH" else w[0] for w in words]
-
-
-class TidySpecimen(Specimen):
-    """A before_save of its own that runs no query."""
-
-    class Meta:
-        proxy = True
-        app_label = "lifecycle_tests"
-
-    def before_save(self, *args: Any, **kwargs: Any) -> None:
-        self.label = self.label.strip()
+    """Each statement's first word and the table it writes, if any:
+    `["BEGIN", f"INSERT {SPECIMEN}", f"INSERT {ENTRY}",
+    "COMMIT"]`."""
+    result = []
+    for statement in sent:
+        words = statement.split()
+        table = {"INSERT": 2, "UPDATE": 1}.get(words[0])
+        if table is None:
+            result.append(words[0])
+        else:
+            result.append(f"{words[0]} {words[table].strip('"')}")
+    return result
 
 
 class CheckedSpecimen(Specimen):
@@ -99,19 +98,22 @@ class CheckedSpecimen(Specimen):
 
 
 class NotifyingSpecimen(Specimen):
-    """A before_save that registers an after-commit callback."""
+    """A before_save that registers an after-commit callback, noting
+    whether the save's transaction had committed when it ran."""
 
-    notified: ClassVar[list[int]] = []
+    notified: ClassVar[list[tuple[int, bool]]] = []
 
     class Meta:
         proxy = True
         app_label = "lifecycle_tests"
 
     def before_save(self, *args: Any, **kwargs: Any) -> None:
-        self.on_commit(lambda: self.notified.append(self.pk))
+        self.on_commit(
+            lambda: self.notified.append((self.pk, connection.in_atomic_block))
+        )
 
 
-def test_a_save_with_the_base_hooks_is_one_statement_row_and_entry(labs):
+def test_a_save_sends_the_row_then_its_entry_between_begin_and_commit(labs):
     Specimen(lab=labs["north"], label="warm").save()  # remembers the lab's parent
     specimen = Specimen(lab=labs["north"], label="S-1", results={"hb": 13.5})
 
@@ -121,7 +123,13 @@ def test_a_save_with_the_base_hooks_is_one_statement_row_and_entry(labs):
     with sent_to_postgresql() as update:
         specimen.save()
 
-    assert shapes(create) == shapes(update) == ["WITH written"]
+    assert shapes(create) == [
+        "BEGIN", f"INSERT {SPECIMEN}", f"INSERT {ENTRY}", "COMMIT"
+    ]  # fmt: skip
+    assert shapes(update) == [
+        "BEGIN", f"UPDATE {SPECIMEN}", f"INSERT {ENTRY}", "COMMIT"
+    ]  # fmt: skip
+    assert '"version" = 1' in update[1]  # the UPDATE matches the loaded version
     [created, updated] = entries(specimen)
     assert created.action == "create" and created.instance_id == str(specimen.pk)
     assert created.changes["results"] == {"old": None, "new": {"hb": 13.5}}
@@ -132,24 +140,38 @@ def test_a_save_with_the_base_hooks_is_one_statement_row_and_entry(labs):
     assert (stored.label, stored.version) == ("S-1b", 2)
 
 
-def test_a_before_save_without_queries_keeps_the_save_one_statement(labs):
-    Specimen(lab=labs["north"], label="warm").save()
-    specimen = TidySpecimen(lab=labs["north"], label="  S-1 ")
+def test_inside_a_callers_transaction_a_save_is_a_savepoint(labs):
+    with transaction.atomic():
+        Specimen(lab=labs["north"], label="first").save()  # the caller's BEGIN
+        with sent_to_postgresql() as sent:
+            Specimen(lab=labs["north"], label="second").save()
+
+    assert shapes(sent) == [
+        "SAVEPOINT", f"INSERT {SPECIMEN}", f"INSERT {ENTRY}", "RELEASE"
+    ]  # fmt: skip
+    assert specimen_entries().count() == 2
+
+
+def test_a_save_that_changes_nothing_sends_no_entry(labs):
+    specimen = Specimen(lab=labs["north"], label="S-1")
+    specimen.save()
 
     with sent_to_postgresql() as sent:
         specimen.save()
 
-    assert shapes(sent) == ["WITH written"]
-    assert Specimen.objects.get(pk=specimen.pk).label == "S-1"
+    assert shapes(sent) == ["BEGIN", f"UPDATE {SPECIMEN}", "COMMIT"]
+    assert [e.action for e in entries(specimen)] == ["create"]
 
 
-def test_a_before_save_that_queries_keeps_its_transaction(labs):
+def test_a_before_save_that_queries_runs_inside_the_saves_transaction(labs):
     Specimen(lab=labs["north"], label="warm").save()
 
     with sent_to_postgresql() as sent:
         CheckedSpecimen(lab=labs["north"], label="S-1").save()
 
-    assert shapes(sent) == ["BEGIN", "SELECT", "WITH written", "COMMIT"]
+    assert shapes(sent) == [
+        "BEGIN", "SELECT", f"INSERT {SPECIMEN}", f"INSERT {ENTRY}", "COMMIT"
+    ]  # fmt: skip
 
 
 def test_an_after_commit_callback_from_a_hook_runs_after_the_commit(labs):
@@ -159,34 +181,24 @@ def test_an_after_commit_callback_from_a_hook_runs_after_the_commit(labs):
     with sent_to_postgresql() as sent:
         specimen.save()
 
-    assert shapes(sent) == ["BEGIN", "WITH written", "COMMIT"]
-    assert NotifyingSpecimen.notified == [specimen.pk]
+    assert shapes(sent)[-1] == "COMMIT"
+    assert NotifyingSpecimen.notified == [(specimen.pk, False)]
 
 
-def test_a_model_with_an_after_save_keeps_its_transaction():
+def test_after_save_runs_after_the_entry_and_before_the_commit():
     instrument = Instrument(name="Analyser", serial="S1")
+    instrument.fail_in = "after_save"
 
-    with sent_to_postgresql() as sent:
+    with sent_to_postgresql() as sent, pytest.raises(HookFailure):
         instrument.save()
 
-    assert all(in_atomic for _, in_atomic in instrument.calls)
-    assert shapes(sent) == ["BEGIN", "WITH written", "COMMIT"]
-    assert len(entries(instrument)) == 1
-
-
-def test_a_model_with_a_post_save_receiver_keeps_its_transaction(labs):
-    seen = []
-
-    def receiver(sender: object, **kwargs: object) -> None:
-        seen.append(connection.in_atomic_block)
-
-    post_save.connect(receiver, sender=Specimen)
-    try:
-        Specimen(lab=labs["north"], label="S-1").save()
-    finally:
-        post_save.disconnect(receiver, sender=Specimen)
-
-    assert seen == [True]
+    assert shapes(sent) == [
+        "BEGIN", f"INSERT {INSTRUMENT}", f"INSERT {ENTRY}", "ROLLBACK"
+    ]  # fmt: skip
+    assert [hook for hook, in_atomic in instrument.calls if in_atomic] == [
+        "validate", "before_save", "after_save"
+    ]  # fmt: skip
+    assert not ActivityLog.objects.exists()
 
 
 def test_an_entry_that_cannot_be_written_fails_the_save_and_writes_nothing(labs):
@@ -215,7 +227,7 @@ def test_an_update_whose_entry_cannot_be_written_leaves_the_row_unchanged(labs):
     assert entries(specimen)[-1].changes == {"label": {"old": "S-1", "new": "S-2"}}
 
 
-def test_a_stale_copy_is_refused_and_leaves_no_entry(labs):
+def test_a_stale_copy_is_refused_before_any_entry_is_sent(labs):
     specimen = Specimen(lab=labs["north"], label="S-1")
     specimen.save()
     stale = Specimen.objects.get(pk=specimen.pk)
@@ -223,9 +235,11 @@ def test_a_stale_copy_is_refused_and_leaves_no_entry(labs):
     specimen.save()
 
     stale.label = "S-3"
-    with pytest.raises(VersionConflict):
+    with sent_to_postgresql() as sent, pytest.raises(VersionConflict):
         stale.save()
 
+    # The UPDATE matched no row; the SELECT reads the version for the error.
+    assert shapes(sent) == ["BEGIN", f"UPDATE {SPECIMEN}", "SELECT", "ROLLBACK"]
     assert Specimen.objects.get(pk=specimen.pk).label == "S-2"
     assert [e.action for e in entries(specimen)] == ["create", "update"]
     assert stale.version == 1
