@@ -29,9 +29,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.utils import pdf as reports_pdf  # its renderer loads at first use
 from core.utils.clients import get_client
 from core.utils.fusion import job
-from core.utils.pdf import render_pdf
 from core.utils.webhooks import emit_webhook
 from patients.reports import REPORT_RELEASED, Report, ReportRelease, is_critical
 
@@ -83,7 +83,7 @@ def store_pdf(release: ReportRelease, report: Report) -> None:
     """Render and store the edition's PDF; record where and log its SHA-256,
     both or neither (run_release also marks the step in this transaction)."""
     results = [{**r, "critical": is_critical(r)} for r in report.results]
-    pdf = render_pdf(
+    pdf = reports_pdf.render_pdf(
         REPORT_TEMPLATE,
         {"report": report, "patient": report.patient, "results": results},
         lab=report.lab,
