@@ -11,12 +11,14 @@ from admin.account.models import Lab, LabRelation
 from core.models.activity_log_base import forget_parent_labs
 from core.utils.clients import registry
 
+# A module that another one here imports comes first, so pytest can rewrite
+# its asserts before that import.
 pytest_plugins = [
+    "tests.fusion_fixtures",
     "tests.core.middleware.fixtures",
     "tests.core.models.encrypted_record",
     "tests.core.utils.fusion.broker_fixtures",
     "tests.core.utils.webhooks.fixtures",
-    "tests.fusion_fixtures",
     "tests.health_fixtures",
     "tests.pdf_fixtures",
     "tests.pdf_render_fixtures",
