@@ -18,6 +18,7 @@ from core.models import (
     EncryptedFieldsMixin,
     EncryptedTextField,
     LabScopedMixin,
+    WebhookEventsMixin,
 )
 from core.models.lab_scoped import LabScopedQuerySet
 from core.tenancy import LabScope
@@ -94,7 +95,7 @@ class PatientManager(BaseManager.from_queryset(PatientQuerySet)):  # type: ignor
     """Patient.objects: every PatientQuerySet method."""
 
 
-class Patient(EncryptedFieldsMixin, LabScopedMixin, BaseModel):
+class Patient(WebhookEventsMixin, EncryptedFieldsMixin, LabScopedMixin, BaseModel):
     """A person whose samples a lab tests.
 
     Hooks, each for a real reason:
@@ -121,7 +122,6 @@ class Patient(EncryptedFieldsMixin, LabScopedMixin, BaseModel):
     """
 
     cache_type = CacheType.INSTANCE
-    webhook_enabled = True
 
     class Sex(models.TextChoices):
         FEMALE = "F", "Female"

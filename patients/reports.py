@@ -28,7 +28,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from core.models import BaseModel, LabScopedMixin
+from core.models import BaseModel, LabScopedMixin, WebhookEventsMixin
 from core.utils.activity_log.context import Actor
 from core.utils.webhooks import declare_webhook_event
 
@@ -41,7 +41,7 @@ REPORT_RELEASED = declare_webhook_event(
 )
 
 
-class Report(LabScopedMixin, BaseModel):
+class Report(WebhookEventsMixin, LabScopedMixin, BaseModel):
     """One edition of a patient's report; see the module docstring."""
 
     class Status(models.TextChoices):
@@ -57,8 +57,6 @@ class Report(LabScopedMixin, BaseModel):
         Status.RELEASED: {Status.RELEASED, Status.CORRECTED},
         Status.CORRECTED: {Status.CORRECTED},
     }
-
-    webhook_enabled = True
 
     patient = models.ForeignKey(
         "patients.Patient", on_delete=models.PROTECT, related_name="reports"
@@ -87,13 +85,13 @@ class Report(LabScopedMixin, BaseModel):
 
     def change_reason_required(self, action: str) -> bool:
         """Editing or deleting a released (or corrected) report needs a reason."""
-        loaded = (self._loaded_state or {}).get("status")
+        loaded = self.initial_value("status")
         return loaded in (self.Status.RELEASED, self.Status.CORRECTED)
 
     def validate(self, *args: Any, **kwargs: Any) -> None:
         super().validate(*args, **kwargs)
         errors: dict[str, list[str]] = {}
-        loaded = (self._loaded_state or {}).get("status") or self.Status.DRAFT
+        loaded = self.initial_value("status") or self.Status.DRAFT
         if self.status not in self.TRANSITIONS[self.Status(loaded)]:
             errors["status"] = [
                 f"A {loaded} report cannot become {self.status}; use verify(), "

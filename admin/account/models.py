@@ -81,8 +81,7 @@ class Lab(BaseModel):
     def before_save(self, *args: Any, **kwargs: Any) -> None:
         self.name = " ".join(self.name.split())
         self.country = self.country.upper()
-        loaded = self._loaded_state or {}
-        if loaded.get("is_active") and not self.is_active:
+        if self.initial_value("is_active") and not self.is_active:
             self.session_epoch += 1  # ends the lab's sessions (core.tenancy)
 
     def after_save(self, *args: Any, **kwargs: Any) -> None:

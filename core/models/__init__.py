@@ -24,6 +24,7 @@ from core.models.encrypted_fields import EncryptedJSONField, EncryptedTextField
 from core.models.encrypted_mixin import EncryptedFieldsMixin
 from core.models.fusion import FusionDeadLetter, FusionJob
 from core.models.lab_scoped import LabScopedMixin
+from core.models.loaded_state import LoadedStateMixin
 from core.models.managers import BaseManager, BaseQuerySet
 from core.models.translation import LabTranslation
 from core.models.webhook import (
@@ -32,6 +33,7 @@ from core.models.webhook import (
     WebhookEndpoint,
     WebhookEvent,
 )
+from core.models.webhook_events import WebhookEventsMixin
 
 __all__ = [
     "ActivityLog",
@@ -58,9 +60,11 @@ __all__ = [
     "IntegrationStatus",
     "LabScopedMixin",
     "LabTranslation",
+    "LoadedStateMixin",
     "PendingCacheInvalidation",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",
     "WebhookEvent",
+    "WebhookEventsMixin",
 ]

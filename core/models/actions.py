@@ -44,7 +44,7 @@ class _Snapshot:
         attnames = {field.attname for field in instance._meta.concrete_fields}
         values = {k: v for k, v in instance.__dict__.items() if k in attnames}
         # Copied: a save may update the loaded state in place.
-        loaded = getattr(instance, "_loaded_state", None)
+        loaded = getattr(instance, "loaded_state", None)
         return cls(
             instance,
             values,
@@ -55,8 +55,10 @@ class _Snapshot:
 
     def restore(self) -> None:
         self.instance.__dict__.update(self.values)
-        if hasattr(self.instance, "_loaded_state"):
-            self.instance._loaded_state = self.loaded_state
+        if hasattr(self.instance, "loaded_state"):
+            # LoadedStateMixin's snapshot, put back as it was (the one owner
+            # of the snapshot lives in the same models package).
+            self.instance._loaded_state = self.loaded_state  # type: ignore[attr-defined]
         self.instance._state.adding = self.adding
         self.instance._state.db = self.db
 

@@ -26,12 +26,12 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Collection
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
-from django.db import models
 
 from core.models.activity_log import ActivityLog
+from core.models.loaded_state import LoadedStateMixin
 from core.tenancy.hierarchy import first_parent_lab_id
 from core.utils.activity_log.context import Actor, current_actor, current_request
 
@@ -41,8 +41,10 @@ MASK = "***"
 UNLOGGED_FIELDS = frozenset({"created_at", "updated_at", "version"})
 
 
-class ActivityLogBase(models.Model):
-    """Adds the activity log API of the architecture note to a model."""
+class ActivityLogBase(LoadedStateMixin):
+    """Adds the activity log API of the architecture note to a model; the
+    changes an entry records are measured against LoadedStateMixin's
+    snapshot."""
 
     #: Action -> category id, for the log's category filter and reports.
     category_id_mapper: ClassVar[dict[str, int]] = {
@@ -52,9 +54,6 @@ class ActivityLogBase(models.Model):
     }
     #: Fields whose values never reach the log (they are logged as changed).
     sensitive_fields: ClassVar[tuple[str, ...]] = ()
-
-    #: attname -> value as loaded from the database (set by from_db/save).
-    _loaded_state: dict[str, Any] | None = None
 
     class Meta:
         abstract = True
@@ -106,11 +105,6 @@ class ActivityLogBase(models.Model):
         entry = self._new_entry(action, changes=changes, reason=reason)
         entry.insert()
         return entry
-
-    def mark_state_saved(self) -> None:
-        """The instance now matches its row: the next save's changes are
-        measured from here (save() calls this once the write is done)."""
-        self._loaded_state = self._current_state()
 
     def add_activity_log(
         self,
@@ -165,28 +159,12 @@ class ActivityLogBase(models.Model):
             lab_id=lab_id, **filters,
         )  # fmt: skip
 
-    # -- state ------------------------------------------------------------------
-
-    @classmethod
-    def from_db(
-        cls, db: str | None, field_names: Collection[str], values: Collection[Any],
-        **kwargs: Any,
-    ) -> Self:  # fmt: skip
-        """Django's from_db, keeping the loaded state for the change log."""
-        instance = super().from_db(db, field_names, values, **kwargs)
-        instance._loaded_state = instance._current_state()
-        return instance
-
-    def _current_state(self) -> dict[str, Any]:
-        return {
-            field.attname: self.__dict__.get(field.attname)
-            for field in self._meta.concrete_fields
-        }
+    # -- changes ------------------------------------------------------------------
 
     def _changes(
         self, action: str, update_fields: Collection[str] | None
     ) -> dict[str, Any]:
-        before = self._loaded_state or {}
+        before = self.loaded_state or {}
         after = self._current_state()
         changes = {}
         for field in self._meta.concrete_fields:

@@ -30,6 +30,7 @@ from typing import Any, ClassVar, Self
 
 from django.core.exceptions import (
     FieldDoesNotExist,
+    ImproperlyConfigured,
     MultipleObjectsReturned,
     ObjectDoesNotExist,
     ValidationError,
@@ -42,9 +43,10 @@ from django.utils import timezone
 
 from core.exceptions import VersionConflict
 from core.models.activity_log_base import ActivityLogBase
-from core.models.caching import CacheType, CachingMixin
+from core.models.caching import CachingMixin
 from core.models.managers import BaseManager
 from core.models.save_state import restored_on_failure
+from core.models.webhook_events import WebhookEventsMixin
 from core.utils.transactions import run_after_commit
 
 #: Fields that save() manages; set_values() and forms never set them.
@@ -59,26 +61,25 @@ class BaseModel(ActivityLogBase, CachingMixin, models.Model):
 
     - `mandatory_fields`: names that must have a value (not None, "", [] or {});
       `validate_mandatory_fields()` names every missing one in one error.
-    - `cache_type` (`CacheType`, default NONE) and
-      `allow_individual_instance_caching` (default False: a LIST-cached model
-      is read as a whole list; True lets `get_cached_instance` also cache its
-      rows one at a time). Read by the instance cache.
-    - `webhook_enabled` (default False): creates, updates and deletes of this
-      lab-scoped model are recorded, in the save's transaction, as
-      `<model>.created|updated|deleted` webhook events for the lab's
-      subscriptions (core/utils/webhooks/); `webhook_payload()` says what
-      they carry, `webhook_payload_version` its schema version. An update
-      that changes nothing sends nothing.
+    - `cache_type` and `allow_individual_instance_caching`: declared by
+      CachingMixin, which reads them (the instance cache).
+    - `webhook_enabled` (default False): set by WebhookEventsMixin, which a
+      model that sends webhook events lists in its bases (the flag is read
+      here, by save() and delete()).
+
+    The features compose from mixins, each declaring its own options:
+    LoadedStateMixin (via ActivityLogBase) keeps the loaded state,
+    ActivityLogBase logs every change, CachingMixin caches instances; a
+    domain model adds LabScopedMixin, EncryptedFieldsMixin and
+    WebhookEventsMixin as it needs them (README, "Model features").
 
     Hooks receive `created` (True for an insert) and `update_fields` (None, or
     the names passed to `save(update_fields=...)`) as keyword arguments.
     """
 
     mandatory_fields: ClassVar[tuple[str, ...]] = ()
-    cache_type: ClassVar[CacheType] = CacheType.NONE
-    allow_individual_instance_caching: ClassVar[bool] = False
+    #: The seed's flag; WebhookEventsMixin sets it (see the class docstring).
     webhook_enabled: ClassVar[bool] = False
-    webhook_payload_version: ClassVar[int] = 1
 
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -139,7 +140,7 @@ class BaseModel(ActivityLogBase, CachingMixin, models.Model):
                 self.invalidate_cache_on_commit(self.pk, self.version)
                 self.mark_state_saved()
                 if self.webhook_enabled and (created or entry is not None):
-                    self.emit_change_webhook(
+                    self._send_change_webhook(
                         action, entry.changes if entry is not None else ()
                     )
                 self.after_save(**hook_kwargs)
@@ -208,7 +209,7 @@ class BaseModel(ActivityLogBase, CachingMixin, models.Model):
             self.before_delete()
             self.log_change("delete", reason)
             if self.webhook_enabled:
-                self.emit_change_webhook("delete")
+                self._send_change_webhook("delete")
             pk = self.pk
             result = super().delete(using=using, keep_parents=keep_parents)
             self.after_delete()
@@ -217,6 +218,16 @@ class BaseModel(ActivityLogBase, CachingMixin, models.Model):
         return result
 
     delete.alters_data = True  # type: ignore[attr-defined]
+
+    def _send_change_webhook(
+        self, action: str, changed_fields: Collection[str] = ()
+    ) -> None:
+        if not isinstance(self, WebhookEventsMixin):
+            raise ImproperlyConfigured(
+                f"{type(self).__name__} sets webhook_enabled but does not send "
+                "webhooks: add core.models.WebhookEventsMixin to its bases."
+            )
+        self.emit_change_webhook(action, changed_fields)
 
     def _lock_at_loaded_version(self, using: str) -> None:
         current = (
@@ -245,23 +256,6 @@ class BaseModel(ActivityLogBase, CachingMixin, models.Model):
         from core.utils.slack.jobs import post_slack_message
 
         post_slack_message.enqueue(channel, message, blocks)
-
-    def webhook_payload(self) -> dict[str, Any]:
-        """What this record's webhook events carry as `data.object` (models
-        with `webhook_enabled`). Keep it to what the lab's systems need to
-        act (ids, statuses), never secrets; bump `webhook_payload_version`
-        when it changes incompatibly. Default: `{"id": 12, "version": 3}`."""
-        return {"id": self.pk, "version": self.version}
-
-    def emit_change_webhook(
-        self, action: str, changed_fields: Collection[str] = ()
-    ) -> None:
-        """Record the webhook event of `action` ("create", "update",
-        "delete") in the current transaction; called by save() and delete()."""
-        # Local import: the webhook models are BaseModels themselves.
-        from core.utils.webhooks.emission import record_model_change
-
-        record_model_change(self, action, changed_fields)
 
     def on_commit(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """Run `func(*args, **kwargs)` once this instance's transaction commits,

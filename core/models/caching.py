@@ -231,10 +231,11 @@ class CachingMixin(models.Model):
         if cls.cache_type == CacheType.NONE:
             return
         if _is_lab_scoped(cls):
-            # The state the row was loaded with is kept by ActivityLogBase
-            # (BaseModel's other mixin); one snapshot serves both.
-            loaded = getattr(self, "_loaded_state", None) or {}
-            lab_ids = {self.__dict__.get("lab_id"), loaded.get("lab_id")} - {None}
+            # The lab the row was loaded with: LoadedStateMixin's snapshot
+            # (BaseModel's), when the model keeps one.
+            initial = getattr(self, "initial_value", None)
+            loaded_lab = initial("lab_id") if initial else None
+            lab_ids = {self.__dict__.get("lab_id"), loaded_lab} - {None}
         else:
             lab_ids = {None}
         keys = {cls.get_cache_key(lab_id) for lab_id in lab_ids}

@@ -44,7 +44,9 @@ class EncryptedFieldsMixin(models.Model):
     if TYPE_CHECKING:
         version: int
         updated_at: Any
-        _loaded_state: dict[str, Any] | None
+        loaded_state: Any
+
+        def refresh_loaded_values(self, **values: Any) -> None: ...
 
         def invalidate_cache_on_commit(self, pk: Any, version: int) -> None: ...
 
@@ -122,7 +124,7 @@ class EncryptedFieldsMixin(models.Model):
         """
         # The row as stored (loaded), not unsaved edits: this UPDATE only
         # rewrites what was read, at the version it was read at.
-        stored = self._loaded_state or self.__dict__
+        stored = self.loaded_state or self.__dict__
         lab_id = stored.get(f"{LAB_FIELD}_id")
         fresh: dict[str, str] = {}
         for field in blind_index_fields(type(self)):
@@ -162,8 +164,7 @@ class EncryptedFieldsMixin(models.Model):
                 return False
             self.version += 1
             self.updated_at = now
-            if self._loaded_state is not None:
-                self._loaded_state.update(values, version=self.version, updated_at=now)
+            self.refresh_loaded_values(**values, version=self.version, updated_at=now)
             self.invalidate_cache_on_commit(self.pk, self.version)
         return True
 

@@ -206,9 +206,8 @@ class WebhookEndpoint(EncryptedFieldsMixin, LabScopedMixin, BaseModel):
         """The URL (when new or changed), the event types and the secret."""
         super().validate(*args, **kwargs)
         errors: dict[str, str] = {}
-        loaded = self._loaded_state or {}
         url = self.url.strip()
-        if self._state.adding or loaded.get("url") != url:
+        if self._state.adding or self.initial_value("url") != url:
             problem = url_problem(url)
             if problem:
                 errors["url"] = problem
@@ -228,8 +227,7 @@ class WebhookEndpoint(EncryptedFieldsMixin, LabScopedMixin, BaseModel):
         (e.g. in the admin) starts with a clean failure record."""
         self.url = self.url.strip()
         self.events = normalise_subscription(self.events)
-        loaded = self._loaded_state or {}
-        if self.is_active and loaded.get("is_active") is False:
+        if self.is_active and self.initial_value("is_active") is False:
             self._clear_disabled_state()
 
     def _clear_disabled_state(self) -> None:

@@ -28,8 +28,8 @@ from core.utils.webhooks.events import (
 )
 
 if TYPE_CHECKING:
-    from core.models.base import BaseModel
     from core.models.webhook import WebhookEvent
+    from core.models.webhook_events import WebhookEventsMixin
 
 
 def emit_webhook(
@@ -72,7 +72,7 @@ def emit_webhook(
 
 
 def record_model_change(
-    instance: BaseModel, action: str, changed_fields: Collection[str] = ()
+    instance: WebhookEventsMixin, action: str, changed_fields: Collection[str] = ()
 ) -> WebhookEvent | None:
     """The `<model>.created|updated|deleted` event of a save or delete of a
     `webhook_enabled` model; called by BaseModel inside its transaction.

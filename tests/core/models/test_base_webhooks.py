@@ -6,10 +6,12 @@ without endpoints pays one indexed query."""
 from typing import Any
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
 
+from core.models import WebhookEventsMixin
 from core.models.webhook import WebhookDelivery, WebhookEvent
 from patients.models import Patient
 from tests.core.utils.webhooks.fixtures import new_patient
@@ -33,10 +35,8 @@ class QuietPatient(Patient):
         app_label = "lifecycle_tests"
 
 
-class WebhookInstrument(Instrument):
+class WebhookInstrument(WebhookEventsMixin, Instrument):
     """A model that is not lab-scoped but asks for webhooks: a mistake."""
-
-    webhook_enabled = True
 
     class Meta:
         proxy = True
@@ -163,3 +163,22 @@ def test_webhooks_need_a_lab_scoped_model():
         WebhookInstrument(name="Analyser 3", serial="SN-3").save()
 
     assert not Instrument.objects.exists()
+
+
+class FlaggedOnlyInstrument(Instrument):
+    """The seed's flag set by hand, without WebhookEventsMixin."""
+
+    webhook_enabled = True
+
+    class Meta:
+        proxy = True
+        app_label = "lifecycle_tests"
+
+
+def test_the_flag_without_the_mixin_is_refused_with_how_to_fix_it(db):
+    with pytest.raises(
+        ImproperlyConfigured, match=r"add core\.models\.WebhookEventsMixin"
+    ):
+        FlaggedOnlyInstrument(name="Sysmex", serial="XN-1").save()
+
+    assert not FlaggedOnlyInstrument.objects.exists()  # nothing half-written
