@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Check the project: chromium and wrk for some tests (installed when missing),
-# ruff (lint and format), mypy on the project's apps, then the whole test
-# suite twice, on PostgreSQL and on SQLite.
+# ruff (lint and format), mypy on the project's apps, the import contracts
+# (lint-imports, pyproject.toml), then the whole test suite twice, on
+# PostgreSQL and on SQLite.
 #
 #   scripts/test.sh                       # everything
 #   scripts/test.sh -k version -x         # extra arguments go to both pytest runs
@@ -96,6 +97,7 @@ run_step "system tools for the tests" ensure_test_tools
 run_step "ruff check" ruff check .
 run_step "ruff format" ruff format --check .
 run_step "mypy" mypy core/ admin/ patients/
+run_step "import contracts" lint-imports
 
 if [[ "${TEST_SKIP_POSTGRES:-}" == "1" ]]; then
     summary+=("skipped pytest on PostgreSQL (TEST_SKIP_POSTGRES=1)")
