@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
-from core.utils.clients import ServiceClient
+from core.utils.clients import ServiceClient, unchosen_stand_ins
 from core.utils.encryption import configuration_problem
 
 
@@ -87,3 +87,50 @@ def check_https_behind_a_proxy(
             id="core.W030",
         )
     ]
+
+
+#: What each service does when it only stands in for the real one.
+STAND_IN_EFFECTS = {
+    "slack": "Slack messages (critical results, disabled webhook endpoints) "
+    "would only be written to the log",
+    "pusher": "real-time events (report.ready, pdf.ready) would only be "
+    "written to the log",
+    "s3": "files would be kept on this machine's disk, not shared between "
+    "hosts and lost with it",
+    "cache": "the instance cache, rate limits and render slots would be per "
+    "process, and sessions would live in the database",
+    "es": "no search server: the activity log would stay in the database "
+    "only, unshipped",
+    "docdb": "integration logs would go to a database table, not DocumentDB",
+}
+
+
+@register()
+def check_stand_ins(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """With DEBUG off, no service may run on a log-only or local stand-in
+    (core.utils.capabilities: STAND_IN) that the environment did not choose
+    in LIS_LOCAL_SERVICES, and that list names only known services."""
+    errors: list[CheckMessage] = [
+        Error(
+            f"settings.SERVICES[{name!r}] is {backend}, a stand-in: "
+            f"{STAND_IN_EFFECTS.get(name, 'the service would not be reached')}.",
+            hint=(
+                f"Configure the real service (README, Configuration), or choose "
+                f"the stand-in explicitly: LIS_LOCAL_SERVICES={name} (comma-"
+                "separated with others)."
+            ),
+            id="core.E040",
+        )
+        for name, backend in unchosen_stand_ins().items()
+    ]
+    unknown = sorted(set(settings.LOCAL_SERVICES) - set(settings.SERVICES))
+    if unknown:
+        errors.append(
+            Error(
+                f"LIS_LOCAL_SERVICES names {', '.join(unknown)}, which "
+                f"settings.SERVICES does not have.",
+                hint=f"Use names among: {', '.join(sorted(settings.SERVICES))}.",
+                id="core.E041",
+            )
+        )
+    return errors

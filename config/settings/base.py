@@ -198,6 +198,11 @@ HEALTH_CHECK_DOCDB_MAX_ACCOUNTS = env_int("HEALTH_CHECK_DOCDB_MAX_ACCOUNTS", 20)
 
 # Service clients for core.utils.clients.get_client; see config/settings/services.py.
 SERVICES = build_services(DATA_DIR)
+# Services production chooses to run on a local or log-only stand-in (the
+# embedded default's backends: e.g. "docdb,es" keeps integration logs in
+# the database and runs without Elasticsearch). With DEBUG off, any other
+# stand-in fails `manage.py check` (core.E040) and degrades readiness.
+LOCAL_SERVICES = env_list("LIS_LOCAL_SERVICES", [])
 
 # Sessions live in the cache service's Redis (or Redis Cluster) when its
 # storage declares one (core/auth/sessions.py), else in the database.

@@ -21,3 +21,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {
         "NAME": str(Path(tempfile.gettempdir()) / f"lis-test-{os.getpid()}.sqlite3")
     }
+
+# The test runner turns DEBUG off, so the embedded default's stand-ins
+# (log-only Slack and Pusher, local files, the in-process cache, no search
+# server, integration logs in the database) are chosen here, as production
+# chooses its own (LIS_LOCAL_SERVICES); tests of the refusal clear it.
+LOCAL_SERVICES = ["cache", "docdb", "es", "pusher", "s3", "slack"]

@@ -302,7 +302,7 @@ class LocalStorage(HashStorage):
     process) and for tests without Redis. Takes no options (`clock` is for
     tests of expiry)."""
 
-    capabilities = frozenset()
+    capabilities = frozenset({Capability.STAND_IN})
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()

@@ -36,6 +36,13 @@ class Capability(StrEnum):
     #: in it, through `redis_client()` (a redis-py client; each call touches
     #: one key, so it works on a cluster).
     SHARED_REDIS = "shared_redis"
+    #: Stands in for the real service on this machine: it only logs (Slack,
+    #: Pusher), keeps data locally (files, the in-process cache, integration
+    #: logs in the database) or is off (search). Right for the embedded
+    #: default; with DEBUG off it must be chosen explicitly (settings.
+    #: LOCAL_SERVICES, `LIS_LOCAL_SERVICES`), or `manage.py check` fails and
+    #: readiness reports it degraded (core.utils.clients.stand_in_services).
+    STAND_IN = "stand_in"
 
 
 class DeclaresCapabilities:

@@ -40,7 +40,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from core.utils.capabilities import DeclaresCapabilities
+from core.utils.capabilities import Capability, DeclaresCapabilities
 
 logger = logging.getLogger(__name__)
 
@@ -204,3 +204,48 @@ def get_client(service: str, account_id: Any = None, **kwargs: Any) -> Any:
 def override_client(service: str, client: Any) -> Any:
     """Context manager: `with override_client("slack", client): ...`."""
     return registry.override(service, client)
+
+
+def stand_in_services() -> dict[str, str]:
+    """The services of settings.SERVICES whose backend (or a backend in its
+    OPTIONS, such as the cache's storage) stands in for the real service
+    (`Capability.STAND_IN`): name -> backend class name.
+
+    Example: with no variables set, `{"slack": "LogSlackClient", "pusher":
+    "LogPusherClient", "s3": "LocalFileS3Client", ...}`.
+    """
+    found = {}
+    for name, config in settings.SERVICES.items():
+        for backend in _backend_classes(config):
+            if Capability.STAND_IN in getattr(backend, "capabilities", ()):
+                found[name] = backend.__name__
+    return found
+
+
+def unchosen_stand_ins() -> dict[str, str]:
+    """The stand-ins (as `stand_in_services`) that production did not choose:
+    with DEBUG off, those not named in settings.LOCAL_SERVICES
+    (`LIS_LOCAL_SERVICES`); in DEBUG, none."""
+    if settings.DEBUG:
+        return {}
+    chosen = set(settings.LOCAL_SERVICES)
+    return {n: c for n, c in stand_in_services().items() if n not in chosen}
+
+
+def _backend_classes(config: dict[str, Any]) -> list[type]:
+    """The classes named by a service's BACKEND and by any nested
+    `{"BACKEND": ...}` option; a path that does not import is left to the
+    services check (core.checks) to report."""
+    paths = [config.get("BACKEND")] + [
+        value.get("BACKEND")
+        for value in config.get("OPTIONS", {}).values()
+        if isinstance(value, dict)
+    ]
+    classes = []
+    for path in paths:
+        if isinstance(path, str):
+            try:
+                classes.append(import_string(path))
+            except ImportError:
+                continue
+    return classes

@@ -53,6 +53,12 @@ def production_env(tmp_path: Path) -> dict[str, str]:
         "CACHE_REDIS_URL": "redis://127.0.0.1:6379/0",
         "LIS_ENCRYPTION_KEYS": f"k1:{random_key()}",
         "LIS_BLIND_INDEX_KEY": random_key(),
+        "S3_BUCKET": "lis-files",
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "PUSHER_APP_ID": "1",
+        "PUSHER_KEY": "key",
+        "PUSHER_SECRET": "secret",
+        "LIS_LOCAL_SERVICES": "es,docdb",
         "LIS_DATA_DIR": str(tmp_path),
     }
 
@@ -103,3 +109,20 @@ def test_a_production_that_turns_protection_off_gets_an_unexplained_warning(
 
     # then check --deploy says so, and the test above would fail on it
     assert warning in deploy_check(env) - explained_in_readme()
+
+
+def test_a_production_left_on_a_log_only_slack_does_not_start(tmp_path):
+    # Given the README's production variables but no Slack configured
+    env = production_env(tmp_path)
+    del env["SLACK_BOT_TOKEN"]
+    system = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=REPO, env={**system, **env}, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+    # then the check fails, naming the service and how to choose
+    assert result.returncode != 0
+    assert "(core.E040) settings.SERVICES['slack'] is LogSlackClient" in result.stderr
+    assert "LIS_LOCAL_SERVICES=slack" in result.stderr

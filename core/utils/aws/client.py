@@ -264,7 +264,7 @@ class LocalFileS3Client(ServiceClient):
     only until it expires, which a plain file path could not do.
     """
 
-    capabilities = frozenset({Capability.LOCAL_FILES})
+    capabilities = frozenset({Capability.LOCAL_FILES, Capability.STAND_IN})
 
     def __init__(self, base_dir: str) -> None:
         self.base_dir = Path(base_dir)

@@ -16,6 +16,7 @@ from core.models.documentdb import (
     IntegrationLog,
     IntegrationStatus,
 )
+from core.utils.capabilities import Capability
 from core.utils.clients import (
     DEFAULT_CHECK_TIMEOUT_SECONDS,
     HealthStatus,
@@ -38,7 +39,7 @@ class DatabaseDocumentDBClient(ServiceClient):
     database connection.
     """
 
-    capabilities = frozenset()
+    capabilities = frozenset({Capability.STAND_IN})
 
     def __init__(self, account_id: int | None = None) -> None:
         self.account_id = require_account_id(account_id)

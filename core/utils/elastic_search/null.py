@@ -11,6 +11,7 @@ the service as off, which is healthy.
 
 from typing import Any, NoReturn
 
+from core.utils.capabilities import Capability
 from core.utils.clients import (
     DEFAULT_CHECK_TIMEOUT_SECONDS,
     HealthStatus,
@@ -30,7 +31,7 @@ class NullSearchClient(ServiceClient):
     Takes no options; answers the calls `ElasticSearchClient` answers.
     """
 
-    capabilities = frozenset()
+    capabilities = frozenset({Capability.STAND_IN})
 
     # Each call takes what ElasticSearchClient's takes; the arguments past
     # the index name are not looked at, since nothing is done with them.

@@ -70,12 +70,19 @@ class FusionClient(ServiceClient):
     def check(self, timeout: float = DEFAULT_CHECK_TIMEOUT_SECONDS) -> HealthStatus:
         """Reachable (database, and broker on the broker engine), with the
         backlog in `detail`, e.g. "celery: 3 ready (oldest 1.2 s), 1 running,
-        0 scheduled, 0 dead letters"."""
+        0 scheduled, 0 dead letters". A task backend that is not a Fusion
+        engine (Django's immediate one) keeps no queue: jobs are neither
+        retried nor dead-lettered, so it is not ok."""
+        backend = task_backends[self.backend_alias]
+        if not isinstance(backend, FusionEngine):
+            return HealthStatus(
+                ok=False,
+                latency_ms=0.0,
+                detail=f"{type(backend).__name__}: no queue (jobs are not kept, "
+                "retried or dead-lettered)",
+            )
 
         def probe() -> str:
-            backend = task_backends[self.backend_alias]
-            if not isinstance(backend, FusionEngine):
-                return f"{type(backend).__name__} (no queue)"
             backend.ping(timeout)
             return backend.stats().describe()
 

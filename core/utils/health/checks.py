@@ -31,7 +31,12 @@ from django.db import connections
 from core.models.documentdb import DocumentDBConnection
 from core.utils.activity_log.shipping import shipping_lag_seconds
 from core.utils.capabilities import Capability
-from core.utils.clients import get_client, registry
+from core.utils.clients import (
+    get_client,
+    registry,
+    stand_in_services,
+    unchosen_stand_ins,
+)
 from core.utils.health.runner import Check, HealthReport, Probe, Status, run_checks
 
 #: The names of the checks that are not services.
@@ -91,9 +96,19 @@ def check_databases(timeout: float) -> tuple[Status, str]:
 
 
 def check_service(service: str, timeout: float) -> tuple[Status, str]:
-    """The service client's `check(timeout)`; `down` when it is not ok."""
+    """The service client's `check(timeout)`; `down` when it is not ok. A
+    stand-in (log-only or local backend) says so in its detail, and is
+    `degraded` when production did not choose it (LIS_LOCAL_SERVICES)."""
     health = get_client(service).check(timeout)
-    return (Status.OK if health.ok else Status.DOWN), health.detail
+    if not health.ok:
+        return Status.DOWN, health.detail
+    backend = stand_in_services().get(service)
+    if backend is None:
+        return Status.OK, health.detail
+    detail = f"stand-in {backend}: {health.detail}"
+    if service in unchosen_stand_ins():
+        return Status.DEGRADED, f"{detail} (not chosen in LIS_LOCAL_SERVICES)"
+    return Status.OK, detail
 
 
 def check_docdb_accounts(timeout: float) -> tuple[Status, str]:

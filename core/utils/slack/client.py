@@ -23,6 +23,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.webhook import WebhookClient
 
+from core.utils.capabilities import Capability
 from core.utils.clients import (
     DEFAULT_CHECK_TIMEOUT_SECONDS,
     HealthStatus,
@@ -242,7 +243,7 @@ class LogSlackClient(ServiceClient):
     against Slack fails here too.
     """
 
-    capabilities = frozenset()
+    capabilities = frozenset({Capability.STAND_IN})
 
     def post_message(
         self, channel: str, text: str, blocks: list[dict[str, Any]] | None = None
@@ -261,5 +262,5 @@ class LogSlackClient(ServiceClient):
         return {"ok": True, "channel": channel, "logged": True}
 
     def check(self, timeout: float = DEFAULT_CHECK_TIMEOUT_SECONDS) -> HealthStatus:
-        """Always healthy: there is nothing to reach."""
-        return self.timed_check(lambda: "log backend")
+        """Working, and saying what it is: messages go to the log only."""
+        return self.timed_check(lambda: "log only: messages are not sent to Slack")

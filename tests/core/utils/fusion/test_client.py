@@ -77,7 +77,10 @@ def test_without_a_fusion_engine_check_says_so(settings):
 
     status = get_client("fusion").check()
 
-    assert (status.ok, status.detail) == (True, "ImmediateBackend (no queue)")
+    assert (status.ok, status.detail) == (
+        False,
+        "ImmediateBackend: no queue (jobs are not kept, retried or dead-lettered)",
+    )
     with pytest.raises(FusionConfigurationError, match="no queue to inspect"):
         get_client("fusion").stats()
 

@@ -225,3 +225,19 @@ def test_only_so_many_docdb_accounts_are_checked(settings: Settings) -> None:
         Status.OK,
         "1 accounts reachable; only the first 1 accounts were checked",
     )
+
+
+def test_a_stand_in_says_so_and_degrades_readiness_unless_chosen(
+    settings: Settings,
+) -> None:
+    # Given production (DEBUG off) that chose no stand-in
+    settings.LOCAL_SERVICES = ["cache", "docdb", "es", "pusher", "s3"]
+
+    results = {result.name: result for result in readiness_report().results}
+
+    # then log-only Slack is degraded and says what it is
+    assert results["slack"].status is Status.DEGRADED
+    assert results["slack"].detail.startswith("stand-in LogSlackClient: log only")
+    # while a chosen stand-in is ok, and still says what it is
+    assert results["pusher"].status is Status.OK
+    assert results["pusher"].detail.startswith("stand-in LogPusherClient")
