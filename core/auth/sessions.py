@@ -24,7 +24,7 @@ from typing import Any
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
 from django.core.exceptions import ImproperlyConfigured
 
-from core.middleware.cache_redis import CacheRedis, StoreUnavailable, cache_redis
+from core.cache.shared_redis import CacheRedis, StoreUnavailable, cache_redis
 
 logger = logging.getLogger(__name__)
 

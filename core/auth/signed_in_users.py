@@ -40,7 +40,7 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import router
 
-from core.middleware.cache_redis import StoreUnavailable, cache_redis
+from core.cache.shared_redis import StoreUnavailable, cache_redis
 
 logger = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ import logging
 
 from django.conf import settings
 
-from core.middleware.cache_redis import StoreUnavailable
+from core.cache.shared_redis import StoreUnavailable
 from core.ratelimit.counters import CounterStore, sign_in_counter_store
 
 logger = logging.getLogger(__name__)

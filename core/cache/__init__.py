@@ -226,7 +226,7 @@ class HashCache(ServiceClient):
         self.stats.invalidations_pending += 1
         # Local import: core.models imports this package (through the caching
         # mixin), so a module-level import would be circular.
-        from core.models.cache import PendingCacheInvalidation
+        from core.models.cache_invalidation import PendingCacheInvalidation
 
         try:
             PendingCacheInvalidation.remember(key)
@@ -242,7 +242,9 @@ class HashCache(ServiceClient):
         if now < self._next_drain_at or connection.in_atomic_block:
             return
         self._next_drain_at = now + PENDING_DRAIN_INTERVAL_SECONDS
-        from core.models.cache import PendingCacheInvalidation  # see _remember_pending
+        from core.models.cache_invalidation import (
+            PendingCacheInvalidation,  # see _remember_pending
+        )
 
         try:
             PendingCacheInvalidation.drain(self.storage.drop)

@@ -31,8 +31,8 @@ from core.auth.security_events import (
     record_security_event,
 )
 from core.auth.throttle import SignInThrottle
+from core.cache.shared_redis import StoreUnavailable
 from core.http import json_error
-from core.middleware.cache_redis import StoreUnavailable
 from core.models.api_key import KEY_PREFIX, ApiKey, ApiKeyRefused
 from core.ratelimit.counters import counter_store
 from core.utils.activity_log.context import actor_for_api_key, current_request

@@ -11,7 +11,7 @@ from core.models.activity_log_base import ActivityLogBase
 from core.models.api_key import ApiKey
 from core.models.base import BaseModel
 from core.models.blind_index import BlindIndexField
-from core.models.cache import PendingCacheInvalidation
+from core.models.cache_invalidation import PendingCacheInvalidation
 from core.models.caching import CacheType
 from core.models.counter import Counter
 from core.models.documentdb import (

@@ -35,7 +35,7 @@ from typing import Any, NamedTuple
 
 from django.db import connections, models, router
 
-from core.middleware.cache_redis import CacheRedis, cache_redis
+from core.cache.shared_redis import CacheRedis, cache_redis
 from core.models.counter import Counter
 from core.utils.clients import get_client
 

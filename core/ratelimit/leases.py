@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-from core.middleware.cache_redis import CacheRedis, StoreUnavailable, cache_redis
+from core.cache.shared_redis import CacheRedis, StoreUnavailable, cache_redis
 from core.utils.clients import get_client
 
 logger = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ choice; see `core.auth.throttle`.)
 import logging
 from dataclasses import dataclass
 
-from core.middleware.cache_redis import StoreUnavailable
+from core.cache.shared_redis import StoreUnavailable
 from core.ratelimit.counters import counter_store
 
 logger = logging.getLogger(__name__)

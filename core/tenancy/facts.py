@@ -30,7 +30,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
-from core.middleware.cache_redis import CacheRedis, StoreUnavailable, cache_redis
+from core.cache.shared_redis import CacheRedis, StoreUnavailable, cache_redis
 from core.tenancy.hierarchy import descendant_lab_ids, lab_states
 
 logger = logging.getLogger(__name__)

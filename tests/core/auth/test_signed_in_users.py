@@ -19,7 +19,7 @@ from core.auth.signed_in_users import (
     forget_signed_in_users,
     signed_in_user,
 )
-from core.middleware.cache_redis import cache_redis
+from core.cache.shared_redis import cache_redis
 from tests.core.middleware.fixtures import PASSWORD, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)

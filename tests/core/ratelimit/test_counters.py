@@ -4,7 +4,7 @@ failures reported."""
 
 import pytest
 
-from core.middleware.cache_redis import StoreUnavailable, cache_redis
+from core.cache.shared_redis import StoreUnavailable, cache_redis
 from core.models import Counter
 from core.ratelimit import counters
 from core.ratelimit.counters import (

@@ -8,7 +8,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from admin.account.models import LabRelation
-from core.middleware.cache_redis import cache_redis
+from core.cache.shared_redis import cache_redis
 from core.tenancy.facts import GENERATION_KEY, forget_lab_facts, lab_facts
 from tests.core.middleware.fixtures import sign_in
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from core.cache.backends import LocalStorage
-from core.middleware.cache_redis import cache_redis
+from core.cache.shared_redis import cache_redis
 from core.utils.capabilities import Capability
 from core.utils.clients import registry
 
