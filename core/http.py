@@ -1,5 +1,6 @@
-"""JSON answers of the API, and which paths are API routes: what every view,
-decorator and middleware of core answers errors with.
+"""What every view, decorator and middleware of core shares about HTTP: the
+JSON answers of the API (errors included), which paths are API routes, and
+the client address a request came from.
 
 An error answer is `{"error": <message for people>, "request_id": <id>,
 ...}` (core.middleware.api_errors turns exceptions into them), never
@@ -10,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.http import JsonResponse
+from django.http import HttpRequest, JsonResponse
 
 from core.utils.activity_log.context import current_request
 from core.utils.json_input import MalformedJson
@@ -19,6 +20,16 @@ from core.utils.json_input import MalformedJson
 def is_api_path(path: str) -> bool:
     """Whether `path` is an API route (settings.API_PATH_PREFIXES)."""
     return path.startswith(tuple(settings.API_PATH_PREFIXES))
+
+
+def client_ip_for(request: HttpRequest) -> str | None:
+    """The client's address: the trusted proxy header's first entry when
+    configured, else REMOTE_ADDR; None when neither is there."""
+    header = settings.TRUSTED_PROXY_IP_HEADER
+    forwarded = request.META.get(header, "") if header else ""
+    if forwarded:
+        return str(forwarded.split(",")[0].strip()) or None
+    return request.META.get("REMOTE_ADDR") or None
 
 
 def json_error(message: str, status: int, **extra: Any) -> JsonResponse:

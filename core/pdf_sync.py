@@ -48,15 +48,18 @@ why that matters).
 """
 
 import threading
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
-from admin.account.models import Lab
 from core.ratelimit.leases import OWNER, LeaseRefused, acquire_lease
 from core.utils.forked import ForkedTimeout, run_forked
 from core.utils.pdf.registered import render_report
 from core.utils.pdf.registry import ReportRequest
 from core.utils.pdf.render import html_to_pdf
+
+if TYPE_CHECKING:
+    from admin.account.models import Lab
 
 #: The lease group of synchronous renders.
 RENDER_SLOTS = "pdf-render"
@@ -113,7 +116,7 @@ class RenderTimedOut(Exception):
         self.retry_after_seconds = TIMED_OUT_RETRY_AFTER_SECONDS
 
 
-def render_now(request: ReportRequest, lab: Lab) -> bytes:
+def render_now(request: ReportRequest, lab: "Lab") -> bytes:
     """The PDF of `request` on `lab`'s letterhead, rendered in a slot and a
     forked process; see the module docstring.
 
@@ -146,7 +149,7 @@ def render_now(request: ReportRequest, lab: Lab) -> bytes:
             raise RenderTimedOut(time_limit) from None
 
 
-def _render(request: ReportRequest, lab: Lab) -> bytes:
+def _render(request: ReportRequest, lab: "Lab") -> bytes:
     # What the forked process runs (a module-level function: its traceback
     # names it).
     return render_report(request, lab=lab)

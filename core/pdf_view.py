@@ -79,7 +79,6 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpRequest, JsonResponse
 from django.http.response import HttpResponseBase
 
-from admin.account.models import Lab
 from core.decorators import allowed_methods, rate_limit, request_json, require_lab
 from core.http import (
     json_error,
@@ -89,6 +88,7 @@ from core.http import (
 from core.middleware.lab_context import LabRequest
 from core.pdf_sync import RendersBusy, RenderTimedOut, render_now
 from core.tenancy import LabScope
+from core.tenancy.hierarchy import lab_model
 from core.utils.aws.exceptions import ObjectNotFound, StorageUnavailable
 from core.utils.clients import get_client
 from core.utils.json_input import OBJECT, TEXT, MalformedJson, check_fields, list_of
@@ -184,7 +184,7 @@ def _answer(request: LabRequest) -> HttpResponseBase:
         check_context(report)
         if len(request.body) > settings.PDF_SYNC_MAX_REQUEST_BYTES:
             return _queue(request, [report])
-        lab = Lab.objects.get(pk=_lab_id(request))
+        lab = lab_model().objects.get(pk=_lab_id(request))
         return _pdf_response(render_now(report, lab), report.report.filename)
     except Refusal as refusal:
         return json_error(str(refusal), refusal.status)

@@ -37,8 +37,7 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 
 from core.decorators import QUERY_METHODS, request_json, require_lab
-from core.http import json_error
-from core.middleware.request_id import client_ip_for
+from core.http import client_ip_for, json_error
 from core.tenancy import LabKind, LabScope
 from core.tenancy.access import scope_for_session
 from core.tenancy.facts import lab_facts

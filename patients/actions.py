@@ -27,9 +27,8 @@ not `@transaction.atomic` methods on the model:
   the whole change and its transaction, above the models and the pipeline
   it composes, so imports run one way (actions -> release -> reports),
   where a model method would import the pipeline that imports the model.
-  (The seed's method names on Report still reach these functions through
-  function-local imports; a new app has no such names to keep: its callers
-  import its actions.)
+  Callers (views, the admin, commands, tests) import the actions; Report
+  has no methods that change its status.
 - The rule is simple to state and to check: a function that writes more
   than once is an action here, and every public function here is
   `@transaction.atomic`; model methods write once (`save()` is atomic by
@@ -38,8 +37,7 @@ not `@transaction.atomic` methods on the model:
   `run_release` commits its steps one by one on purpose and is retried
   until all are done.
 
-Admin actions, the demo-data command and the seed's method names
-(`report.verify()`, `release()`, `correct(reason)`) all call these.
+Admin actions and the demo-data command call these.
 """
 
 from django.db import transaction

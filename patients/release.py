@@ -1,6 +1,6 @@
 """The report release pipeline: what happens after a release commits.
 
-`patients.actions.release_report` (alias `Report.release()`) changes the
+`patients.actions.release_report` changes the
 report's status and calls `start_release` in the same transaction: one
 `ReportRelease` row (patients/reports.py) per released edition, recording
 which steps are done, and the `run_release` Fusion job, which runs the

@@ -2,19 +2,20 @@
 
     draft -> verified -> released -> corrected (superseded by a new version)
 
-- `verify()` and `release()` are the named state changes; the status is not
-  set by hand (validate refuses any other transition).
+- The status changes only through the actions of patients/actions.py
+  (`verify_report`, `release_report`, `correct_report`), never by hand
+  (validate refuses any other transition).
 - A released report is edited or deleted only with a reason
   (`change_reason_required`), which the activity log keeps.
-- `correct(reason)` marks a released report corrected and returns a new
-  draft edition that points to it (`previous`); every released edition's
-  PDF is kept.
-- `release()` changes the status, records its `ReportRelease` and queues
-  the release pipeline (patients/release.py: PDF, storage, Pusher, webhook,
-  Slack, each step on its own after commit), all in one transaction.
-- Each state change is an atomic action in patients/actions.py
-  (`verify_report`, `release_report`, `correct_report`); these methods are
-  the seed's names for them.
+- `correct_report(report, reason=...)` marks a released report corrected
+  and returns a new draft edition that points to it (`previous`); every
+  released edition's PDF is kept.
+- `release_report(report)` changes the status, records its `ReportRelease`
+  and queues the release pipeline (patients/release.py: PDF, storage,
+  Pusher, webhook, Slack, each step on its own after commit), all in one
+  transaction.
+- This module holds the models only: the actions import them, never the
+  other way round.
 
 Results are a list of `{"test", "value", "unit", "low", "high",
 "critical_low", "critical_high"}` (numbers optional except `test` and
@@ -29,7 +30,6 @@ from django.db import models
 from django.utils import timezone
 
 from core.models import BaseModel, LabScopedMixin, WebhookEventsMixin
-from core.utils.activity_log.context import Actor
 from core.utils.webhooks import declare_webhook_event
 
 #: Result keys, and which of them must be numbers when given.
@@ -94,8 +94,8 @@ class Report(WebhookEventsMixin, LabScopedMixin, BaseModel):
         loaded = self.initial_value("status") or self.Status.DRAFT
         if self.status not in self.TRANSITIONS[self.Status(loaded)]:
             errors["status"] = [
-                f"A {loaded} report cannot become {self.status}; use verify(), "
-                "release() or correct()."
+                f"A {loaded} report cannot become {self.status}; use "
+                "patients.actions (verify_report, release_report, correct_report)."
             ]
         if self.patient_id and self.lab_id and self.patient.lab_id != self.lab_id:
             errors["patient"] = ["The patient belongs to another lab."]
@@ -109,36 +109,6 @@ class Report(WebhookEventsMixin, LabScopedMixin, BaseModel):
     def is_critical(self) -> bool:
         """True when a numeric value lies outside its critical bounds."""
         return any(is_critical(result) for result in self.results)
-
-    # -- state changes ---------------------------------------------------------
-    # The seed's names for the actions of patients/actions.py, which make
-    # each change in one transaction. Local imports: the actions sit above
-    # this model (they compose it with the release pipeline, which imports
-    # it), and these names are kept for the code and docs that use them.
-
-    def verify(self, reason: str = "", *, actor: Actor | None = None) -> None:
-        """draft -> verified (`patients.actions.verify_report`)."""
-        from patients.actions import verify_report
-
-        verify_report(self, actor=actor, reason=reason)
-
-    def release(
-        self, reason: str = "", *, actor: Actor | None = None
-    ) -> "ReportRelease":
-        """verified -> released, with its ReportRelease and pipeline job, in
-        one transaction (`patients.actions.release_report`)."""
-        from patients.actions import release_report
-
-        return release_report(self, actor=actor, reason=reason)
-
-    def correct(self, reason: str, *, actor: Actor | None = None) -> "Report":
-        """released -> corrected; returns the new draft edition pointing
-        here, with the same results to edit, made in the same transaction
-        (`patients.actions.correct_report`). `reason` is required (it is
-        logged)."""
-        from patients.actions import correct_report
-
-        return correct_report(self, reason=reason, actor=actor)
 
     def webhook_payload(self) -> dict[str, Any]:
         """What a webhook says about a report (no patient details)."""

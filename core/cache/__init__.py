@@ -15,7 +15,10 @@ stops calling Redis after `failure_threshold` consecutive failures for
 and then none, and falls back to the database. An invalidation that cannot be
 delivered is recorded in the database (`PendingCacheInvalidation`), and those
 hashes are dropped as soon as Redis answers again: when the breaker closes,
-and otherwise at least every `PENDING_DRAIN_INTERVAL_SECONDS`.
+and otherwise at least every `PENDING_DRAIN_INTERVAL_SECONDS`. That table is
+a model, and core's models sit above the cache (their caching mixin uses
+it), so the cache names it by class path (the `pending_invalidations`
+option), as it names its storage, and imports no model.
 
 Residual risk, accepted and documented: if Redis itself loses a tombstone
 (restart, eviction) during the milliseconds between a slow reader's database
@@ -28,6 +31,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import Any, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
@@ -61,6 +65,8 @@ logger = logging.getLogger(__name__)
 
 #: How often a process looks for invalidations left undelivered by an outage.
 PENDING_DRAIN_INTERVAL_SECONDS = 30.0
+#: Where undelivered invalidations are recorded, by default.
+PENDING_INVALIDATIONS = "core.models.cache_invalidation.PendingCacheInvalidation"
 
 T = TypeVar("T")
 
@@ -86,7 +92,9 @@ class HashCache(ServiceClient):
     """The instance cache facade; never raises, counts everything.
 
     Options: `storage`, a `{"BACKEND": <HashStorage class path>, "OPTIONS":
-    {...}}` dict (LocalStorage when absent), and the circuit breaker's
+    {...}}` dict (LocalStorage when absent); `pending_invalidations`, the
+    class path of the durable record of undelivered invalidations (its
+    `remember(key)` and `drain(drop)`); and the circuit breaker's
     `failure_threshold` and `reset_after_seconds`. What the cache can do
     beyond the facade is its storage's to say: `cache.storage.can(...)`.
     """
@@ -98,8 +106,10 @@ class HashCache(ServiceClient):
         storage: Mapping[str, Any] | None = None,
         failure_threshold: int = 3,
         reset_after_seconds: float = 5.0,
+        pending_invalidations: str = PENDING_INVALIDATIONS,
     ) -> None:
         self.storage = build_storage(storage)
+        self._pending_path = pending_invalidations
         self.breaker = CircuitBreaker(
             failure_threshold, reset_after_seconds, on_close=self._drain_due_now
         )
@@ -219,17 +229,18 @@ class HashCache(ServiceClient):
         self._drain_pending_if_due()
         return result
 
+    @cached_property
+    def _pending(self) -> Any:
+        # Resolved on first use: the class is a model, loaded after the apps.
+        return import_string(self._pending_path)
+
     def _drain_due_now(self) -> None:
         self._next_drain_at = 0.0
 
     def _remember_pending(self, key: str) -> None:
         self.stats.invalidations_pending += 1
-        # Local import: core.models imports this package (through the caching
-        # mixin), so a module-level import would be circular.
-        from core.models.cache_invalidation import PendingCacheInvalidation
-
         try:
-            PendingCacheInvalidation.remember(key)
+            self._pending.remember(key)
         except Exception:
             logger.exception(
                 "could not record the undelivered invalidation of %s; entries "
@@ -242,12 +253,8 @@ class HashCache(ServiceClient):
         if now < self._next_drain_at or connection.in_atomic_block:
             return
         self._next_drain_at = now + PENDING_DRAIN_INTERVAL_SECONDS
-        from core.models.cache_invalidation import (
-            PendingCacheInvalidation,  # see _remember_pending
-        )
-
         try:
-            PendingCacheInvalidation.drain(self.storage.drop)
+            self._pending.drain(self.storage.drop)
         except Exception as exc:  # retried at the next interval, not at every call
             logger.warning(
                 "dropping hashes with undelivered invalidations failed (%s); "

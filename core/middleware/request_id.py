@@ -25,6 +25,7 @@ import sentry_sdk
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from core.http import client_ip_for
 from core.utils.activity_log.context import RequestInfo, current_request, in_request
 
 #: Longest request id accepted from a header; longer ones are replaced.
@@ -67,16 +68,6 @@ def request_id_for(request: HttpRequest) -> str:
     if given and len(given) <= MAX_REQUEST_ID_LENGTH and given.isprintable():
         return str(given)
     return uuid.uuid4().hex
-
-
-def client_ip_for(request: HttpRequest) -> str | None:
-    """The client's address: the trusted proxy header's first entry when
-    configured, else REMOTE_ADDR; None when neither is there."""
-    header = settings.TRUSTED_PROXY_IP_HEADER
-    forwarded = request.META.get(header, "") if header else ""
-    if forwarded:
-        return str(forwarded.split(",")[0].strip()) or None
-    return request.META.get("REMOTE_ADDR") or None
 
 
 class RequestIdLogFilter(logging.Filter):

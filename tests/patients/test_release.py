@@ -12,6 +12,7 @@ import pytest
 from core.models import ActivityLog
 from core.models.webhook import WebhookEvent
 from core.utils.clients import get_client, registry
+from patients.actions import release_report, verify_report
 from patients.models import Patient
 from patients.release import run_release
 from patients.reports import Report, ReportRelease
@@ -56,8 +57,8 @@ def released(lab, *results: dict[str, Any]) -> ReportRelease:
     patient.save()
     report = Report(lab=lab, patient=patient, title="Panel", results=list(results))
     report.save()
-    report.verify()
-    report.release()
+    verify_report(report)
+    release_report(report)
     return ReportRelease.objects.get(report=report)
 
 

@@ -34,6 +34,7 @@ from admin.account.models import Lab
 from core.models import ActivityLog
 from core.models.webhook import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from core.utils.clients import get_client, registry
+from patients.actions import release_report, verify_report
 from patients.release import RELEASE_TIME_LIMIT_SECONDS
 from patients.reports import Report, ReportRelease
 from tests.core.utils.fusion.processes import WorkerProcess, wait_for
@@ -87,9 +88,9 @@ def release_one(lab: Any) -> tuple[ReportRelease, float]:
     patient = new_patient(lab)
     report = Report(lab=lab, patient=patient, title="Electrolytes", results=[POTASSIUM])
     report.save()
-    report.verify()
+    verify_report(report)
     with transaction.atomic():
-        report.release()
+        release_report(report)
     committed_at = time.monotonic()
     return ReportRelease.objects.get(report=report), committed_at
 

@@ -24,6 +24,7 @@ from core.models.webhook import WebhookDelivery, WebhookEndpoint
 from core.utils.activity_log.context import Actor, ActorKind, acting_as
 from core.utils.clients import registry
 from core.utils.webhooks.delivery import deliver_webhook
+from patients.actions import correct_report, release_report, verify_report
 from patients.models import Patient
 from patients.release import run_release
 from patients.reports import Report, ReportRelease
@@ -63,8 +64,8 @@ def screenshot_path() -> Path:
 def release(report: Report) -> ReportRelease:
     """Verify and release `report`, and run its release job now."""
     with acting_as(PATHOLOGIST):
-        report.verify()
-        report.release()
+        verify_report(report)
+        release_report(report)
     done = ReportRelease.objects.get(report=report)
     run_release.call(done.pk)
     done.refresh_from_db()
@@ -100,7 +101,7 @@ def corrected_report(
     first.save()
     releases = [release(first)]
     with acting_as(PATHOLOGIST):
-        second = first.correct("Haemoglobin re-run")
+        second = correct_report(first, reason="Haemoglobin re-run")
         second.title = "Complete blood count"
         second.save()
     releases.append(release(second))

@@ -21,6 +21,7 @@ from core.utils.aws.client import LocalFileS3Client
 from core.utils.clients import get_client, registry
 from core.utils.webhooks import emit_webhook
 from core.utils.webhooks.delivery import deliver_webhook
+from patients.actions import correct_report, release_report, verify_report
 from patients.models import Patient
 from patients.release import run_release
 from patients.reports import Report, ReportRelease
@@ -78,8 +79,8 @@ def new_report(lab: Lab, title: str = "CBC") -> Report:
 def release(report: Report) -> ReportRelease:
     """Verify and release `report`, and run its release job now."""
     with acting_as(PATHOLOGIST):
-        report.verify()
-        report.release()
+        verify_report(report)
+        release_report(report)
     done = ReportRelease.objects.get(report=report)
     run_release.call(done.pk)
     done.refresh_from_db()
@@ -95,7 +96,7 @@ def deliver_all() -> None:
 def corrected(report: Report) -> Report:
     """Correct the released `report`; its second edition, retitled, released."""
     with acting_as(PATHOLOGIST):
-        edition = report.correct("Haemoglobin re-run")
+        edition = correct_report(report, reason="Haemoglobin re-run")
         edition.title = "Complete blood count"
         edition.save()
     release(edition)
@@ -254,7 +255,7 @@ def test_model_events_of_the_report_are_listed_with_their_outcome(
     subscribe(report.lab, ["report.updated"])
     receiver.answer_next(410, "gone")
     with acting_as(PATHOLOGIST):
-        report.verify()
+        verify_report(report)
     deliver_all()
 
     [delivery] = details(report_timeline(report), DeliveryDetail)
@@ -438,7 +439,7 @@ def test_a_report_the_action_does_not_fit_is_named_and_the_others_change(
     admin_client: Client, report: Report, labs: dict[str, Lab]
 ) -> None:
     verified = new_report(labs["north"], "Lipid profile")
-    verified.verify()
+    verify_report(verified)
 
     content = run_action(admin_client, "release_reports", report, verified)
 

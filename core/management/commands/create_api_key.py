@@ -9,8 +9,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from admin.account.models import Lab
 from core.models.api_key import ApiKey
+from core.tenancy.hierarchy import lab_model
 from core.utils.activity_log.context import Actor, ActorKind, acting_as
 
 #: Who the activity log names for keys made by this command.
@@ -38,7 +38,7 @@ class Command(BaseCommand):
         name = options["name"].strip()
         if not name:
             raise CommandError("--name is empty; say what will use the key.")
-        lab = Lab.objects.filter(pk=options["lab"]).first()
+        lab = lab_model().objects.filter(pk=options["lab"]).first()
         if lab is None:
             raise CommandError(
                 f"There is no lab {options['lab']}; pass the id of an existing lab."

@@ -12,8 +12,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from admin.account.models import Lab
 from core.models.webhook import WebhookEndpoint
+from core.tenancy.hierarchy import lab_model
 from core.utils.activity_log.context import Actor, ActorKind, acting_as
 from core.utils.webhooks.events import known_event_types
 
@@ -43,7 +43,7 @@ class Command(BaseCommand):
         parser.add_argument("--description", default="", help="What receives them.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        lab = Lab.objects.filter(pk=options["lab"]).first()
+        lab = lab_model().objects.filter(pk=options["lab"]).first()
         if lab is None:
             raise CommandError(
                 f"There is no lab {options['lab']}; pass the id of an existing lab."

@@ -12,8 +12,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from admin.account.models import Lab
 from core.models.translation import LabTranslation
+from core.tenancy.hierarchy import lab_model
 from core.utils.translation import check_language
 
 #: The CSV header, in order; the import expects exactly these columns.
@@ -31,7 +31,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         lab_id: int = options["lab"]
-        if not Lab.objects.filter(pk=lab_id).exists():
+        if not lab_model().objects.filter(pk=lab_id).exists():
             raise CommandError(f"There is no lab with id {lab_id}.")
         rows = LabTranslation.objects.filter(lab_id=lab_id)
         if options["language"]:

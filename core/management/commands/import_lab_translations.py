@@ -27,9 +27,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from admin.account.models import Lab
 from core.management.commands.export_lab_translations import COLUMNS
 from core.models.translation import LabTranslation
+from core.tenancy.hierarchy import lab_model
 from core.utils.activity_log.context import Actor, ActorKind, acting_as
 
 #: Who the activity log names for changes made by this command.
@@ -60,7 +60,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         lab_id: int = options["lab"]
         path = Path(options["file"])
-        if not Lab.objects.filter(pk=lab_id).exists():
+        if not lab_model().objects.filter(pk=lab_id).exists():
             raise CommandError(f"There is no lab with id {lab_id}.")
         rows, errors = _read(path, lab_id)
         if errors:

@@ -47,9 +47,9 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from admin.account.models import Lab
+from core.tenancy.hierarchy import lab_model
 from core.utils.aws.exceptions import ObjectNotFound
 from core.utils.clients import get_client
 from core.utils.fusion import job
@@ -59,6 +59,9 @@ from core.utils.pdf.keys import check_job_id, new_job_id, report_key, request_ke
 from core.utils.pdf.registered import render_report
 from core.utils.pdf.registry import ReportRequest, ReportRequestInvalid, UnknownReport
 from core.utils.pusher.exceptions import PusherError
+
+if TYPE_CHECKING:
+    from admin.account.models import Lab
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +136,7 @@ def render_pdf_batch(lab_id: int, job_id: str) -> dict[str, str]:
         except ObjectNotFound:
             return {"status": "done-before", "key": key}
         try:
-            pdf = _render(Lab.objects.get(pk=lab_id), request["reports"])
+            pdf = _render(lab_model().objects.get(pk=lab_id), request["reports"])
         except (PdfError, ReportRequestInvalid, UnknownReport) as error:
             _notify(lab_id, FAILED_EVENT, {"key": key, "error": str(error)})
             storage.delete(pending)
@@ -147,7 +150,7 @@ def render_pdf_batch(lab_id: int, job_id: str) -> dict[str, str]:
     return {"status": "ready", "key": key}
 
 
-def _render(lab: Lab, reports: list[Any]) -> bytes:
+def _render(lab: "Lab", reports: list[Any]) -> bytes:
     """Each report rendered on `lab`'s letterhead, merged in order. The
     requests are checked again: a report may have been withdrawn since."""
     pdfs = [

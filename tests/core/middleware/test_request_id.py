@@ -9,10 +9,10 @@ from contextlib import contextmanager
 import pytest
 from django.test import Client, RequestFactory
 
+from core.http import client_ip_for
 from core.middleware.request_id import (
     MAX_REQUEST_ID_LENGTH,
     RequestIdLogFilter,
-    client_ip_for,
     request_id_for,
 )
 from core.utils.activity_log.context import RequestInfo, in_request
