@@ -45,8 +45,8 @@ from django.utils import timezone
 
 from core.models.actions import acting, unchanged_on_failure
 from core.utils.activity_log.context import Actor
+from patients.models import Report, ReportRelease
 from patients.release import start_release
-from patients.reports import Report, ReportRelease
 
 
 @transaction.atomic

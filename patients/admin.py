@@ -26,8 +26,7 @@ from django.urls import URLPattern, path, reverse
 from admin.account.models import Lab
 from core.admin import BaseModelAdmin
 from patients.actions import release_report, verify_report
-from patients.models import Patient, PatientQuerySet
-from patients.reports import Report
+from patients.models import Patient, PatientQuerySet, Report
 from patients.timeline import PDF_LINK_EXPIRY_SECONDS, report_timeline
 
 

@@ -2,7 +2,7 @@
 
 `patients.actions.release_report` changes the
 report's status and calls `start_release` in the same transaction: one
-`ReportRelease` row (patients/reports.py) per released edition, recording
+`ReportRelease` row (patients/models/reports.py) per released edition, recording
 which steps are done, and the `run_release` Fusion job, which runs the
 steps that are not, in order:
 
@@ -33,7 +33,12 @@ from core.utils import pdf as reports_pdf  # its renderer loads at first use
 from core.utils.clients import get_client
 from core.utils.fusion import job
 from core.utils.webhooks import emit_webhook
-from patients.reports import REPORT_RELEASED, Report, ReportRelease, is_critical
+from patients.models.reports import (
+    REPORT_RELEASED,
+    Report,
+    ReportRelease,
+    is_critical,
+)
 
 #: Outages of S3, Pusher or Slack are minutes to hours: 30 attempts with
 #: Fusion's capped backoff span several hours before a dead letter.

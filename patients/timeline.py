@@ -25,7 +25,7 @@ from typing import Any, cast
 from core.models.activity_log import ActivityLog
 from core.models.webhook import WebhookDelivery
 from core.utils.clients import get_client
-from patients.reports import Report, ReportRelease
+from patients.models import Report, ReportRelease
 
 #: A download link stays valid this long after the page is shown; reloading
 #: the page signs new ones.

@@ -26,7 +26,7 @@ from core.models.webhook import WebhookDelivery, WebhookEvent
 from core.utils.activity_log.context import Actor, ActorKind
 from core.utils.clients import registry
 from patients.actions import correct_report, release_report, verify_report
-from patients.reports import Report, ReportRelease
+from patients.models import Report, ReportRelease
 from tests.conftest import requires_postgresql
 from tests.core.utils.fusion.processes import WorkerProcess, wait_for, worker_env
 from tests.core.utils.webhooks.fixtures import new_patient
@@ -233,7 +233,7 @@ import django
 
 django.setup()
 from patients.actions import release_report
-from patients.reports import Report
+from patients.models import Report
 
 release_report(Report.objects.get(pk={pk}))
 """

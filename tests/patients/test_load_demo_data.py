@@ -7,8 +7,7 @@ from django_tasks_db.models import DBTaskResult
 from admin.account.models import Lab, LabRelation, User
 from admin.account.proxies.lab_relation import LabRelations
 from core.tenancy import LabScope, trusted_scope
-from patients.models import Patient
-from patients.reports import Report, ReportRelease
+from patients.models import Patient, Report, ReportRelease
 
 pytestmark = pytest.mark.django_db
 

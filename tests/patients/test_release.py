@@ -13,9 +13,8 @@ from core.models import ActivityLog
 from core.models.webhook import WebhookEvent
 from core.utils.clients import get_client, registry
 from patients.actions import release_report, verify_report
-from patients.models import Patient
+from patients.models import Patient, Report, ReportRelease
 from patients.release import run_release
-from patients.reports import Report, ReportRelease
 from tests.standins.pusher import PusherStandIn
 from tests.standins.slack import SlackStandIn
 

@@ -35,8 +35,8 @@ from core.models import ActivityLog
 from core.models.webhook import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from core.utils.clients import get_client, registry
 from patients.actions import release_report, verify_report
+from patients.models import Report, ReportRelease
 from patients.release import RELEASE_TIME_LIMIT_SECONDS
-from patients.reports import Report, ReportRelease
 from tests.core.utils.fusion.processes import WorkerProcess, wait_for
 from tests.core.utils.webhooks.fixtures import new_patient
 from tests.peers import ReleasePeers, release_peers

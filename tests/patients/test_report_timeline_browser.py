@@ -25,9 +25,8 @@ from core.utils.activity_log.context import Actor, ActorKind, acting_as
 from core.utils.clients import registry
 from core.utils.webhooks.delivery import deliver_webhook
 from patients.actions import correct_report, release_report, verify_report
-from patients.models import Patient
+from patients.models import Patient, Report, ReportRelease
 from patients.release import run_release
-from patients.reports import Report, ReportRelease
 from tests.standins.webhook_receiver import WebhookReceiver
 
 # The live server answers from another thread, so the data must be committed.

@@ -1,4 +1,4 @@
-"""Reports (patients/reports.py): the status lifecycle, reasons for changing
+"""Reports (patients/models/reports.py): the status lifecycle, reasons for changing
 a released report, corrections as new editions, and result checks."""
 
 import pytest
@@ -7,8 +7,8 @@ from django.db import transaction
 
 from core.models import ActivityLog
 from patients.actions import correct_report, release_report, verify_report
-from patients.models import Patient
-from patients.reports import Report, ReportRelease, is_critical
+from patients.models import Patient, Report, ReportRelease
+from patients.models.reports import is_critical
 
 pytestmark = pytest.mark.django_db
 

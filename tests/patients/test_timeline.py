@@ -22,9 +22,8 @@ from core.utils.clients import get_client, registry
 from core.utils.webhooks import emit_webhook
 from core.utils.webhooks.delivery import deliver_webhook
 from patients.actions import correct_report, release_report, verify_report
-from patients.models import Patient
+from patients.models import Patient, Report, ReportRelease
 from patients.release import run_release
-from patients.reports import Report, ReportRelease
 from patients.timeline import (
     MAX_VALUE_CHARS,
     ActivityDetail,

@@ -25,8 +25,7 @@ from django.db import transaction
 
 from admin.account.models import Lab, LabRelation, User
 from patients.actions import release_report, verify_report
-from patients.models import Patient
-from patients.reports import Report
+from patients.models import Patient, Report
 
 #: Password of the demo superuser. Development only.
 ADMIN_USERNAME = "admin"

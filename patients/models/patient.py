@@ -222,7 +222,3 @@ class Patient(WebhookEventsMixin, EncryptedFieldsMixin, LabScopedMixin, BaseMode
     def age(self) -> Age | None:
         """The age today in the lab's time zone."""
         return self.age_on(today_in(self.cached_lab.zone))
-
-
-# Reports live in their own module; imported here so that Django registers them.
-from patients.reports import Report, ReportRelease  # noqa: E402, F401
