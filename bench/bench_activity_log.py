@@ -51,10 +51,10 @@ from admin.account.models import Lab, LabRelation  # noqa: E402
 from bench.database import drop_database, prepare_database  # noqa: E402
 from bench.models import AuditReading, BaseReading, HistoryReading, PlainReading  # noqa: E402
 from bench.saves import insert, time_per_call, update  # noqa: E402
+from core.activity_log.index import index_name, to_document  # noqa: E402
+from core.activity_log.reading import get_activities  # noqa: E402
+from core.activity_log.shipping import ship_all  # noqa: E402
 from core.models import ActivityLog  # noqa: E402
-from core.utils.activity_log.index import index_name, to_document  # noqa: E402
-from core.utils.activity_log.reading import get_activities  # noqa: E402
-from core.utils.activity_log.shipping import ship_all  # noqa: E402
 
 MODELS = (BaseReading, PlainReading, HistoryReading, AuditReading)
 LABS = 10

@@ -128,7 +128,7 @@ class Engine:
             argv = ["manage.py", "fusion_worker", "--no-startup-delay"]
         else:
             argv = [
-                "-m", "celery", "-A", "core.utils.fusion.celery_app", "worker",
+                "-m", "celery", "-A", "core.fusion.celery_app", "worker",
                 "--pool=solo", f"--queues={QUEUE_PREFIX}default", "--loglevel=WARNING",
                 "--without-gossip", "--without-mingle",
                 f"--hostname={QUEUE_PREFIX}{index}@%h",

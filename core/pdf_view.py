@@ -26,7 +26,7 @@ The JSON body holds exactly one of:
   answers 202 `{"job": "<Fusion job id>", "key": "labs/<lab>/reports/<id>.pdf"}`
   at once; a Fusion job renders the reports into one PDF, stores it under
   `key` and triggers `pdf.ready` (`{"key", "url"}`) or `pdf.failed`
-  (`{"key", "error"}`) on the lab's Pusher channel. See core.utils.pdf.jobs
+  (`{"key", "error"}`) on the lab's Pusher channel. See core.pdf_jobs
   for retries and idempotency. Fetch the PDF with the event's signed URL,
   or with `{"merge": [key]}`.
 
@@ -86,6 +86,7 @@ from core.http import (
     validation_fields,
 )
 from core.middleware.lab_context import LabRequest
+from core.pdf_jobs import enqueue_pdf_batch
 from core.pdf_sync import RendersBusy, RenderTimedOut, render_now
 from core.tenancy import LabScope
 from core.tenancy.hierarchy import lab_model
@@ -101,7 +102,6 @@ from core.utils.pdf.errors import (
     PdfTooManyPages,
     PdfUnreadable,
 )
-from core.utils.pdf.jobs import enqueue_pdf_batch
 from core.utils.pdf.keys import report_key_lab
 from core.utils.pdf.limits import check_context
 from core.utils.pdf.registry import (

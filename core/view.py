@@ -8,7 +8,7 @@ Health checks (routes in core/urls.py):
   everyone: a load balancer or orchestrator restarts the process when it
   fails.
 - `GET /core/view/ready/` (readiness): runs the checks of
-  core/utils/health/checks.py within HEALTH_CHECK_TIMEOUT_SECONDS each and
+  core/health/checks.py within HEALTH_CHECK_TIMEOUT_SECONDS each and
   HEALTH_CHECK_DEADLINE_SECONDS in all, and answers JSON with each check's
   status, latency and detail (`HealthReport.as_dict`): 503 when a critical
   check is down, else 200 (`"status": "degraded"` and `warnings` when an
@@ -37,12 +37,12 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 
 from core.decorators import QUERY_METHODS, request_json, require_lab
+from core.health.checks import readiness_report
+from core.health.runner import Status
 from core.http import client_ip_for, json_error
 from core.tenancy import LabKind, LabScope
 from core.tenancy.access import scope_for_session
 from core.tenancy.facts import lab_facts
-from core.utils.health.checks import readiness_report
-from core.utils.health.runner import Status
 from core.utils.json_input import INTEGER, JsonField, check_fields, model_json_fields
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network

@@ -32,7 +32,7 @@ from django.utils import timezone
 from core.utils import pdf as reports_pdf  # its renderer loads at first use
 from core.utils.clients import get_client
 from core.utils.fusion import job
-from core.utils.webhooks import emit_webhook
+from core.webhooks import emit_webhook
 from patients.models.reports import (
     REPORT_RELEASED,
     Report,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, cast
 
-from core.models.activity_log import ActivityLog
+from core.activity_log.models import ActivityLog
 from core.models.webhook import WebhookDelivery
 from core.utils.clients import get_client
 from patients.models import Report, ReportRelease

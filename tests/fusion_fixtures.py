@@ -9,9 +9,9 @@ import pytest
 from django.tasks import task_backends
 
 from config.settings.services import fusion_tasks_setting
+from core.fusion.db_worker import FusionDatabaseWorker
 from core.utils.clients import registry
-from core.utils.fusion.db_worker import FusionDatabaseWorker
-from tests.core.utils.fusion.processes import TEST_OPTIONS, wait_for
+from tests.core.fusion.processes import TEST_OPTIONS, wait_for
 
 #: Queues the tests' jobs may use.
 QUEUES = ["default", "held", "spare"]

@@ -1,5 +1,5 @@
 """Fixtures for the health check tests: real failures to check against.
-Imported by the conftest files of tests/core/utils/health and tests/core/view.
+Imported by the conftest files of tests/core/health and tests/core/view.
 
 - `database_unreachable`: new connections to the default database fail (the
   checks' threads open new ones), as when the server is down: on

@@ -1,5 +1,5 @@
 """Fixtures and helpers of the PDF endpoint and PDF job tests (POST
-/core/pdf/, core.utils.pdf.jobs): the file store (a temporary folder, or a
+/core/pdf/, core.pdf_jobs): the file store (a temporary folder, or a
 bucket on moto's real S3 server), the Pusher stand-in behind the real
 client, signed-in clients, real stored PDFs, and reading PDFs back.
 

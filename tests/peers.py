@@ -28,8 +28,8 @@ from unittest import mock
 from django.conf import settings
 
 from config.settings.services import build_services
+from tests.core.fusion.processes import WorkerProcess, worker_env
 from tests.core.utils.aws.conftest import CREDENTIALS, MotoServer
-from tests.core.utils.fusion.processes import WorkerProcess, worker_env
 from tests.redis_servers import RedisServer
 from tests.standins.pusher import PusherStandIn
 from tests.standins.slack import SlackStandIn

@@ -259,12 +259,12 @@ TASKS = build_tasks()
 # Run by every Fusion worker's maintenance round: seal the activity log's
 # hash chains, and ship entries to Elasticsearch when one is configured.
 FUSION_PERIODIC_TASKS = [
-    "core.utils.activity_log.chain.seal_all",
-    "core.utils.activity_log.shipping.ship_pending",
+    "core.activity_log.chain.seal_all",
+    "core.activity_log.shipping.ship_pending",
     "core.ratelimit.counters.prune_expired_counters",
 ]
 
-# Activity log retention (core/utils/activity_log/retention.py). Audit
+# Activity log retention (core/activity_log/retention.py). Audit
 # records are kept for ACTIVITY_LOG_RETENTION_YEARS (Elasticsearch's monthly
 # activity-* indices must be kept that long; nothing here deletes one). The
 # database keeps every entry unless ACTIVITY_LOG_DB_RETENTION_DAYS is set:

@@ -34,14 +34,14 @@ def _fusion() -> dict[str, Any]:
     """The job queue's client; the engine itself is chosen by settings.TASKS
     (`build_tasks()`). FUSION_TASK_BACKEND: the TASKS alias it reports on."""
     return {
-        "BACKEND": "core.utils.fusion.client.FusionClient",
+        "BACKEND": "core.fusion.client.FusionClient",
         "OPTIONS": {"backend": env_str("FUSION_TASK_BACKEND", "default")},
     }
 
 
 FUSION_ENGINES = {
-    "database": "core.utils.fusion.db_backend.FusionDatabaseBackend",
-    "celery": "core.utils.fusion.broker_backend.FusionCeleryBackend",
+    "database": "core.fusion.db_backend.FusionDatabaseBackend",
+    "celery": "core.fusion.broker_backend.FusionCeleryBackend",
 }
 FUSION_DEFAULT_BROKER_URL = "amqp://guest:guest@127.0.0.1:5672//"
 #: FUSION_* variables holding seconds, and the engine option each sets.

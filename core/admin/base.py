@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from core.models.activity_log import ActivityLog
+from core.activity_log.models import ActivityLog
 from core.models.base import BaseModel
 
 #: Entries per page of a record's History.

@@ -8,8 +8,8 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from core.activity_log.models import ActivityLog
 from core.admin.base import BaseModelAdmin
-from core.models.activity_log import ActivityLog
 from core.models.api_key import ApiKey
 from core.models.translation import LabTranslation
 

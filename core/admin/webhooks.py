@@ -20,7 +20,7 @@ from core.models.webhook import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from core.utils.webhooks.replay import ReplayRefused, replay_delivery, replay_failed
+from core.webhooks.replay import ReplayRefused, replay_delivery, replay_failed
 
 
 class ReadOnlyAdminMixin:

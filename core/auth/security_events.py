@@ -29,7 +29,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from core.models.activity_log import ActivityLog
+from core.activity_log.models import ActivityLog
 
 # The memoised parent lookup add_activity_log uses, so entries written here
 # record the lab's parent the same way at no extra query.

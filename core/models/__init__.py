@@ -1,6 +1,6 @@
 """Core models and mixins, re-exported for `from core.models import BaseModel`."""
 
-from core.models.activity_log import (
+from core.activity_log.models import (
     ActivityLog,
     ActivityLogChainHead,
     ActivityLogPrune,
@@ -33,7 +33,6 @@ from core.models.webhook import (
     WebhookEndpoint,
     WebhookEvent,
 )
-from core.models.webhook_events import WebhookEventsMixin
 
 __all__ = [
     "ActivityLog",
@@ -66,5 +65,4 @@ __all__ = [
     "WebhookDelivery",
     "WebhookEndpoint",
     "WebhookEvent",
-    "WebhookEventsMixin",
 ]

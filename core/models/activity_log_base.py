@@ -18,7 +18,7 @@ fields as changed with their SHA-256. A field class can take part too
 like `sensitive_fields`, `activity_log_skipped = True` leaves it out, and a
 `same_value(instance, old, new)` method decides whether it changed. A save
 that changes nothing logs nothing. Each entry is queued for sealing into its
-lab's hash chain (see core/utils/activity_log/chain.py).
+lab's hash chain (see core/activity_log/chain.py).
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
 
-from core.models.activity_log import ActivityLog
+from core.activity_log.models import ActivityLog
+from core.activity_log.reading import get_activities
 from core.models.loaded_state import LoadedStateMixin
 from core.tenancy.hierarchy import first_parent_lab_id
 from core.utils.activity_log.context import Actor, current_actor, current_request
@@ -151,9 +152,7 @@ class ActivityLogBase(LoadedStateMixin):
         **filters: Any,
     ) -> Any:
         """This record's entries, newest first; see
-        `core.utils.activity_log.reading.get_activities` for the filters."""
-        from core.utils.activity_log.reading import get_activities  # avoids a cycle
-
+        `core.activity_log.reading.get_activities` for the filters."""
         return get_activities(
             cls._meta.label_lower, instance_id, start_date, end_date,
             lab_id=lab_id, **filters,

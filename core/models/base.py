@@ -46,7 +46,6 @@ from core.models.activity_log_base import ActivityLogBase
 from core.models.caching import CachingMixin
 from core.models.managers import BaseManager
 from core.models.save_state import restored_on_failure
-from core.models.webhook_events import WebhookEventsMixin
 from core.utils.transactions import run_after_commit
 
 #: Fields that save() manages; set_values() and forms never set them.
@@ -222,12 +221,15 @@ class BaseModel(ActivityLogBase, CachingMixin, models.Model):
     def _send_change_webhook(
         self, action: str, changed_fields: Collection[str] = ()
     ) -> None:
-        if not isinstance(self, WebhookEventsMixin):
+        # The feature lives above the models (core/webhooks/), so the mixin
+        # is found by the method it adds rather than by class.
+        emit = getattr(self, "emit_change_webhook", None)
+        if emit is None:
             raise ImproperlyConfigured(
                 f"{type(self).__name__} sets webhook_enabled but does not send "
-                "webhooks: add core.models.WebhookEventsMixin to its bases."
+                "webhooks: add core.webhooks.WebhookEventsMixin to its bases."
             )
-        self.emit_change_webhook(action, changed_fields)
+        emit(action, changed_fields)
 
     def _lock_at_loaded_version(self, using: str) -> None:
         current = (

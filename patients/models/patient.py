@@ -18,11 +18,11 @@ from core.models import (
     EncryptedFieldsMixin,
     EncryptedTextField,
     LabScopedMixin,
-    WebhookEventsMixin,
 )
 from core.models.lab_scoped import LabScopedQuerySet
 from core.tenancy import LabScope
 from core.utils.date import Age, age_between, today_in
+from core.webhooks import WebhookEventsMixin
 
 #: Oldest documented human lifespan is 122 years; anything older is a typo.
 MAX_AGE_YEARS = 130

@@ -29,8 +29,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from core.models import BaseModel, LabScopedMixin, WebhookEventsMixin
-from core.utils.webhooks import declare_webhook_event
+from core.models import BaseModel, LabScopedMixin
+from core.webhooks import WebhookEventsMixin, declare_webhook_event
 
 #: Result keys, and which of them must be numbers when given.
 RESULT_KEYS = {"test", "value", "unit", "low", "high", "critical_low", "critical_high"}

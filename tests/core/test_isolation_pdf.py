@@ -14,7 +14,7 @@ from django.test import Client
 from django_tasks_db.models import DBTaskResult
 
 from core.models import ApiKey
-from core.utils.pdf.jobs import render_pdf_batch
+from core.pdf_jobs import render_pdf_batch
 from tests.core.middleware.fixtures import LOGIN_URL, PASSWORD, make_user, post_json
 from tests.pdf_fixtures import (
     Labs,

@@ -28,8 +28,8 @@ from core.utils.clients import registry
 from patients.actions import correct_report, release_report, verify_report
 from patients.models import Report, ReportRelease
 from tests.conftest import requires_postgresql
-from tests.core.utils.fusion.processes import WorkerProcess, wait_for, worker_env
-from tests.core.utils.webhooks.fixtures import new_patient
+from tests.core.fusion.processes import WorkerProcess, wait_for, worker_env
+from tests.core.webhooks.fixtures import new_patient
 
 # Real commits: an action that is not one transaction leaves its first
 # steps committed when a later one fails, as it would in production.

@@ -6,7 +6,7 @@ import pytest
 
 from core.models.webhook import WebhookEvent
 from core.utils.webhooks import known_event_types
-from tests.core.utils.webhooks.fixtures import new_patient
+from tests.core.webhooks.fixtures import new_patient
 
 pytestmark = pytest.mark.django_db
 

@@ -37,8 +37,8 @@ from core.utils.clients import get_client, registry
 from patients.actions import release_report, verify_report
 from patients.models import Report, ReportRelease
 from patients.release import RELEASE_TIME_LIMIT_SECONDS
-from tests.core.utils.fusion.processes import WorkerProcess, wait_for
-from tests.core.utils.webhooks.fixtures import new_patient
+from tests.core.fusion.processes import WorkerProcess, wait_for
+from tests.core.webhooks.fixtures import new_patient
 from tests.peers import ReleasePeers, release_peers
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -23,7 +23,7 @@ from admin.account.models import Lab, User
 from core.models.webhook import WebhookDelivery, WebhookEndpoint
 from core.utils.activity_log.context import Actor, ActorKind, acting_as
 from core.utils.clients import registry
-from core.utils.webhooks.delivery import deliver_webhook
+from core.webhooks.delivery import deliver_webhook
 from patients.actions import correct_report, release_report, verify_report
 from patients.models import Patient, Report, ReportRelease
 from patients.release import run_release

@@ -14,9 +14,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from core.models.activity_log import ActivityLog, ActivityLogSeal
+from core.activity_log.models import ActivityLog, ActivityLogSeal
+from core.activity_log.reading import day_bounds
 from core.tenancy import trusted_scope
-from core.utils.activity_log.reading import day_bounds
 
 COLUMNS = (
     "id", "created_at", "lab_id", "model_label", "instance_id", "action",

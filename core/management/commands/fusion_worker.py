@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 from django.tasks.exceptions import InvalidTaskBackend
 
-from core.utils.fusion.engine import FusionEngine
+from core.fusion.engine import FusionEngine
 
 
 class Command(BaseCommand):
@@ -15,7 +15,7 @@ class Command(BaseCommand):
 
     On the database engine this is django-tasks-db's worker loop with
     Fusion's retries, time limits and recovery; on the broker engine it is a
-    Celery worker (`celery -A core.utils.fusion.celery_app worker` is the
+    Celery worker (`celery -A core.fusion.celery_app worker` is the
     same). Either way every worker also recovers jobs of dead workers.
     """
 

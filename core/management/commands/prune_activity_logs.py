@@ -3,7 +3,7 @@
 With settings.ACTIVITY_LOG_DB_RETENTION_DAYS unset (the default) it removes
 nothing. Otherwise it removes, per lab, the chain prefix of sealed entries
 that Elasticsearch confirmed and that are older than the setting, after
-verifying that prefix (core/utils/activity_log/retention.py).
+verifying that prefix (core/activity_log/retention.py).
 """
 
 from typing import Any
@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from core.utils.activity_log.retention import (
+from core.activity_log.retention import (
     describe,
     prune_expired,
     retention_cutoff,

@@ -1,13 +1,13 @@
 """`manage.py prune_webhooks [--days N] [--dry-run]`: remove webhook history
 older than settings.WEBHOOK_HISTORY_DAYS (90) days, or N; see
-core/utils/webhooks/retention.py. Meant for a daily cron job."""
+core/webhooks/retention.py. Meant for a daily cron job."""
 
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from core.utils.webhooks.retention import prune_webhook_history
+from core.webhooks.retention import prune_webhook_history
 
 
 class Command(BaseCommand):

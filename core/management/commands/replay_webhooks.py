@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.models.webhook import WebhookEndpoint
 from core.utils.activity_log.context import Actor, ActorKind, acting_as
-from core.utils.webhooks.replay import ReplayRefused, replay_delivery, replay_failed
+from core.webhooks.replay import ReplayRefused, replay_delivery, replay_failed
 
 REPLAY_ACTOR = Actor(
     id="command:replay_webhooks", name="replay_webhooks", role="", kind=ActorKind.SYSTEM

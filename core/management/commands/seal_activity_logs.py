@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from core.utils.activity_log.chain import seal_all
+from core.activity_log.chain import seal_all
 
 
 class Command(BaseCommand):

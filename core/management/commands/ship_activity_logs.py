@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from core.utils.activity_log.shipping import ship_all, shipping_lag_seconds
+from core.activity_log.shipping import ship_all, shipping_lag_seconds
 from core.utils.elastic_search.errors import SearchNotConfigured
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from core.models.activity_log import ActivityLogSeal
-from core.utils.activity_log.chain import seal_all, verify_lab
+from core.activity_log.chain import seal_all, verify_lab
+from core.activity_log.models import ActivityLogSeal
 
 
 class Command(BaseCommand):

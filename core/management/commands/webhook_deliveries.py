@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.models.webhook import WebhookDelivery, WebhookEndpoint
-from core.utils.webhooks.replay import REPLAYABLE
+from core.webhooks.replay import REPLAYABLE
 
 DEFAULT_LIMIT = 50
 

@@ -1,2 +1,3 @@
-"""The activity log's machinery: who is acting (context), canonical hashing
-and sealing of each lab's chain, and verification."""
+"""Who is acting: the request's actor and request context that every
+activity-log entry records (context.py). The log itself, its chain,
+shipping and reading, is core/activity_log/."""

@@ -3,10 +3,9 @@
 Jobs are `django.tasks` tasks declared with `@job` (retry and time-limit
 policy included) and run by `manage.py fusion_worker` on the engine that
 settings.TASKS selects: the embedded database engine (django-tasks-db) or
-the broker engine (Celery on RabbitMQ). `get_client("fusion")` enqueues,
-reports health and re-runs dead letters. Models, clients and backends are
-imported from their modules, not from here, so that this package can be
-imported while Django's apps are still loading.
+the broker engine (Celery on RabbitMQ). This package is the stateless job
+API (declaring jobs, their policy, options and errors) that every layer may
+use; the engines, which hold the queue's state, are core/fusion/.
 """
 
 from core.utils.fusion.exceptions import (

@@ -1,7 +1,7 @@
 """Registered reports (core.utils.pdf.registry) rendered to PDF: `render_report`
 renders a `ReportRequest` on a lab's letterhead, within the report's own
 limits (limits.py). Used by core/pdf_sync.py (the endpoint's renders) and
-core/utils/pdf/jobs.py (batches).
+core/pdf_jobs.py (batches).
 """
 
 from typing import TYPE_CHECKING, Any

@@ -9,8 +9,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
+from core.activity_log.chain import seal_lab, verify_lab
 from core.models import ActivityLog, ActivityLogSeal
-from core.utils.activity_log.chain import seal_lab, verify_lab
 from patients.models import Patient
 from tests.conftest import requires_postgresql
 

@@ -9,8 +9,8 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from admin.account.models import User
+from core.activity_log.chain import seal_lab
 from core.models import ActivityLog
-from core.utils.activity_log.chain import seal_lab
 from core.utils.date import today_in
 from patients.models import Patient
 

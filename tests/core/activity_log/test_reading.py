@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
+from core.activity_log.index import INDEX_PATTERN, to_document
+from core.activity_log.reading import get_activities
+from core.activity_log.shipping import ship_all, ship_batch
 from core.models import ActivityLog
 from core.utils.activity_log.context import Actor, ActorKind, acting_as
-from core.utils.activity_log.index import INDEX_PATTERN, to_document
-from core.utils.activity_log.reading import get_activities
-from core.utils.activity_log.shipping import ship_all, ship_batch
 from core.utils.capabilities import Capability
 from core.utils.clients import get_client, override_client
 from core.utils.elastic_search.null import NullSearchClient

@@ -9,9 +9,9 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from core.activity_log.chain import seal_all, verify_lab
+from core.activity_log.retention import prune_expired
 from core.models import ActivityLog, ActivityLogPrune
-from core.utils.activity_log.chain import seal_all, verify_lab
-from core.utils.activity_log.retention import prune_expired
 from patients.models import Patient
 from tests.conftest import requires_postgresql
 from tests.core.activity_log.test_chain import raw_sql

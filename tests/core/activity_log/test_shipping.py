@@ -6,15 +6,15 @@ without a search server nothing is marked shipped."""
 import pytest
 from django.core.management import CommandError, call_command
 
-from core.models import ActivityLog
-from core.utils.activity_log.index import MAPPINGS, TEMPLATE_NAME, index_name
-from core.utils.activity_log.shipping import (
+from core.activity_log.index import MAPPINGS, TEMPLATE_NAME, index_name
+from core.activity_log.shipping import (
     ShipResult,
     ship_activity_logs,
     ship_all,
     ship_pending,
     shipping_lag_seconds,
 )
+from core.models import ActivityLog
 from core.utils.capabilities import Capability
 from core.utils.clients import get_client, override_client
 from core.utils.elastic_search.errors import SearchNotConfigured, SearchUnavailable

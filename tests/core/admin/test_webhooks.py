@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from admin.account.models import Lab, User
 from core.models.webhook import WebhookDelivery, WebhookEndpoint
-from tests.core.utils.webhooks.fixtures import new_patient
+from tests.core.webhooks.fixtures import new_patient
 from tests.standins.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.django_db(transaction=True)

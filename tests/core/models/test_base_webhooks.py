@@ -11,10 +11,10 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
 
-from core.models import WebhookEventsMixin
 from core.models.webhook import WebhookDelivery, WebhookEvent
+from core.webhooks import WebhookEventsMixin
 from patients.models import Patient
-from tests.core.utils.webhooks.fixtures import new_patient
+from tests.core.webhooks.fixtures import new_patient
 from tests.lifecycle.models import Instrument
 from tests.standins.webhook_receiver import WebhookReceiver
 
@@ -177,7 +177,7 @@ class FlaggedOnlyInstrument(Instrument):
 
 def test_the_flag_without_the_mixin_is_refused_with_how_to_fix_it(db):
     with pytest.raises(
-        ImproperlyConfigured, match=r"add core\.models\.WebhookEventsMixin"
+        ImproperlyConfigured, match=r"add core\.webhooks\.WebhookEventsMixin"
     ):
         FlaggedOnlyInstrument(name="Sysmex", serial="XN-1").save()
 

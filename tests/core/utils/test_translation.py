@@ -15,15 +15,9 @@ from django.utils.translation import pgettext_lazy
 from admin.account.models import LabRelation
 from core.cache.backends import RedisStorage
 from core.models import LabTranslation
+from core.models.translation import lab_text, lab_texts, override_lab_ids
 from core.utils.clients import get_client, registry
-from core.utils.translation import (
-    REPORT_TEXTS,
-    default_text,
-    lab_text,
-    lab_texts,
-    override_lab_ids,
-    text_direction,
-)
+from core.utils.translation import REPORT_TEXTS, default_text, text_direction
 from tests.cache_settings import cache_service
 from tests.redis_servers import redis_server
 

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from admin.account.models import Lab
 from core.models import ActivityLog
 from core.models.webhook import WebhookDelivery, WebhookEndpoint
-from tests.core.utils.webhooks.fixtures import new_patient
+from tests.core.webhooks.fixtures import new_patient
 from tests.standins.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -11,7 +11,7 @@ import pytest
 from django.tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from core.utils.pdf.jobs import QueuedPdf, enqueue_pdf_batch, render_pdf_batch
+from core.pdf_jobs import QueuedPdf, enqueue_pdf_batch, render_pdf_batch
 from core.utils.pdf.keys import new_job_id, request_key
 from core.utils.pdf.registry import ReportRequest, register_report, unregister_report
 from core.utils.pusher.exceptions import PusherUnavailable
@@ -113,7 +113,7 @@ def test_pusher_refusing_the_event_is_logged_not_retried(
     queued = enqueue_pdf_batch(labs["north"].pk, [summary_of("Asha")])
     pusher.answer_next(403, '{"error": "over quota"}')
 
-    with caplog.at_level(logging.ERROR, logger="core.utils.pdf.jobs"):
+    with caplog.at_level(logging.ERROR, logger="core.pdf_jobs"):
         outcome = render_pdf_batch.call(*job_args(queued))
 
     assert outcome["status"] == "ready"

@@ -1,0 +1,180 @@
+"""The broker engine's worker side: the Celery task that runs every job, the
+maintenance bootstep, and `run_celery_worker` for `manage.py fusion_worker`.
+
+A message names a `FusionJob`; the worker claims the row (one conditional
+UPDATE that counts the attempt), runs the job with its time limit and
+records the outcome on the row: done, retry later (the relay publishes it
+when due), or dead letter. A claim that finds the row finished, running
+elsewhere or not yet due drops the message: duplicates are harmless.
+"""
+
+import logging
+import os
+import time
+from typing import TYPE_CHECKING, Any, cast
+
+from celery import bootsteps  # type: ignore[import-untyped]
+from celery.exceptions import Reject  # type: ignore[import-untyped]
+from django.db import DatabaseError, close_old_connections
+from django.tasks import Task, task_backends
+from django.tasks.signals import task_finished, task_started
+from django.utils.module_loading import import_string
+
+from core.fusion.engine import FusionEngine, MaintenanceThread
+from core.fusion.execution import Outcome, run_attempt, worker_identity
+from core.utils.fusion.exceptions import WorkerLost
+from core.utils.fusion.jobs import policy_of
+
+if TYPE_CHECKING:
+    from core.fusion.broker_backend import FusionCeleryBackend
+
+logger = logging.getLogger(__name__)
+
+#: While the database is unreachable, each message goes back to the queue
+#: after this pause, instead of spinning through redeliveries.
+DATABASE_OUTAGE_PAUSE_SECONDS = 1.0
+
+_identity: dict[int, str] = {}
+
+
+def _worker_id() -> str:
+    """This process's worker id (prefork children each have their own)."""
+    pid = os.getpid()
+    if pid not in _identity:
+        _identity[pid] = worker_identity()
+    return _identity[pid]
+
+
+def run_job(celery_task: Any, job_id: str) -> None:
+    """Body of the Celery task `fusion.run_job` (bound): run one Fusion job.
+
+    If the database is unreachable, the message is rejected back to the
+    queue (acks_late), so nothing is lost while it is down.
+    """
+    backend = cast("FusionCeleryBackend", task_backends[celery_task.app.fusion_alias])
+    delivery = celery_task.request.delivery_info or {}
+    close_old_connections()  # like a request: drop broken or expired ones
+    try:
+        execute_job(backend, job_id, redelivered=bool(delivery.get("redelivered")))
+    except DatabaseError as exc:
+        logger.warning(
+            "job %s: database unavailable (%s); returning it to the queue",
+            job_id,
+            type(exc).__name__,
+        )
+        time.sleep(DATABASE_OUTAGE_PAUSE_SECONDS)
+        raise Reject(
+            f"database unavailable: {type(exc).__name__}", requeue=True
+        ) from exc
+
+
+def execute_job(
+    backend: "FusionCeleryBackend", job_id: str, *, redelivered: bool
+) -> Outcome | None:
+    """Claim, run and record job `job_id`; None if it was not claimable.
+
+    `redelivered` (RabbitMQ's flag: the previous consumer died before
+    acknowledging) lets a RUNNING row be claimed again at once, instead of
+    after its time limit and grace period.
+    """
+    row = backend.claim(job_id, worker_id=_worker_id(), redelivered=redelivered)
+    if row is None:
+        logger.debug("job %s: not claimable (finished, running or not due)", job_id)
+        return None
+    try:
+        task = import_string(row.task_path)
+        if not isinstance(task, Task):
+            raise TypeError(f"{row.task_path} is not a job")
+    except (ImportError, TypeError) as exc:
+        outcome = Outcome(succeeded=False, error=exc)
+    else:
+        outcome = _attempt(backend, row, task)
+    if not backend.record_outcome(row, outcome):
+        logger.warning("job %s: recovered meanwhile; this outcome was dropped", job_id)
+    elif outcome.retry_at is not None:
+        logger.warning(
+            "job %s (%s) failed attempt %d with %s; retrying at %s",
+            job_id,
+            row.task_path,
+            row.attempts,
+            type(outcome.error).__name__,
+            outcome.retry_at.isoformat(),
+        )
+    else:
+        row.refresh_from_db()
+        task_finished.send(type(backend), task_result=backend.task_result_of(row))
+    return outcome
+
+
+def _attempt(backend: "FusionCeleryBackend", row: Any, task: Task) -> Outcome:
+    policy = policy_of(task)
+    if row.attempts > policy.max_attempts:
+        # Each earlier attempt ended with its worker gone (the message was
+        # redelivered each time): this job may be what kills them.
+        return Outcome(
+            succeeded=False,
+            error=WorkerLost(
+                f"The worker stopped during each of the job's {policy.max_attempts} "
+                "attempts."
+            ),
+        )
+    task_result = backend.task_result_of(row, task)
+    task_started.send(type(backend), task_result=task_result)
+    # Soft limit by SIGALRM here; the hard limit is Celery's own (prefork).
+    return run_attempt(task, task_result)
+
+
+class MaintenanceStep(bootsteps.StartStopStep):
+    """Celery worker bootstep: Fusion's maintenance thread (recovery of dead
+    workers' jobs, relay of unpublished jobs, pruning) in the worker's main
+    process, started after the pool so forked children do not inherit it."""
+
+    requires = {"celery.worker.components:Pool"}
+
+    def __init__(self, parent: Any, **kwargs: Any) -> None:
+        super().__init__(parent, **kwargs)
+        self.thread: MaintenanceThread | None = None
+
+    def start(self, parent: Any) -> None:
+        """Start the maintenance thread."""
+        backend = cast(FusionEngine, task_backends[parent.app.fusion_alias])
+        self.thread = MaintenanceThread(backend)
+        self.thread.start()
+
+    def stop(self, parent: Any) -> None:
+        """Stop it (waits for the current round)."""
+        if self.thread is not None:
+            self.thread.stop()
+
+
+def run_celery_worker(
+    backend: "FusionCeleryBackend",
+    *,
+    queue_names: list[str] | None = None,
+    worker_id: str | None = None,
+    pool: str = "prefork",
+    concurrency: int | None = None,
+    loglevel: str = "INFO",
+    **ignored: Any,
+) -> None:
+    """Run a Celery worker for `backend` in this process, consuming the
+    broker queues of `queue_names` (Django queue names; default: QUEUES)."""
+    names = queue_names or sorted(backend.queues) or ["default"]
+    if "*" in names:
+        raise ValueError(
+            "The broker engine consumes named queues; pass them, e.g. "
+            "--queue-name default,reports (not '*')."
+        )
+    argv = [
+        "worker",
+        f"--queues={','.join(backend.link.queue_for(name) for name in names)}",
+        f"--pool={pool}",
+        f"--loglevel={loglevel}",
+        "--without-gossip",
+        "--without-mingle",
+    ]
+    if concurrency:
+        argv.append(f"--concurrency={concurrency}")
+    if worker_id:
+        argv.append(f"--hostname={worker_id}")
+    backend.link.app.worker_main(argv)

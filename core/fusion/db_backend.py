@@ -1,0 +1,175 @@
+"""The embedded engine: django-tasks-db's table and worker, plus what it lacks.
+
+django-tasks-db stores each job as a `DBTaskResult` row, inserted in the
+enqueuing transaction (so a rolled-back job never exists), and its worker
+claims rows with SELECT ... FOR UPDATE SKIP LOCKED. Fusion adds:
+
+- retries: a failed attempt puts the same row back to READY with
+  `run_after` = now + backoff (attempts are `len(worker_ids)`, one per claim);
+- dead letters: the last failed attempt marks it FAILED and writes a
+  `FusionDeadLetter` in the same transaction;
+- time limits, enforced in Fusion's worker (`db_worker.py`);
+- recovery: a RUNNING row older than its time limit plus
+  `recovery_grace_seconds` belonged to a worker that died (SIGKILL, OOM,
+  power loss): it is requeued, or buried when out of attempts.
+
+Every state change is one UPDATE guarded by the row's status and start
+time, so a worker and a recovering peer can never both record an outcome.
+"""
+
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import Case, Count, F, Min, Q, When
+from django.tasks import Task, TaskResultStatus
+from django.utils import timezone
+from django.utils.module_loading import import_string
+from django_tasks_db.backend import DatabaseBackend
+from django_tasks_db.backend import TaskResult as DatabaseTaskResult
+from django_tasks_db.models import DBTaskResult, get_date_max
+
+from core.fusion.dead_letters import pending_dead_letters
+from core.fusion.engine import FusionEngine
+from core.fusion.execution import (
+    Outcome,
+    describe_error,
+    describe_traceback,
+    failure_outcome,
+)
+from core.fusion.outcomes import record_attempt_outcome
+from core.utils.fusion.exceptions import WorkerLost
+from core.utils.fusion.jobs import DEFAULT_POLICY, JobPolicy, job_payload, policy_of
+from core.utils.fusion.options import EngineOptions, FusionStats
+
+#: Stale rows handled per maintenance round; the rest wait for the next one.
+RECOVERY_BATCH = 100
+
+
+class FusionDatabaseBackend(FusionEngine, DatabaseBackend):
+    """`settings.TASKS` backend of the embedded engine; see the module docstring.
+
+    OPTIONS: those of `EngineOptions` (the broker ones are ignored) and
+    django-tasks-db's own (`id_function`).
+    """
+
+    engine_name = "database"
+
+    def __init__(self, alias: str, params: dict[str, Any]) -> None:
+        super().__init__(alias, params)
+        self.fusion_options = EngineOptions.from_options(alias, self.options)
+
+    def enqueue(self, task: Task, args: Any, kwargs: Any) -> DatabaseTaskResult:
+        """Insert the job's row (in the caller's transaction, if any)."""
+        job_payload(task, args, kwargs)  # a clear error for non-JSON arguments
+        return super().enqueue(task, args, kwargs)
+
+    # -- recording outcomes -------------------------------------------------
+
+    def record_outcome(self, row: DBTaskResult, outcome: Outcome) -> bool:
+        """Store `outcome` of the attempt that claimed `row`; False if the row
+        is no longer that attempt (recovered meanwhile), and nothing changed."""
+        return record_attempt_outcome(
+            DBTaskResult.objects.filter(
+                pk=row.pk, status=TaskResultStatus.RUNNING, started_at=row.started_at
+            ),
+            outcome,
+            error_columns=lambda error: {
+                "exception_class_path": describe_error(error)[0],
+                "traceback": describe_traceback(error),
+            },
+            cleared_error={"exception_class_path": "", "traceback": ""},
+            retry_columns={},
+            dead_letter={
+                "job_id": str(row.pk),
+                "task_path": row.task_path,
+                "backend_name": row.backend_name,
+                "queue_name": row.queue_name,
+                "args_kwargs": row.args_kwargs,
+                "attempts": len(row.worker_ids),
+                "enqueued_at": row.enqueued_at,
+            },
+        )
+
+    # -- FusionEngine -----------------------------------------------------
+
+    def recover_stale_jobs(self) -> int:
+        """See `FusionEngine.recover_stale_jobs`."""
+        now = timezone.now()
+        grace = timedelta(seconds=self.fusion_options.recovery_grace_seconds)
+        candidates = DBTaskResult.objects.filter(
+            backend_name=self.alias,
+            status=TaskResultStatus.RUNNING,
+            started_at__lt=now - grace,
+        ).order_by("started_at")[:RECOVERY_BATCH]
+        recovered = 0
+        for row in candidates:
+            policy = policy_for_path(row.task_path)
+            limit = timedelta(seconds=policy.time_limit_seconds)
+            if row.started_at is None or row.started_at >= now - limit - grace:
+                continue  # still within its time limit: the worker may be alive
+            attempts = len(row.worker_ids)
+            lost = WorkerLost(
+                f"Worker {row.worker_ids[-1] if row.worker_ids else '?'} stopped "
+                f"during attempt {attempts} (killed, crashed, or past the hard "
+                "time limit)."
+            )
+            recovered += self.record_outcome(
+                row, failure_outcome(lost, attempts, policy)
+            )
+        return recovered
+
+    def prune_finished(self) -> int:
+        """See `FusionEngine.prune_finished`."""
+        cutoff = timezone.now() - timedelta(
+            seconds=self.fusion_options.result_retention_seconds
+        )
+        deleted, _ = DBTaskResult.objects.filter(
+            backend_name=self.alias,
+            status__in=[TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED],
+            finished_at__lt=cutoff,
+        ).delete()
+        return deleted
+
+    def stats(self) -> FusionStats:
+        """See `FusionEngine.stats`; two queries."""
+        now = timezone.now()
+        never = get_date_max()
+        ready = Q(status=TaskResultStatus.READY) & (
+            Q(run_after=never) | Q(run_after__lte=now)
+        )
+        became_ready = Case(
+            When(run_after=never, then=F("enqueued_at")), default=F("run_after")
+        )
+        counts = DBTaskResult.objects.filter(
+            backend_name=self.alias,
+            status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING],
+        ).aggregate(
+            ready=Count("pk", filter=ready),
+            scheduled=Count("pk", filter=Q(status=TaskResultStatus.READY) & ~ready),
+            running=Count("pk", filter=Q(status=TaskResultStatus.RUNNING)),
+            oldest=Min(became_ready, filter=ready),
+        )
+        dead = pending_dead_letters().filter(backend_name=self.alias).count()
+        return FusionStats.from_counts(self.engine_name, counts, now, dead)
+
+    def ping(self, timeout: float) -> None:
+        """The database answers (the stats query is the real probe)."""
+        DBTaskResult.objects.filter(backend_name=self.alias).exists()
+
+    def run_worker(self, **options: Any) -> None:
+        """Run Fusion's database worker; see `db_worker.run_database_worker`."""
+        # Imported here: db_worker imports this module (the worker needs the
+        # backend's record_outcome), so a module-level import would be circular.
+        from core.fusion.db_worker import run_database_worker
+
+        run_database_worker(self, **options)
+
+
+def policy_for_path(task_path: str) -> JobPolicy:
+    """The policy of the job at `task_path`, or the default one if that code
+    is gone (the job can then only be recovered to a dead letter)."""
+    try:
+        task = import_string(task_path)
+    except ImportError:
+        return DEFAULT_POLICY
+    return policy_of(task) if isinstance(task, Task) else DEFAULT_POLICY

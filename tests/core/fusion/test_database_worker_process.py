@@ -1,0 +1,85 @@
+"""The database engine with real `manage.py fusion_worker` processes: a job
+whose worker is SIGKILLed mid-run runs again, and a job that ignores its
+time limit gets its worker replaced and is recovered."""
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from django.tasks import TaskResultStatus
+
+from core.models.fusion import FusionDeadLetter
+from tests.core.fusion import jobs
+from tests.core.fusion.processes import WorkerProcess, wait_for, worker_env
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def start_worker(database_engine, tmp_path) -> Iterator[Callable[[], WorkerProcess]]:
+    """Start `manage.py fusion_worker` processes; all are killed afterwards."""
+    started: list[WorkerProcess] = []
+
+    def start() -> WorkerProcess:
+        worker = WorkerProcess(
+            ["manage.py", "fusion_worker", "--queue-name", "*", "--no-startup-delay"],
+            worker_env("database"),
+            tmp_path / f"worker-{len(started)}.log",
+        )
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.kill()
+
+
+def status_of(result) -> str:
+    result.refresh()
+    return result.status
+
+
+def test_a_job_whose_worker_is_killed_mid_run_runs_again(start_worker, job_file):
+    first = start_worker()
+    result = jobs.block_first_time.enqueue(job_file)
+    wait_for(
+        lambda: "started" in jobs.lines(job_file), "the job to start", workers=(first,)
+    )
+
+    first.kill()  # SIGKILL: no chance to record anything
+    assert status_of(result) == TaskResultStatus.RUNNING
+    second = start_worker()
+
+    wait_for(
+        lambda: status_of(result) == TaskResultStatus.SUCCESSFUL,
+        "the job to be recovered and run again",
+        workers=(second,),
+    )
+    assert jobs.lines(job_file) == ["started", f"done {second.pid}"]
+    assert result.attempts == 2
+    assert str(first.pid) in result.worker_ids[0]
+    assert str(second.pid) in result.worker_ids[1]
+
+
+def test_a_job_ignoring_its_time_limit_gets_its_worker_replaced(start_worker, job_file):
+    worker = start_worker()
+    result = jobs.swallow_time_limit.enqueue(job_file)
+
+    wait_for(
+        lambda: status_of(result) == TaskResultStatus.FAILED,
+        "the runaway job to be stopped and buried",
+        workers=(worker,),
+    )
+
+    assert jobs.lines(job_file)[:2] == [f"start {worker.pid}", "swallowed"]
+    letter = FusionDeadLetter.objects.get()
+    assert letter.error_class == "core.utils.fusion.exceptions.WorkerLost"
+    assert "replacing worker process" in worker.output()
+    # The same process (same pid, fresh image) goes on running jobs.
+    after = jobs.record.enqueue(job_file, "after")
+    wait_for(
+        lambda: status_of(after) == TaskResultStatus.SUCCESSFUL,
+        "the replaced worker to run the next job",
+        workers=(worker,),
+    )
+    assert worker.process.poll() is None
+    assert jobs.lines(job_file)[-1] == f"after {worker.pid}"
