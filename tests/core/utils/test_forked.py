@@ -30,7 +30,9 @@ LIMIT = 30  # seconds: a time limit no test below should reach
 def note_pid_and_wait(pid_file: str, gate: str | None = None) -> int:
     """Write this process's id to `pid_file`, then wait for the file
     `gate` (None: a minute, in one-second steps)."""
-    Path(pid_file).write_text(str(os.getpid()))
+    # Written aside and renamed, so a reader never sees the file empty.
+    Path(f"{pid_file}.part").write_text(str(os.getpid()))
+    os.replace(f"{pid_file}.part", pid_file)
     for _ in range(60 * 50):
         if gate is not None and Path(gate).exists():
             break
