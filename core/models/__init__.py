@@ -8,6 +8,7 @@ from core.models.activity_log import (
     AppendOnlyError,
 )
 from core.models.activity_log_base import ActivityLogBase
+from core.models.activity_log_quarantine import ActivityLogShipQuarantine
 from core.models.api_key import ApiKey
 from core.models.base import BaseModel
 from core.models.blind_index import BlindIndexField
@@ -41,6 +42,7 @@ __all__ = [
     "ActivityLogChainHead",
     "ActivityLogPrune",
     "ActivityLogSeal",
+    "ActivityLogShipQuarantine",
     "ApiKey",
     "AppendOnlyError",
     "BaseManager",

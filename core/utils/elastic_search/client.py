@@ -11,6 +11,7 @@ The client speaks Elasticsearch 9 (`elasticsearch` 9.x sends
 is not supported by this class.
 """
 
+import dataclasses
 import json
 import logging
 import time
@@ -265,8 +266,12 @@ class ElasticSearchClient(ServiceClient):
                 elif status == 429 and not last_round:
                     retry.append((position, action))
                 else:
-                    error = _item_error(item.get("error"))
-                    result.failures.append(_failed(position, action, status, error))
+                    raw_error = item.get("error")
+                    failure = _failed(position, action, status, _item_error(raw_error))
+                    if isinstance(raw_error, Mapping):
+                        kind = str(raw_error.get("type", ""))
+                        failure = dataclasses.replace(failure, error_type=kind)
+                    result.failures.append(failure)
         except TransportError as exc:
             stopped_by = type(exc).__name__
             logger.warning("Elasticsearch bulk stopped: %s", stopped_by)

@@ -12,7 +12,8 @@ Checks, in the order reported:
   Fusion engine's queue: django-tasks-db's table or the broker engine's
   outbox); `degraded` past HEALTH_CHECK_BACKLOG_MAX_AGE_SECONDS.
 - `activity_log_shipping`: the age of the oldest activity-log entry not yet
-  in Elasticsearch; `degraded` past HEALTH_CHECK_SHIPPING_MAX_LAG_SECONDS.
+  in Elasticsearch; `degraded` past HEALTH_CHECK_SHIPPING_MAX_LAG_SECONDS,
+  and while entries are quarantined (with their count).
 
 Only the checks named in HEALTH_CHECK_CRITICAL (by default `database`)
 make the report `down` (HTTP 503). The rest are optional: the instance cache
@@ -28,6 +29,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 
+from core.activity_log.quarantine import quarantined_count
 from core.models.documentdb import DocumentDBConnection
 from core.utils.activity_log.shipping import shipping_lag_seconds
 from core.utils.capabilities import Capability
@@ -172,18 +174,28 @@ def check_job_backlog(timeout: float) -> tuple[Status, str]:
 
 def check_shipping_lag(timeout: float) -> tuple[Status, str]:
     """How long the oldest activity-log entry has waited to reach
-    Elasticsearch; `degraded` over HEALTH_CHECK_SHIPPING_MAX_LAG_SECONDS.
+    Elasticsearch; `degraded` over HEALTH_CHECK_SHIPPING_MAX_LAG_SECONDS, or
+    while entries are quarantined (Elasticsearch refused them for good).
     Without a search server nothing is shipped, and nothing can lag."""
     if not get_client("es").can(Capability.SEARCH_SERVER):
         return Status.OK, "not shipped: the database is the activity log's store"
     lag = shipping_lag_seconds()
-    if lag is None:
-        return Status.OK, "every entry shipped"
-    detail = f"oldest unshipped entry {lag:.1f} s old"
-    limit = settings.HEALTH_CHECK_SHIPPING_MAX_LAG_SECONDS
-    if lag > limit:
-        return Status.DEGRADED, f"{detail}; over {limit} s"
-    return Status.OK, detail
+    status, detail = Status.OK, "every entry shipped"
+    if lag is not None:
+        detail = f"oldest unshipped entry {lag:.1f} s old"
+        limit = settings.HEALTH_CHECK_SHIPPING_MAX_LAG_SECONDS
+        if lag > limit:
+            status, detail = Status.DEGRADED, f"{detail}; over {limit} s"
+    # Quarantined entries are safe in the database but not in Elasticsearch
+    # until someone fixes the cause and retries: a warning, not an outage.
+    quarantined = quarantined_count()
+    if quarantined:
+        status = Status.DEGRADED
+        detail += (
+            f"; {quarantined} quarantined (refused by Elasticsearch: manage.py "
+            "quarantined_activity_logs)"
+        )
+    return status, detail
 
 
 def _positive_seconds(name: str) -> float:

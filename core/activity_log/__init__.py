@@ -1,0 +1,1 @@
+"""The activity log: shipping quarantine (core/utils/activity_log moves here)."""
