@@ -15,7 +15,7 @@ from core.tenancy import trusted_scope
 from core.utils.activity_log.index import INDEX_PATTERN, from_document
 from core.utils.capabilities import Capability
 from core.utils.clients import get_client
-from core.utils.elastic_search.errors import SearchUnavailable
+from core.utils.elastic_search.errors import SearchError
 from core.utils.elastic_search.types import SearchResult, format_datetime
 
 logger = logging.getLogger(__name__)
@@ -64,9 +64,11 @@ def get_activities(
     lab_id=3, action="update")`.
 
     With Elasticsearch configured and answering, shipped entries come from
-    it and the not-yet-shipped ones from the database; otherwise (and while
-    its breaker is open after failures) everything comes from the database,
-    the source of truth. Either way the page is the same.
+    it and the not-yet-shipped ones from the database; otherwise (down,
+    refusing with 401/403/400, and while its breaker is open after
+    failures) everything comes from the database, the source of truth, and
+    the cause is kept for readiness (`store.read_status`). Either way the
+    page is the same.
     """
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}; got {limit}.")
@@ -87,11 +89,16 @@ def get_activities(
     if store.can(Capability.SEARCH_SERVER) and store.read_breaker.allow():
         try:
             page = _page(_from_both(store, wanted, limit + 1), limit)
-        except SearchUnavailable as exc:
+        except SearchError as exc:
+            # Down, overloaded, or refusing (401 expired key, 403 missing
+            # privilege, 400 a query it cannot run): the database has every
+            # entry, so the reader gets its page and readiness says why.
             store.read_breaker.record_failure()
+            store.read_status.record_fallback(exc.cause)
             logger.warning("Activity log read from the database: %s", exc)
         else:
             store.read_breaker.record_success()
+            store.read_status.record_success()
             return page
     return _page(list(wanted.queryset().order_by("-id")[: limit + 1]), limit)
 

@@ -14,6 +14,9 @@ Checks, in the order reported:
 - `activity_log_shipping`: the age of the oldest activity-log entry not yet
   in Elasticsearch; `degraded` past HEALTH_CHECK_SHIPPING_MAX_LAG_SECONDS,
   and while entries are quarantined (with their count).
+- `activity_log_reads`: whether this process's activity-log reads are
+  answered by Elasticsearch; `degraded` while they fall back to the
+  database, with the cause ("es: 401 authentication failed ...").
 
 Only the checks named in HEALTH_CHECK_CRITICAL (by default `database`)
 make the report `down` (HTTP 503). The rest are optional: the instance cache
@@ -22,6 +25,7 @@ their services are back, so losing them degrades the app without making it
 unable to serve.
 """
 
+import datetime as dt
 import functools
 import time
 
@@ -45,6 +49,7 @@ from core.utils.health.runner import Check, HealthReport, Probe, Status, run_che
 DATABASE = "database"
 JOB_BACKLOG = "job_backlog"
 ACTIVITY_LOG_SHIPPING = "activity_log_shipping"
+ACTIVITY_LOG_READS = "activity_log_reads"
 #: The per-account service.
 DOCDB = "docdb"
 #: The share of the docdb check's time its accounts' checks may take.
@@ -75,6 +80,7 @@ def readiness_checks() -> list[Check]:
             probes[service] = functools.partial(check_service, service)
     probes[JOB_BACKLOG] = check_job_backlog
     probes[ACTIVITY_LOG_SHIPPING] = check_shipping_lag
+    probes[ACTIVITY_LOG_READS] = check_activity_log_reads
     critical = set(settings.HEALTH_CHECK_CRITICAL)
     unknown = sorted(critical - set(probes))
     if unknown:
@@ -196,6 +202,24 @@ def check_shipping_lag(timeout: float) -> tuple[Status, str]:
             "quarantined_activity_logs)"
         )
     return status, detail
+
+
+def check_activity_log_reads(timeout: float) -> tuple[Status, str]:
+    """Whether activity-log reads (History pages) are answered by
+    Elasticsearch; `degraded` while they fall back to the database, with
+    the cause (an expired key, a missing privilege, the cluster down). The
+    pages are still right: the database holds every entry."""
+    store = get_client("es")
+    if not store.can(Capability.SEARCH_SERVER):
+        return Status.OK, "read from the database: no search server"
+    fallback = store.read_status.fallback
+    if fallback is None:
+        return Status.OK, "read from Elasticsearch"
+    since = fallback.since.astimezone(dt.UTC)
+    return Status.DEGRADED, (
+        f"read from the database since {since:%Y-%m-%d %H:%M:%S}Z "
+        f"({fallback.count} reads): es: {fallback.cause}"
+    )
 
 
 def _positive_seconds(name: str) -> float:
