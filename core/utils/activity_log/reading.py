@@ -4,12 +4,12 @@ is configured and answering, else from the database, with the same result."""
 
 import datetime as dt
 import logging
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from core.activity_log.text_match import case_pattern
 from core.models.activity_log import ActivityLog
 from core.tenancy import trusted_scope
 from core.utils.activity_log.index import INDEX_PATTERN, from_document
@@ -25,8 +25,6 @@ MAX_PAGE_SIZE = 500
 #: A read waits this long for Elasticsearch before answering from the
 #: database instead (no retries: the fallback is the retry).
 SEARCH_TIMEOUT_SECONDS = 2.0
-#: Characters with a meaning in a wildcard pattern, escaped in user text.
-_WILDCARD_SPECIAL = re.compile(r"[\\*?]")
 
 
 @dataclass(frozen=True)
@@ -58,8 +56,9 @@ def get_activities(
     its descendants are visible, never a parent's or a sibling's; without
     it, only entries of records that belong to no lab. Dates are whole days
     in the lab's time zone (`end_date` included); datetimes must be
-    timezone-aware. `text`
-    finds a case-insensitive substring of the message or the reason.
+    timezone-aware. `text` (at most 100 characters) finds a
+    case-insensitive substring of the message or the reason, the same way
+    in every store (core/activity_log/text_match.py).
     Example: `get_activities("patients.patient", 42, date(2026, 11, 1),
     lab_id=3, action="update")`.
 
@@ -138,8 +137,9 @@ class ActivityFilter:
         if self.actor_id:
             entries = entries.filter(actor_id=self.actor_id)
         if self.text:
+            pattern = case_pattern(self.text)  # same matching in every store
             entries = entries.filter(
-                Q(message__icontains=self.text) | Q(reason__icontains=self.text)
+                Q(message__regex=pattern) | Q(reason__regex=pattern)
             )
         if self.before_id is not None:
             entries = entries.filter(id__lt=self.before_id)
@@ -165,10 +165,10 @@ class ActivityFilter:
             if getattr(self, field) is not None:
                 clauses.append({"term": {field: getattr(self, field)}})
         if self.text:
-            pattern = f"*{_escape_wildcard(self.text)}*"
+            # Lucene's regexp is anchored; case_insensitive would fold ASCII only.
+            pattern = f".*{case_pattern(self.text)}.*"
             clauses.append({"bool": {"minimum_should_match": 1, "should": [
-                {"wildcard": {f"{field}.substring": {
-                    "value": pattern, "case_insensitive": True}}}
+                {"regexp": {f"{field}.substring": {"value": pattern}}}
                 for field in ("message", "reason")
             ]}})  # fmt: skip
         if self.before_id is not None:
@@ -192,11 +192,6 @@ def _from_both(store: Any, wanted: ActivityFilter, size: int) -> list[ActivityLo
     by_id = {entry.id: entry for entry in map(from_document, _sources(found))}
     by_id.update((entry.id, entry) for entry in pending)
     return [by_id[entry_id] for entry_id in sorted(by_id, reverse=True)[:size]]
-
-
-def _escape_wildcard(text: str) -> str:
-    """`text` matched literally inside a wildcard pattern."""
-    return _WILDCARD_SPECIAL.sub(lambda special: "\\" + special.group(), text)
 
 
 def _sources(found: SearchResult) -> list[dict[str, Any]]:
