@@ -20,6 +20,7 @@ again after a fix (`shipping.retry_quarantined`).
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F, QuerySet
@@ -51,7 +52,7 @@ class Refusal:
     failure: BulkFailure
 
 
-def quarantined_ids() -> QuerySet[ActivityLogShipQuarantine]:
+def quarantined_ids() -> QuerySet[ActivityLogShipQuarantine, Any]:
     """The quarantined entry ids, as a subquery (`id__in=quarantined_ids()`)."""
     return ActivityLogShipQuarantine.objects.values("entry_id")
 

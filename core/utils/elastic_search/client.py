@@ -384,12 +384,13 @@ class ElasticSearchClient(ServiceClient):
             yield
         except ApiError as exc:
             detail = f"{exc.status_code} {exc.error}: {_reason(exc)}"
-            known = {"status": exc.status_code, "error_type": str(exc.error)}
+            status, kind = exc.status_code, str(exc.error)
             if exc.status_code in RETRY_ON_STATUS or exc.status_code >= 500:
                 raise SearchUnavailable(
                     f"Elasticsearch could not {action} ({detail}) after "
                     f"{self.max_retries} retries; try again later.",
-                    **known,
+                    status=status,
+                    error_type=kind,
                 ) from exc
             hint = (
                 " Check ES_USERNAME/ES_PASSWORD or ES_API_KEY."
@@ -397,7 +398,9 @@ class ElasticSearchClient(ServiceClient):
                 else ""
             )
             raise SearchRequestError(
-                f"Elasticsearch refused to {action} ({detail}).{hint}", **known
+                f"Elasticsearch refused to {action} ({detail}).{hint}",
+                status=status,
+                error_type=kind,
             ) from exc
         except TransportError as exc:
             raise SearchUnavailable(
