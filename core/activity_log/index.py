@@ -24,8 +24,8 @@ TEMPLATE_NAME = "activity-log"
 TEMPLATE_PRIORITY = 200
 
 #: Free text: words for people (`text`) and substrings for `get_activities`'s
-#: `text` filter (`wildcard`), which must find what the database's
-#: case-insensitive `icontains` finds.
+#: `text` filter (a `regexp` query on the `wildcard` sub-field), which must
+#: find what the database finds (core/activity_log/text_match.py).
 _FREE_TEXT = {"type": "text", "fields": {"substring": {"type": "wildcard"}}}
 
 #: Explicit mappings: keyword ids for exact filters, dates as dates, nothing

@@ -4,7 +4,6 @@ is configured and answering, else from the database, with the same result."""
 
 import datetime as dt
 import logging
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,11 +11,12 @@ from django.db.models import Q, QuerySet
 
 from core.activity_log.index import INDEX_PATTERN, from_document
 from core.activity_log.models import ActivityLog
+from core.activity_log.text_match import case_pattern
 from core.tenancy import trusted_scope
 from core.tenancy.hierarchy import lab_model
 from core.utils.capabilities import Capability
 from core.utils.clients import get_client
-from core.utils.elastic_search.errors import SearchUnavailable
+from core.utils.elastic_search.errors import SearchError
 from core.utils.elastic_search.types import SearchResult, format_datetime
 
 logger = logging.getLogger(__name__)
@@ -26,8 +26,6 @@ MAX_PAGE_SIZE = 500
 #: A read waits this long for Elasticsearch before answering from the
 #: database instead (no retries: the fallback is the retry).
 SEARCH_TIMEOUT_SECONDS = 2.0
-#: Characters with a meaning in a wildcard pattern, escaped in user text.
-_WILDCARD_SPECIAL = re.compile(r"[\\*?]")
 
 
 @dataclass(frozen=True)
@@ -59,15 +57,18 @@ def get_activities(
     its descendants are visible, never a parent's or a sibling's; without
     it, only entries of records that belong to no lab. Dates are whole days
     in the lab's time zone (`end_date` included); datetimes must be
-    timezone-aware. `text`
-    finds a case-insensitive substring of the message or the reason.
+    timezone-aware. `text` (at most 100 characters) finds a
+    case-insensitive substring of the message or the reason, the same way
+    in every store (core/activity_log/text_match.py).
     Example: `get_activities("patients.patient", 42, date(2026, 11, 1),
     lab_id=3, action="update")`.
 
     With Elasticsearch configured and answering, shipped entries come from
-    it and the not-yet-shipped ones from the database; otherwise (and while
-    its breaker is open after failures) everything comes from the database,
-    the source of truth. Either way the page is the same.
+    it and the not-yet-shipped ones from the database; otherwise (down,
+    refusing with 401/403/400, and while its breaker is open after
+    failures) everything comes from the database, the source of truth, and
+    the cause is kept for readiness (`store.read_status`). Either way the
+    page is the same.
     """
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}; got {limit}.")
@@ -88,11 +89,16 @@ def get_activities(
     if store.can(Capability.SEARCH_SERVER) and store.read_breaker.allow():
         try:
             page = _page(_from_both(store, wanted, limit + 1), limit)
-        except SearchUnavailable as exc:
+        except SearchError as exc:
+            # Down, overloaded, or refusing (401 expired key, 403 missing
+            # privilege, 400 a query it cannot run): the database has every
+            # entry, so the reader gets its page and readiness says why.
             store.read_breaker.record_failure()
+            store.read_status.record_fallback(exc.cause)
             logger.warning("Activity log read from the database: %s", exc)
         else:
             store.read_breaker.record_success()
+            store.read_status.record_success()
             return page
     return _page(list(wanted.queryset().order_by("-id")[: limit + 1]), limit)
 
@@ -132,8 +138,9 @@ class ActivityFilter:
         if self.actor_id:
             entries = entries.filter(actor_id=self.actor_id)
         if self.text:
+            pattern = case_pattern(self.text)  # same matching in every store
             entries = entries.filter(
-                Q(message__icontains=self.text) | Q(reason__icontains=self.text)
+                Q(message__regex=pattern) | Q(reason__regex=pattern)
             )
         if self.before_id is not None:
             entries = entries.filter(id__lt=self.before_id)
@@ -159,10 +166,10 @@ class ActivityFilter:
             if getattr(self, field) is not None:
                 clauses.append({"term": {field: getattr(self, field)}})
         if self.text:
-            pattern = f"*{_escape_wildcard(self.text)}*"
+            # Lucene's regexp is anchored; case_insensitive would fold ASCII only.
+            pattern = f".*{case_pattern(self.text)}.*"
             clauses.append({"bool": {"minimum_should_match": 1, "should": [
-                {"wildcard": {f"{field}.substring": {
-                    "value": pattern, "case_insensitive": True}}}
+                {"regexp": {f"{field}.substring": {"value": pattern}}}
                 for field in ("message", "reason")
             ]}})  # fmt: skip
         if self.before_id is not None:
@@ -186,11 +193,6 @@ def _from_both(store: Any, wanted: ActivityFilter, size: int) -> list[ActivityLo
     by_id = {entry.id: entry for entry in map(from_document, _sources(found))}
     by_id.update((entry.id, entry) for entry in pending)
     return [by_id[entry_id] for entry_id in sorted(by_id, reverse=True)[:size]]
-
-
-def _escape_wildcard(text: str) -> str:
-    """`text` matched literally inside a wildcard pattern."""
-    return _WILDCARD_SPECIAL.sub(lambda special: "\\" + special.group(), text)
 
 
 def _sources(found: SearchResult) -> list[dict[str, Any]]:

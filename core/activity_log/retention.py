@@ -17,6 +17,13 @@ as a prefix of each lab's chain only, after verifying that prefix, and
 records the cut in `ActivityLogPrune` so verification continues from it.
 This is not a TTL: nothing expires on its own, an unshipped entry is never
 removed however old, and a chain that does not verify is never pruned.
+
+A quarantined entry (Elasticsearch refused it for good; see
+core/activity_log/quarantine.py) does not stop the cut: the prefix runs on
+past it, and it alone is kept in the table (it exists nowhere else), inside
+the pruned range, where verification still checks it against its seal. If
+it ships later, after a retry, it stays in the table: a prune does not go
+back behind its last cut.
 """
 
 import datetime as dt
@@ -29,6 +36,7 @@ from django.utils import timezone
 
 from core.activity_log.chain import verify_lab
 from core.activity_log.models import ActivityLog, ActivityLogPrune, ActivityLogSeal
+from core.activity_log.quarantine import quarantined_ids
 
 #: Deleted per statement, so one prune never holds a huge transaction.
 PRUNE_BATCH_SIZE = 1000
@@ -125,10 +133,12 @@ def last_prune_point(lab: int) -> int:
 
 def _prunable_through(lab: int, start: int, cutoff: dt.datetime) -> int:
     """The last sequence of the longest run after `start` whose entries are
-    all shipped and older than `cutoff` (sealed, since they have seals)."""
+    all shipped (or quarantined: kept, but no reason to stop) and older than
+    `cutoff` (sealed, since they have seals)."""
     seals = ActivityLogSeal.objects.filter(chain_lab_id=lab, sequence__gt=start)
+    waiting = Q(shipped=False) & ~Q(id__in=quarantined_ids())
     kept_ids = ActivityLog.objects.filter(
-        Q(shipped=False) | Q(created_at__gte=cutoff),
+        waiting | Q(created_at__gte=cutoff),
         id__in=seals.values("entry_id"),
     ).values("id")
     first_kept_sequence = (

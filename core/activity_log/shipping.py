@@ -6,12 +6,18 @@ entries oldest first, sends them in one bulk request to monthly indices
 the document id, so sending one twice is harmless, and marks as shipped only
 those the store confirmed and made searchable.
 When the store is down nothing is marked: the entries wait and go with a
-later run. `manage.py ship_activity_logs` and the `ship_activity_logs` job
-run it; `shipping_lag_seconds()` is the health endpoint's lag figure.
+later run. An entry Elasticsearch refuses for what it holds (a per-item
+400) is quarantined instead (core/activity_log/quarantine.py), so it cannot
+head every batch; `retry_quarantined` sends such entries again after a fix.
+`manage.py ship_activity_logs` and the `ship_activity_logs` job run it;
+`shipping_lag_seconds()` is the health endpoint's lag figure.
 """
 
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.db import models, transaction
 from django.utils import timezone
 
 from core.activity_log.index import (
@@ -23,26 +29,47 @@ from core.activity_log.index import (
     index_name,
     to_document,
 )
-from core.activity_log.models import ActivityLog
+from core.activity_log.models import ActivityLog, ActivityLogShipQuarantine
+from core.activity_log.quarantine import (
+    Refusal,
+    is_permanent,
+    quarantine,
+    quarantined_ids,
+    release,
+)
 from core.utils.capabilities import Capability
 from core.utils.clients import get_client
 from core.utils.fusion import job
+
+logger = logging.getLogger(__name__)
 
 SHIP_BATCH_SIZE = 500
 
 
 @dataclass(frozen=True)
 class ShipResult:
-    """How one shipping run went: entries confirmed, and entries left for a
-    later run because the store refused them or did not answer."""
+    """How one shipping run went: entries confirmed, entries left for a
+    later run because the store did not take them now (429, 5xx, no
+    answer), and entries quarantined because it refused them for good."""
 
     shipped: int
     failed: int
+    quarantined: int = 0
+
+
+def pending_entries() -> "models.QuerySet[ActivityLog]":
+    """Entries waiting to ship: unshipped and not quarantined."""
+    return ActivityLog.objects.filter(shipped=False).exclude(id__in=quarantined_ids())
 
 
 def ship_batch(limit: int = SHIP_BATCH_SIZE) -> ShipResult:
-    """Ship up to `limit` unshipped entries, oldest first."""
-    entries = list(ActivityLog.objects.filter(shipped=False).order_by("id")[:limit])
+    """Ship up to `limit` pending entries, oldest first."""
+    return _ship(list(pending_entries().order_by("id")[:limit]))
+
+
+def _ship(entries: Sequence[ActivityLog]) -> ShipResult:
+    """Send `entries` in one bulk request; mark what the store confirmed,
+    quarantine what it refused for good, leave the rest pending."""
     if not entries:
         return ShipResult(0, 0)
     store = get_client("es")
@@ -64,29 +91,66 @@ def ship_batch(limit: int = SHIP_BATCH_SIZE) -> ShipResult:
         ),
         refresh="wait_for",
     )
-    refused = {failure.position for failure in result.failures}
-    confirmed = [e.id for position, e in enumerate(entries) if position not in refused]
-    ActivityLog.objects.filter(id__in=confirmed).mark_shipped()
-    return ShipResult(len(confirmed), len(refused))
+    failures = {failure.position: failure for failure in result.failures}
+    confirmed = [e.id for position, e in enumerate(entries) if position not in failures]
+    refusals = [
+        Refusal(entries[position], failure)
+        for position, failure in failures.items()
+        if is_permanent(failure)
+    ]
+    with transaction.atomic():
+        ActivityLog.objects.filter(id__in=confirmed).mark_shipped()
+        release(confirmed)
+        quarantine(refusals)
+    for refusal in refusals:
+        logger.warning(
+            "Activity log entry %s quarantined: Elasticsearch refused it (%s %s)",
+            refusal.entry.id, refusal.failure.status, refusal.failure.error_type,
+        )  # fmt: skip
+    return ShipResult(len(confirmed), len(failures) - len(refusals), len(refusals))
 
 
 def ship_all(batch_size: int = SHIP_BATCH_SIZE) -> ShipResult:
-    """Ship batches until nothing is left or a batch is not fully confirmed."""
-    shipped = failed = 0
+    """Ship batches until nothing is left or a batch was not fully taken
+    (quarantined entries count as taken: they leave the queue)."""
+    shipped = failed = quarantined = 0
     while True:
         result = ship_batch(batch_size)
         shipped, failed = shipped + result.shipped, failed + result.failed
-        if result.failed or result.shipped < batch_size:
-            return ShipResult(shipped, failed)
+        quarantined += result.quarantined
+        if result.failed or result.shipped + result.quarantined < batch_size:
+            return ShipResult(shipped, failed, quarantined)
+
+
+def retry_quarantined(
+    entry_ids: Sequence[int] | None = None, batch_size: int = SHIP_BATCH_SIZE
+) -> ShipResult:
+    """Send quarantined entries (all, or those of `entry_ids`) again, after
+    a fix. Those Elasticsearch takes are shipped and leave the quarantine;
+    those it refuses again stay, with the new reason and one more attempt."""
+    rows = ActivityLogShipQuarantine.objects.order_by("entry_id")
+    if entry_ids is not None:
+        rows = rows.filter(entry_id__in=list(entry_ids))
+    ids = list(rows.values_list("entry_id", flat=True))
+    # An entry shipped some other way (or gone) needs no retry.
+    release(set(ids) - set(ActivityLog.objects.filter(id__in=ids, shipped=False)
+                           .values_list("id", flat=True)))  # fmt: skip
+    shipped = failed = quarantined = 0
+    for first in range(0, len(ids), batch_size):
+        batch = ActivityLog.objects.filter(
+            id__in=ids[first : first + batch_size], shipped=False
+        ).order_by("id")
+        result = _ship(list(batch))
+        shipped, failed = shipped + result.shipped, failed + result.failed
+        quarantined += result.quarantined
+    return ShipResult(shipped, failed, quarantined)
 
 
 def shipping_lag_seconds() -> float | None:
-    """Age of the oldest unshipped entry; None when everything is shipped."""
+    """Age of the oldest entry waiting to ship; None when nothing waits.
+    Quarantined entries do not wait (the readiness report counts them)."""
     oldest = (
-        ActivityLog.objects.filter(shipped=False)
-        .order_by("id")
-        .values_list("created_at", flat=True)
-        .first()
+        pending_entries().order_by("id").values_list("created_at", flat=True).first()
     )
     return None if oldest is None else (timezone.now() - oldest).total_seconds()
 
@@ -107,7 +171,8 @@ class ShippingIncomplete(Exception):
 @job(max_attempts=20, time_limit_seconds=300)
 def ship_activity_logs() -> int:
     """Fusion job: ship everything pending. Raises (so Fusion retries with
-    backoff) when the store refused or missed entries; they stay pending."""
+    backoff) when the store missed entries; they stay pending. Entries it
+    refused for good are quarantined, which is no reason to retry."""
     result = ship_all()
     if result.failed:
         raise ShippingIncomplete(

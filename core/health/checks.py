@@ -12,7 +12,11 @@ Checks, in the order reported:
   Fusion engine's queue: django-tasks-db's table or the broker engine's
   outbox); `degraded` past HEALTH_CHECK_BACKLOG_MAX_AGE_SECONDS.
 - `activity_log_shipping`: the age of the oldest activity-log entry not yet
-  in Elasticsearch; `degraded` past HEALTH_CHECK_SHIPPING_MAX_LAG_SECONDS.
+  in Elasticsearch; `degraded` past HEALTH_CHECK_SHIPPING_MAX_LAG_SECONDS,
+  and while entries are quarantined (with their count).
+- `activity_log_reads`: whether this process's activity-log reads are
+  answered by Elasticsearch; `degraded` while they fall back to the
+  database, with the cause ("es: 401 authentication failed ...").
 
 Only the checks named in HEALTH_CHECK_CRITICAL (by default `database`)
 make the report `down` (HTTP 503). The rest are optional: the instance cache
@@ -21,6 +25,7 @@ their services are back, so losing them degrades the app without making it
 unable to serve.
 """
 
+import datetime as dt
 import functools
 import time
 
@@ -28,6 +33,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 
+from core.activity_log.quarantine import quarantined_count
 from core.activity_log.shipping import shipping_lag_seconds
 from core.health.runner import Check, HealthReport, Probe, Status, run_checks
 from core.models.documentdb import DocumentDBConnection
@@ -43,6 +49,7 @@ from core.utils.clients import (
 DATABASE = "database"
 JOB_BACKLOG = "job_backlog"
 ACTIVITY_LOG_SHIPPING = "activity_log_shipping"
+ACTIVITY_LOG_READS = "activity_log_reads"
 #: The per-account service.
 DOCDB = "docdb"
 #: The share of the docdb check's time its accounts' checks may take.
@@ -73,6 +80,7 @@ def readiness_checks() -> list[Check]:
             probes[service] = functools.partial(check_service, service)
     probes[JOB_BACKLOG] = check_job_backlog
     probes[ACTIVITY_LOG_SHIPPING] = check_shipping_lag
+    probes[ACTIVITY_LOG_READS] = check_activity_log_reads
     critical = set(settings.HEALTH_CHECK_CRITICAL)
     unknown = sorted(critical - set(probes))
     if unknown:
@@ -172,18 +180,46 @@ def check_job_backlog(timeout: float) -> tuple[Status, str]:
 
 def check_shipping_lag(timeout: float) -> tuple[Status, str]:
     """How long the oldest activity-log entry has waited to reach
-    Elasticsearch; `degraded` over HEALTH_CHECK_SHIPPING_MAX_LAG_SECONDS.
+    Elasticsearch; `degraded` over HEALTH_CHECK_SHIPPING_MAX_LAG_SECONDS, or
+    while entries are quarantined (Elasticsearch refused them for good).
     Without a search server nothing is shipped, and nothing can lag."""
     if not get_client("es").can(Capability.SEARCH_SERVER):
         return Status.OK, "not shipped: the database is the activity log's store"
     lag = shipping_lag_seconds()
-    if lag is None:
-        return Status.OK, "every entry shipped"
-    detail = f"oldest unshipped entry {lag:.1f} s old"
-    limit = settings.HEALTH_CHECK_SHIPPING_MAX_LAG_SECONDS
-    if lag > limit:
-        return Status.DEGRADED, f"{detail}; over {limit} s"
-    return Status.OK, detail
+    status, detail = Status.OK, "every entry shipped"
+    if lag is not None:
+        detail = f"oldest unshipped entry {lag:.1f} s old"
+        limit = settings.HEALTH_CHECK_SHIPPING_MAX_LAG_SECONDS
+        if lag > limit:
+            status, detail = Status.DEGRADED, f"{detail}; over {limit} s"
+    # Quarantined entries are safe in the database but not in Elasticsearch
+    # until someone fixes the cause and retries: a warning, not an outage.
+    quarantined = quarantined_count()
+    if quarantined:
+        status = Status.DEGRADED
+        detail += (
+            f"; {quarantined} quarantined (refused by Elasticsearch: manage.py "
+            "quarantined_activity_logs)"
+        )
+    return status, detail
+
+
+def check_activity_log_reads(timeout: float) -> tuple[Status, str]:
+    """Whether activity-log reads (History pages) are answered by
+    Elasticsearch; `degraded` while they fall back to the database, with
+    the cause (an expired key, a missing privilege, the cluster down). The
+    pages are still right: the database holds every entry."""
+    store = get_client("es")
+    if not store.can(Capability.SEARCH_SERVER):
+        return Status.OK, "read from the database: no search server"
+    fallback = store.read_status.fallback
+    if fallback is None:
+        return Status.OK, "read from Elasticsearch"
+    since = fallback.since.astimezone(dt.UTC)
+    return Status.DEGRADED, (
+        f"read from the database since {since:%Y-%m-%d %H:%M:%S}Z "
+        f"({fallback.count} reads): es: {fallback.cause}"
+    )
 
 
 def _positive_seconds(name: str) -> float:

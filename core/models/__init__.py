@@ -5,6 +5,7 @@ from core.activity_log.models import (
     ActivityLogChainHead,
     ActivityLogPrune,
     ActivityLogSeal,
+    ActivityLogShipQuarantine,
     AppendOnlyError,
 )
 from core.models.activity_log_base import ActivityLogBase
@@ -40,6 +41,7 @@ __all__ = [
     "ActivityLogChainHead",
     "ActivityLogPrune",
     "ActivityLogSeal",
+    "ActivityLogShipQuarantine",
     "ApiKey",
     "AppendOnlyError",
     "BaseManager",

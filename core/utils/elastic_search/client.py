@@ -11,6 +11,7 @@ The client speaks Elasticsearch 9 (`elasticsearch` 9.x sends
 is not supported by this class.
 """
 
+import dataclasses
 import json
 import logging
 import time
@@ -20,7 +21,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from elastic_transport import TransportError
-from elasticsearch import ApiError, BadRequestError, Elasticsearch, NotFoundError
+from elasticsearch import (
+    ApiError,
+    BadRequestError,
+    Elasticsearch,
+    NotFoundError,
+    UnsupportedProductError,
+)
 from elasticsearch.helpers import streaming_bulk
 
 from core.utils.capabilities import Capability
@@ -30,7 +37,12 @@ from core.utils.clients import (
     HealthStatus,
     ServiceClient,
 )
-from core.utils.elastic_search.errors import SearchRequestError, SearchUnavailable
+from core.utils.elastic_search.errors import (
+    SearchError,
+    SearchRequestError,
+    SearchUnavailable,
+)
+from core.utils.elastic_search.read_status import ReadStatus
 from core.utils.elastic_search.types import (
     BulkAction,
     BulkFailure,
@@ -111,6 +123,8 @@ class ElasticSearchClient(ServiceClient):
             failure_threshold=READ_BREAKER_FAILURES,
             reset_after_seconds=READ_BREAKER_RESET_SECONDS,
         )
+        #: Why reads last fell back to the database, for readiness.
+        self.read_status = ReadStatus()
         self.max_retries = max_retries
         self._bulk_chunk_size = bulk_chunk_size
         self._bulk_max_retries = bulk_max_retries
@@ -265,8 +279,12 @@ class ElasticSearchClient(ServiceClient):
                 elif status == 429 and not last_round:
                     retry.append((position, action))
                 else:
-                    error = _item_error(item.get("error"))
-                    result.failures.append(_failed(position, action, status, error))
+                    raw_error = item.get("error")
+                    failure = _failed(position, action, status, _item_error(raw_error))
+                    if isinstance(raw_error, Mapping):
+                        kind = str(raw_error.get("type", ""))
+                        failure = dataclasses.replace(failure, error_type=kind)
+                    result.failures.append(failure)
         except TransportError as exc:
             stopped_by = type(exc).__name__
             logger.warning("Elasticsearch bulk stopped: %s", stopped_by)
@@ -330,16 +348,29 @@ class ElasticSearchClient(ServiceClient):
     def check(self, timeout: float = DEFAULT_CHECK_TIMEOUT_SECONDS) -> HealthStatus:
         """Cluster health within `timeout` seconds, no retries; red is down."""
 
+        refused: list[str] = []
+
         def probe() -> str:
-            health = self._es.options(
-                request_timeout=timeout, max_retries=0
-            ).cluster.health()
+            try:
+                health = self._es.options(
+                    request_timeout=timeout, max_retries=0
+                ).cluster.health()
+            except ApiError as exc:
+                refused.append(_cause(exc))
+                raise
             status = health["status"]
             if status == "red":
                 raise SearchUnavailable("the cluster is red")
             return f"cluster {status}"
 
-        return self.timed_check(probe)
+        result = self.timed_check(probe)
+        if refused:
+            # Elasticsearch answered, with an error status: say why (an
+            # expired key: "401 authentication failed (security_exception)").
+            # The status and error type carry no URL or secret.
+            return HealthStatus(ok=False, latency_ms=result.latency_ms,
+                                detail=refused[0])  # fmt: skip
+        return result
 
     def close(self) -> None:
         """Close the connection pools."""
@@ -353,10 +384,13 @@ class ElasticSearchClient(ServiceClient):
             yield
         except ApiError as exc:
             detail = f"{exc.status_code} {exc.error}: {_reason(exc)}"
+            status, kind = exc.status_code, str(exc.error)
             if exc.status_code in RETRY_ON_STATUS or exc.status_code >= 500:
                 raise SearchUnavailable(
                     f"Elasticsearch could not {action} ({detail}) after "
-                    f"{self.max_retries} retries; try again later."
+                    f"{self.max_retries} retries; try again later.",
+                    status=status,
+                    error_type=kind,
                 ) from exc
             hint = (
                 " Check ES_USERNAME/ES_PASSWORD or ES_API_KEY."
@@ -364,7 +398,9 @@ class ElasticSearchClient(ServiceClient):
                 else ""
             )
             raise SearchRequestError(
-                f"Elasticsearch refused to {action} ({detail}).{hint}"
+                f"Elasticsearch refused to {action} ({detail}).{hint}",
+                status=status,
+                error_type=kind,
             ) from exc
         except TransportError as exc:
             raise SearchUnavailable(
@@ -393,6 +429,13 @@ def _item_error(error: Any) -> str:
     if isinstance(error, Mapping):
         return f"{error.get('type', 'error')}: {error.get('reason', '')}".strip()
     return str(error)
+
+
+def _cause(exc: ApiError) -> str:
+    """An error answer in a few words: "403 not authorised (security_exception)"."""
+    if isinstance(exc, UnsupportedProductError):
+        return "the server is not Elasticsearch (OpenSearch is not supported)"
+    return SearchError("", status=exc.status_code, error_type=str(exc.error)).cause
 
 
 def _reason(exc: ApiError) -> str:

@@ -49,7 +49,9 @@ class BulkFailure:
     status (409 conflict, 400 bad document, 429/503 overloaded, 0 when the
     request never got an answer). Example:
     `BulkFailure(position=3, index="activity", id="9", status=400,
-    error="mapper_parsing_exception: failed to parse field [lab_id]")`.
+    error="mapper_parsing_exception: failed to parse field [lab_id]",
+    error_type="mapper_parsing_exception")`. `error_type` is Elasticsearch's
+    error type ("" when the request got no answer).
     """
 
     position: int
@@ -57,6 +59,7 @@ class BulkFailure:
     id: str | None
     status: int
     error: str
+    error_type: str = ""
 
 
 @dataclass

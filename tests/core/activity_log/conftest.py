@@ -5,7 +5,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from core.utils.activity_log.context import Actor, ActorKind, acting_as
 from core.utils.clients import registry
+from patients.models import Patient
 from tests.standins.elasticsearch import ElasticsearchStandIn
 
 API_KEY = "c3RhbmQtaW46a2V5LW5ldmVyLXNob3du"  # the stand-in's test key
@@ -34,3 +36,18 @@ def elasticsearch(settings) -> Iterator[ElasticsearchStandIn]:
         yield standin
         registry.reset()
         assert standin.problems == []
+
+
+@pytest.fixture
+def history(labs) -> list[Patient]:
+    """Two patients with creates, updates (some with reasons) and a delete."""
+    ana = Patient(lab=labs["north"], first_name="Ana", sex="F")
+    ana.save()
+    with acting_as(Actor("user:7", "Dr Rao", "pathologist", ActorKind.STAFF)):
+        for n, reason in enumerate(["rechecked sample", "", "50% * of the volume"]):
+            ana.first_name = f"Ana {n}"
+            ana.save(reason=reason)
+    ben = Patient(lab=labs["north"], first_name="Ben", sex="M")
+    ben.save()
+    ben.delete(reason="duplicate record")
+    return [ana, ben]

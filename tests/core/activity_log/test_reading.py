@@ -10,7 +10,6 @@ from core.activity_log.index import INDEX_PATTERN, to_document
 from core.activity_log.reading import get_activities
 from core.activity_log.shipping import ship_all, ship_batch
 from core.models import ActivityLog
-from core.utils.activity_log.context import Actor, ActorKind, acting_as
 from core.utils.capabilities import Capability
 from core.utils.clients import get_client, override_client
 from core.utils.elastic_search.null import NullSearchClient
@@ -33,21 +32,6 @@ QUERIES: list[dict[str, Any]] = [
     {"lab": "central", "text": "nothing like it"},
     {"lab": "central", "today": True},
 ]
-
-
-@pytest.fixture
-def history(labs) -> list[Patient]:
-    """Two patients with creates, updates (some with reasons) and a delete."""
-    ana = Patient(lab=labs["north"], first_name="Ana", sex="F")
-    ana.save()
-    with acting_as(Actor("user:7", "Dr Rao", "pathologist", ActorKind.STAFF)):
-        for n, reason in enumerate(["rechecked sample", "", "50% * of the volume"]):
-            ana.first_name = f"Ana {n}"
-            ana.save(reason=reason)
-    ben = Patient(lab=labs["north"], first_name="Ben", sex="M")
-    ben.save()
-    ben.delete(reason="duplicate record")
-    return [ana, ben]
 
 
 def every_page(labs, patient: Patient, query: dict[str, Any]) -> list[Any]:

@@ -43,6 +43,7 @@ def test_the_checks_are_the_database_each_service_the_backlog_and_shipping() -> 
         *registry.known_services(),
         "job_backlog",
         "activity_log_shipping",
+        "activity_log_reads",
     ]
     assert {"cache", "docdb", "es", "fusion", "s3"} <= {c.name for c in checks}
     assert [c.name for c in checks if c.critical] == ["database"]

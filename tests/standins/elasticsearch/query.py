@@ -1,7 +1,9 @@
-"""The stand-in's query matcher: the part of the query DSL the project sends.
+r"""The stand-in's query matcher: the part of the query DSL the project sends.
 
-match_all, term, terms, range, exists, wildcard (with `case_insensitive`)
-and bool (filter, must, should with minimum_should_match, must_not). Fields
+match_all, term, terms, range, exists, wildcard (with `case_insensitive`,
+which folds ASCII letters only, as Lucene's AutomatonQueries do), regexp
+(character classes, `.`, `*` and `\` escapes: what the reader sends) and
+bool (filter, must, should with minimum_should_match, must_not). Fields
 are paths into the document; a path into a multi-field (`message.substring`)
 reads its parent's value, as Elasticsearch indexes a multi-field from the
 same source value. A range compares ISO 8601 texts as moments (UTC when no
@@ -45,6 +47,8 @@ def matches(source: dict[str, Any], query: dict[str, Any]) -> bool:
         return _range(field, value, spec)
     if kind == "wildcard":
         return _wildcard(value, spec)
+    if kind == "regexp":
+        return _regexp(value, spec)
     raise UnsupportedQuery(f"the stand-in does not support {kind!r} queries")
 
 
@@ -108,9 +112,49 @@ def _wildcard(value: Any, spec: Any) -> bool:
     if value is None:
         return False
     pattern, text = str(spec["value"]), str(value)
-    if spec.get("case_insensitive"):
-        pattern, text = pattern.lower(), text.lower()
+    if spec.get("case_insensitive"):  # ASCII only: Elasticsearch leaves "Ä" as is
+        pattern, text = _ascii_lower(pattern), _ascii_lower(text)
     return re.fullmatch(_wildcard_regex(pattern), text, re.DOTALL) is not None
+
+
+def _ascii_lower(text: str) -> str:
+    return "".join(c.lower() if c.isascii() else c for c in text)
+
+
+def _regexp(value: Any, spec: Any) -> bool:
+    if not isinstance(spec, dict) or set(spec) != {"value"}:
+        raise UnsupportedQuery(f"regexp takes {{'value': ...}} only, got {spec!r}")
+    if value is None:
+        return False
+    return (
+        re.fullmatch(_lucene_regex(str(spec["value"])), str(value), re.DOTALL)
+        is not None
+    )
+
+
+def _lucene_regex(pattern: str) -> str:
+    """The Lucene RegExp subset the reader sends (`.`, `*`, `[abc]`, escapes)
+    as a Python regex; any other operator is refused."""
+    out, chars = [], iter(pattern)
+    for char in chars:
+        if char == "\\":
+            out.append(re.escape(next(chars, "")))
+        elif char in ".*":
+            out.append(char)
+        elif char == "[":
+            members = []
+            for member in chars:
+                if member == "]":
+                    break
+                if member in "-^\\[":
+                    raise UnsupportedQuery(f"regexp class member {member!r}")
+                members.append(re.escape(member))
+            out.append("[" + "".join(members) + "]")
+        elif char in '?+|(){}]"#@&<>~':
+            raise UnsupportedQuery(f"regexp operator {char!r} is not supported")
+        else:
+            out.append(re.escape(char))
+    return "".join(out)
 
 
 def _wildcard_regex(pattern: str) -> str:

@@ -21,7 +21,13 @@ it stays empty) and gets a 400. Every request is kept in `requests`.
 Faults on demand: `fail_next(503, times=2)` answers the next requests with
 that status; `hang_next()` holds the next request without answering (to
 prove client timeouts); `reject_item("doc-1", 429)` rejects that document
-inside a bulk request (to prove per-item retries); `die_after(n)` answers n
+inside a bulk request (to prove per-item retries); `refuse_document("doc-1")`
+refuses it in every bulk request, with the per-item 400 Elasticsearch gives
+a document its mapping cannot parse, until `accept_document("doc-1")` (a
+mapping fix); `fail_searches(403)` answers the next searches with
+Elasticsearch's error for that status (401, 403, 400), and
+`revoke_credentials()` answers every request 401, as an expired API key
+gets; `die_after(n)` answers n
 more requests, then drops the next one unanswered and stops listening, as a
 killed server does (its documents survive a `restart()`, as on disk).
 """
@@ -38,6 +44,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from tests.standins.elasticsearch import responses
+from tests.standins.elasticsearch.faults import Faults
 from tests.standins.elasticsearch.query import UnsupportedQuery, matches
 
 JSON_TYPE = "application/vnd.elasticsearch+json; compatible-with=9"
@@ -47,8 +54,6 @@ HANG_LIMIT_SECONDS = 10.0
 BULK_OPS = ("index", "create", "update", "delete")
 REFRESH_VALUES = ("true", "false", "wait_for", "")
 SEARCH_BODY_KEYS = {"query", "sort", "size", "from", "track_total_hits"}
-#: Field types whose values must be integers (or null) in a document.
-INTEGER_TYPES = {"long", "integer", "short", "byte"}
 
 
 @dataclass
@@ -66,7 +71,7 @@ class RecordedRequest:
         return json.loads(self.body)
 
 
-class ElasticsearchStandIn:
+class ElasticsearchStandIn(Faults):
     """See the module docstring. Use as a context manager, or start()/stop()."""
 
     def __init__(
@@ -85,6 +90,8 @@ class ElasticsearchStandIn:
         self._expected_auth = responses.expected_auth(api_key, basic_auth)
         self._faults: deque[int | None] = deque()
         self._item_faults: dict[str, deque[int]] = {}
+        self._refused: dict[str, dict[str, Any]] = {}
+        self._search_faults: deque[int] = deque()
         self._lock = threading.Lock()
         self._release = threading.Event()
         self._port = 0
@@ -150,19 +157,9 @@ class ElasticsearchStandIn:
             self.problems.clear()
             self._faults.clear()
             self._item_faults.clear()
+            self._refused.clear()
+            self._search_faults.clear()
             self.cluster_status = "green"
-
-    def fail_next(self, status: int, times: int = 1) -> None:
-        """Answer the next `times` requests with `status` and an error body."""
-        self._faults.extend([status] * times)
-
-    def hang_next(self, times: int = 1) -> None:
-        """Hold the next `times` requests without answering."""
-        self._faults.extend([None] * times)
-
-    def reject_item(self, doc_id: str, status: int, times: int = 1) -> None:
-        """Reject document `doc_id` in the next `times` bulk requests."""
-        self._item_faults.setdefault(doc_id, deque()).extend([status] * times)
 
     def paths(self, method: str | None = None) -> list[str]:
         """Paths of the recorded requests (of one method, when given)."""
@@ -194,10 +191,11 @@ class ElasticsearchStandIn:
         if self._expected_auth and request.headers.get("authorization") != (
             self._expected_auth
         ):
-            return 401, responses.error(
-                "security_exception", "missing or wrong credentials", 401
-            )
+            return 401, responses.read_error(401)
         with self._lock:
+            if self._search_faults and request.path.endswith("/_search"):
+                status = self._search_faults.popleft()
+                return status, responses.read_error(status)
             return self._route(request)
 
     def _refuse(self, problem: str) -> tuple[int, Any]:
@@ -313,25 +311,7 @@ class ElasticsearchStandIn:
 
     def _mapping_error(self, index: str, source: dict[str, Any]) -> dict[str, Any]:
         """Elasticsearch's error for a document its mappings refuse, or {}."""
-        mappings = self._index(index)["mappings"]
-        fields = mappings.get("properties", {})
-        if mappings.get("dynamic") == "strict":
-            for name in source:
-                if name not in fields:
-                    return {
-                        "type": "strict_dynamic_mapping_exception",
-                        "reason": "mapping set to strict, dynamic introduction "
-                        f"of [{name}] within [_doc] is not allowed",
-                    }
-        for name, spec in fields.items():
-            value = source.get(name)
-            if spec.get("type") in INTEGER_TYPES and responses.not_integer(value):
-                return {
-                    "type": "document_parsing_exception",
-                    "reason": f"failed to parse field [{name}] of type "
-                    f"[{spec['type']}]: {value!r}",
-                }
-        return {}
+        return responses.mapping_error(self._index(index)["mappings"], source)
 
     def _store(self, index: str, doc_id: str, source: dict[str, Any]) -> bool:
         docs = self._index(index)["docs"]
@@ -388,6 +368,9 @@ class ElasticsearchStandIn:
         if rejections:
             error = {"type": "stand_in_rejection", "reason": "rejected"}
             return responses.item(op, index, doc_id, rejections.popleft(), error=error)
+        if doc_id in self._refused and op in {"index", "create"}:
+            error = self._refused[doc_id]
+            return responses.item(op, index, doc_id, 400, error=error)
         docs = self.indices.get(index, {}).get("docs", {})
         if op == "delete":
             found = docs.pop(doc_id, None) is not None
