@@ -14,6 +14,7 @@ from django.db import models
 from django.utils import timezone
 
 from core.models.base import BaseModel
+from core.utils.documentdb.logs import IntegrationDirection, IntegrationStatus
 from core.utils.documentdb.urls import has_mongodb_scheme, mask_connection_url
 
 
@@ -65,21 +66,6 @@ class DocumentDBConnection(BaseModel):
                     )
                 }
             )
-
-
-class IntegrationDirection(models.TextChoices):
-    """Which way an integration message went."""
-
-    INBOUND = "inbound", "Inbound"
-    OUTBOUND = "outbound", "Outbound"
-
-
-class IntegrationStatus(models.TextChoices):
-    """How an integration exchange ended."""
-
-    SUCCESS = "success", "Success"
-    FAILURE = "failure", "Failure"
-    PENDING = "pending", "Pending"
 
 
 class IntegrationLog(models.Model):

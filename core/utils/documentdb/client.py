@@ -15,17 +15,12 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pymongo
 from django.utils.module_loading import import_string
 from pymongo.errors import ConnectionFailure, PyMongoError
 
-from core.models.documentdb import (
-    DocumentDBConnection,
-    IntegrationDirection,
-    IntegrationStatus,
-)
 from core.utils.clients import (
     DEFAULT_CHECK_TIMEOUT_SECONDS,
     HealthStatus,
@@ -38,11 +33,17 @@ from core.utils.documentdb.errors import (
 )
 from core.utils.documentdb.logs import (
     DEFAULT_QUERY_LIMIT,
+    IntegrationDirection,
     IntegrationLogEntry,
+    IntegrationStatus,
     check_query,
     prepare_log,
     require_account_id,
 )
+from core.utils.documentdb.tables import connection_table
+
+if TYPE_CHECKING:
+    from core.models.documentdb import DocumentDBConnection
 
 logger = logging.getLogger(__name__)
 
@@ -238,8 +239,8 @@ def _translated_errors(account_id: int, action: str) -> Iterator[None]:
         ) from exc
 
 
-def _connection_for(account_id: int) -> DocumentDBConnection:
-    connection = DocumentDBConnection.objects.filter(account_id=account_id).first()
+def _connection_for(account_id: int) -> "DocumentDBConnection":
+    connection = connection_table().objects.filter(account_id=account_id).first()
     if connection is None:
         raise DocumentDBConnectionMissing(
             f"Account {account_id} has no DocumentDB connection: add a "

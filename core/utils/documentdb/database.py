@@ -7,15 +7,10 @@ the same per-account scoping: every read filters on the client's account.
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connections, router
 
-from core.models.documentdb import (
-    IntegrationDirection,
-    IntegrationLog,
-    IntegrationStatus,
-)
 from core.utils.capabilities import Capability
 from core.utils.clients import (
     DEFAULT_CHECK_TIMEOUT_SECONDS,
@@ -24,11 +19,17 @@ from core.utils.clients import (
 )
 from core.utils.documentdb.logs import (
     DEFAULT_QUERY_LIMIT,
+    IntegrationDirection,
     IntegrationLogEntry,
+    IntegrationStatus,
     check_query,
     prepare_log,
     require_account_id,
 )
+from core.utils.documentdb.tables import log_table
+
+if TYPE_CHECKING:
+    from core.models.documentdb import IntegrationLog
 
 
 class DatabaseDocumentDBClient(ServiceClient):
@@ -58,7 +59,7 @@ class DatabaseDocumentDBClient(ServiceClient):
         like DocumentDB's ObjectId). Inside a transaction, the log commits or
         rolls back with it."""
         fields = prepare_log(integration, payload, status, direction)
-        log = IntegrationLog.objects.create(account_id=self.account_id, **fields)
+        log = log_table().objects.create(account_id=self.account_id, **fields)
         return str(log.pk)
 
     def query_logs(
@@ -73,7 +74,7 @@ class DatabaseDocumentDBClient(ServiceClient):
         Example: `client.query_logs("hl7-analyser", start=a_week_ago)`.
         """
         check_query(start, end, limit)
-        logs = IntegrationLog.objects.filter(account_id=self.account_id)
+        logs = log_table().objects.filter(account_id=self.account_id)
         if integration is not None:
             logs = logs.filter(integration=integration)
         if start is not None:
@@ -87,7 +88,7 @@ class DatabaseDocumentDBClient(ServiceClient):
         timeout bounds it; `timeout` is not applied."""
 
         def probe() -> str:
-            alias = router.db_for_read(IntegrationLog)
+            alias = router.db_for_read(log_table())
             with connections[alias].cursor() as cursor:
                 cursor.execute("SELECT 1")
             return f"database {alias}"
@@ -95,7 +96,7 @@ class DatabaseDocumentDBClient(ServiceClient):
         return self.timed_check(probe)
 
 
-def _entry(log: IntegrationLog) -> IntegrationLogEntry:
+def _entry(log: "IntegrationLog") -> IntegrationLogEntry:
     return IntegrationLogEntry(
         id=str(log.pk),
         account_id=log.account_id,

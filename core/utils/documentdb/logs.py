@@ -11,9 +11,24 @@ from datetime import datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
 from django.utils import timezone
 
-from core.models.documentdb import IntegrationDirection, IntegrationStatus
+
+class IntegrationDirection(models.TextChoices):
+    """Which way an integration message went."""
+
+    INBOUND = "inbound", "Inbound"
+    OUTBOUND = "outbound", "Outbound"
+
+
+class IntegrationStatus(models.TextChoices):
+    """How an integration exchange ended."""
+
+    SUCCESS = "success", "Success"
+    FAILURE = "failure", "Failure"
+    PENDING = "pending", "Pending"
+
 
 #: Rows `query_logs` returns when the caller does not say.
 DEFAULT_QUERY_LIMIT = 100
