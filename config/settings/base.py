@@ -344,7 +344,7 @@ ENCRYPTION_DEVELOPMENT_KEY_FILE = (
     DATA_DIR / "development-encryption-keys" if DEBUG else None
 )
 
-# Webhooks (core/utils/webhooks/): labs subscribe URLs to event types.
+# Webhooks (core/webhooks/): labs subscribe URLs to event types.
 # Receivers on loopback, RFC 1918, shared or unique-local addresses are
 # refused unless WEBHOOK_ALLOW_PRIVATE_ADDRESSES; cloud metadata, link-local
 # and other special addresses always are (core/utils/webhooks/addresses.py).
