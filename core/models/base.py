@@ -46,6 +46,7 @@ from core.models.activity_log_base import ActivityLogBase
 from core.models.caching import CachingMixin
 from core.models.managers import BaseManager
 from core.models.save_state import restored_on_failure
+from core.utils.slack.jobs import post_slack_message
 from core.utils.transactions import run_after_commit
 
 #: Fields that save() manages; set_values() and forms never set them.
@@ -253,10 +254,6 @@ class BaseModel(ActivityLogBase, CachingMixin, models.Model):
         background: a Fusion job is enqueued (inside the current transaction,
         so it exists only if the transaction commits) and posts with retries.
         Slack being slow or down never slows or fails the caller."""
-        # Local import: the Fusion job machinery imports Django's task
-        # backends, which need the app registry this module helps build.
-        from core.utils.slack.jobs import post_slack_message
-
         post_slack_message.enqueue(channel, message, blocks)
 
     def on_commit(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
