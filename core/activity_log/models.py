@@ -146,8 +146,8 @@ class ActivityLog(AppendOnlyModel):
 
         Every BaseModel save writes an entry, and for a twenty-column row
         Django's per-save INSERT compilation costs more than the database
-        round trip; this path prepares the same values with each field's own
-        `pre_save` / `get_db_prep_save` and reuses the statement. Databases
+        round trip; this path reuses the statement and converts only the
+        values the driver cannot take as they are (`_insert_plan`). Databases
         without `INSERT ... RETURNING` fall back to `save()`.
         """
         connection = connections[router.db_for_write(ActivityLog)]
@@ -155,8 +155,11 @@ class ActivityLog(AppendOnlyModel):
             self.save()
             return
         params = [
-            field.get_db_prep_save(field.pre_save(self, add=True), connection)
-            for field in _insert_fields()
+            value
+            if as_is and type(value) in _DRIVER_TYPES
+            else field.get_db_prep_save(value, connection)
+            for field, as_is in _insert_plan()
+            for value in (self.__dict__[field.attname],)
         ]
         with connection.cursor() as cursor:
             cursor.execute(_insert_sql(connection), params)
@@ -229,6 +232,31 @@ _INSERT_SQL: dict[str, str] = {}
 @cache
 def _insert_fields() -> list[Any]:
     return [f for f in ActivityLog._meta.concrete_fields if not f.primary_key]
+
+
+#: Fields whose values always need converting for the driver: JSON is
+#: wrapped, datetimes made aware, addresses normalised.
+_PREPARED_TYPES = (models.JSONField, models.DateTimeField, models.GenericIPAddressField)
+#: Python types the other (text, integer, boolean) fields would only pass
+#: through to the driver unchanged.
+_DRIVER_TYPES = frozenset({str, int, bool, type(None)})
+
+
+@cache
+def _insert_plan() -> list[tuple[Any, bool]]:
+    """Each inserted field, and whether a value of a `_DRIVER_TYPES` type
+    may go to the driver as it is.
+
+    `new_entry` builds entries from str, int, bool and None values, which
+    the text, integer and boolean fields' `get_db_prep_save` would return
+    unchanged; skipping those calls halves the cost of the 19 parameters on
+    every save. Anything else (a lazy translation, a Decimal) still goes
+    through its field. Entries get their defaults (created_at, the flags)
+    when constructed, so no field's `pre_save` is needed.
+    """
+    return [
+        (field, not isinstance(field, _PREPARED_TYPES)) for field in _insert_fields()
+    ]
 
 
 def _insert_sql(connection: Any) -> str:
