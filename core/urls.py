@@ -1,5 +1,7 @@
 """URLs of the core app, included under /core/ by config/urls.py.
 
+- /core/view/: the architecture note's health endpoint: the readiness
+  report, under readiness's access rules (an alias of /core/view/ready/).
 - /core/view/live/: liveness (open to all; touches nothing).
 - /core/view/ready/: readiness (allowed addresses or the health token);
   see core/view.py.
@@ -22,6 +24,7 @@ from core.view import LivenessView, ReadinessView
 app_name = "core"
 
 urlpatterns = [
+    path("view/", ReadinessView.as_view(), name="health"),
     path("view/live/", LivenessView.as_view(), name="health-live"),
     path("view/ready/", ReadinessView.as_view(), name="health-ready"),
     path("auth/csrf/", auth_views.csrf_token, name="auth-csrf"),

@@ -3,6 +3,8 @@ and the health checks at /core/view/.
 
 Health checks (routes in core/urls.py):
 
+- `GET /core/view/`: the health endpoint the architecture note names; the
+  readiness report below, with the same access rules.
 - `GET /core/view/live/` (liveness): 200 `{"status": "ok"}` while the
   process answers. Touches no database or service, reveals nothing, open to
   everyone: a load balancer or orchestrator restarts the process when it

@@ -224,10 +224,11 @@ CSRF_FAILURE_VIEW = "core.auth.views.csrf_failure"
 # used HTTPS: without it every request looks plain, and is redirected again
 # and again (`check --deploy` says so, core.W030). Readiness is probed over
 # plain HTTP from inside the cluster: redirected, a kubelet would count the
-# 301 to another host as ready without asking, so it is exempt (liveness is
+# 301 to another host as ready without asking, so it is exempt, and so is
+# /core/view/, the same report under the seed's path (liveness is
 # answered before this middleware, core/middleware/liveness.py).
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^core/view/ready/$"]
+SECURE_REDIRECT_EXEMPT = [r"^core/view/$", r"^core/view/ready/$"]
 SECURE_HSTS_SECONDS = env_int(
     "DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 60 * 60
 )

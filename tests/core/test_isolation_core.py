@@ -16,6 +16,7 @@ COVERS = {
     "core:auth-csrf",
     "core:auth-login",
     "core:auth-logout",
+    "core:health",
     "core:health-live",
     "core:health-ready",
     "core:pusher-auth",
@@ -75,10 +76,11 @@ def test_the_csrf_token_and_liveness_carry_no_lab_data(labs):
     assert client.get("/core/view/live/").json() == {"status": "ok"}
 
 
-def test_readiness_is_not_opened_by_a_lab_session(labs):
+@pytest.mark.parametrize("path", ["/core/view/", "/core/view/ready/"])
+def test_readiness_is_not_opened_by_a_lab_session(labs, path):
     client = signed_in(labs["north"])
 
-    response = client.get("/core/view/ready/", REMOTE_ADDR="203.0.113.9")
+    response = client.get(path, REMOTE_ADDR="203.0.113.9")
 
     assert response.status_code == 403
     assert "checks" not in response.json()
