@@ -8,7 +8,8 @@ or `LocalStorage`, in process with the same rules (the embedded default).
 See `backends.py` for the compare-and-set rule that makes fills and
 invalidations race-free.
 
-Fail-open: the facade never raises. Every Redis call has a short socket
+Fail-open: the facade never raises (but for the operator's `evict` and
+`purge`, which must say when they did not happen). Every Redis call has a short socket
 timeout (`socket_timeout_seconds`, 0.1 s by default), and a circuit breaker
 stops calling Redis after `failure_threshold` consecutive failures for
 `reset_after_seconds`, so during an outage a read waits at most one timeout
@@ -187,6 +188,23 @@ class HashCache(ServiceClient):
             self.stats.invalidations += 1
         else:
             self._remember_pending(key)
+
+    def evict(self, key: str, field: str, version: int, ttl: int) -> None:
+        """Tombstone `field` at `version` whatever version is cached (an
+        operator's fix-up, `reset_cache_instance`). Raises if the store is
+        unreachable: the operator must know it did not happen."""
+        self.storage.evict(key, field, version, ttl)
+        self.stats.invalidations += 1
+
+    def purge(self, pattern: str) -> int:
+        """Delete every hash whose key matches the glob `pattern`, however
+        new its rows (an operator's fix-up after a restore, `manage.py
+        cache_purge`). Returns how many. Raises if the store is unreachable."""
+        purged = 0
+        for key in self.storage.keys(pattern):
+            self.storage.drop(key)
+            purged += 1
+        return purged
 
     def drop(self, key: str) -> None:
         """Delete a whole hash (or remember to, if unreachable)."""

@@ -16,15 +16,19 @@ touches one key (so it runs unchanged on a Redis Cluster node):
 
     write (version, payload) unless the stored version is greater
 
-The in-process backend applies the same rules under a lock.
+The in-process backend applies the same rules under a lock. The one
+exception is an operator's `evict` (`reset_cache_instance`), which replaces
+even a newer cached version: after a restore from backup, or a table
+re-created with ids starting again, the cache can be ahead of the database.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 from core.utils.capabilities import Capability, DeclaresCapabilities
@@ -80,6 +84,15 @@ local stored = current and tonumber(string.match(current, '^(%d+)|'))
 if not (stored and stored > tonumber(ARGV[2])) then
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 end
+redis.call('HINCRBY', KEYS[1], '{FIELD_GENERATION}', 1)
+redis.call('HDEL', KEYS[1], '{FIELD_COMPLETE}')
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return 1
+"""
+# The same without the CAS: an operator's eviction replaces even a newer
+# cached version (a row cached before a restore can be ahead of the database).
+_EVICT_SCRIPT = f"""
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('HINCRBY', KEYS[1], '{FIELD_GENERATION}', 1)
 redis.call('HDEL', KEYS[1], '{FIELD_COMPLETE}')
 redis.call('EXPIRE', KEYS[1], ARGV[4])
@@ -148,6 +161,11 @@ class HashStorage(DeclaresCapabilities, ABC):
         complete-list mark."""
 
     @abstractmethod
+    def evict(self, key: str, field: str, version: int, ttl: int) -> None:
+        """`invalidate` without the version check: the tombstone at
+        `version` replaces whatever is cached, even a newer version."""
+
+    @abstractmethod
     def fill_list(
         self, key: str, generation: int, rows: Sequence[Row], ttl: int
     ) -> bool:
@@ -156,6 +174,10 @@ class HashStorage(DeclaresCapabilities, ABC):
     @abstractmethod
     def drop(self, key: str) -> None:
         """Delete the whole hash."""
+
+    @abstractmethod
+    def keys(self, pattern: str) -> Iterator[str]:
+        """The hashes whose keys match the glob `pattern` (`*`, `?`)."""
 
     @abstractmethod
     def ping(self) -> None:
@@ -185,6 +207,7 @@ class RedisClientStorage(HashStorage):
         self.client = client
         self._cas = client.register_script(_CAS_SCRIPT)
         self._invalidate = client.register_script(_INVALIDATE_SCRIPT)
+        self._evict = client.register_script(_EVICT_SCRIPT)
         self._fill_list = client.register_script(_FILL_LIST_SCRIPT)
         self._fill_many = client.register_script(_FILL_MANY_SCRIPT)
 
@@ -213,6 +236,9 @@ class RedisClientStorage(HashStorage):
     def invalidate(self, key: str, field: str, version: int, ttl: int) -> None:
         self._invalidate(keys=[key], args=[field, version, _encode(version, ""), ttl])
 
+    def evict(self, key: str, field: str, version: int, ttl: int) -> None:
+        self._evict(keys=[key], args=[field, version, _encode(version, ""), ttl])
+
     def fill_list(
         self, key: str, generation: int, rows: Sequence[Row], ttl: int
     ) -> bool:
@@ -223,6 +249,12 @@ class RedisClientStorage(HashStorage):
 
     def drop(self, key: str) -> None:
         self.client.delete(key)
+
+    def keys(self, pattern: str) -> Iterator[str]:
+        # SCAN, not KEYS: it does not block the server; on a cluster,
+        # redis-py scans every primary.
+        for key in self.client.scan_iter(match=pattern, count=1000):
+            yield key.decode() if isinstance(key, bytes) else key
 
     def ping(self) -> None:
         self.client.ping()
@@ -345,9 +377,17 @@ class LocalStorage(HashStorage):
             return True
 
     def invalidate(self, key: str, field: str, version: int, ttl: int) -> None:
+        self._tombstone(key, field, version, ttl, check_version=True)
+
+    def evict(self, key: str, field: str, version: int, ttl: int) -> None:
+        self._tombstone(key, field, version, ttl, check_version=False)
+
+    def _tombstone(
+        self, key: str, field: str, version: int, ttl: int, *, check_version: bool
+    ) -> None:
         with self._lock:
             stored = self._hash(key, create=True)
-            if not self._newer_stored(stored, field, version):
+            if not (check_version and self._newer_stored(stored, field, version)):
                 stored[field] = _encode(version, "")
             stored[FIELD_GENERATION] = str(int(stored.get(FIELD_GENERATION, 0)) + 1)
             stored.pop(FIELD_COMPLETE, None)
@@ -370,6 +410,11 @@ class LocalStorage(HashStorage):
     def drop(self, key: str) -> None:
         with self._lock:
             self._hashes.pop(key, None)
+
+    def keys(self, pattern: str) -> Iterator[str]:
+        with self._lock:
+            names = [key for key in self._hashes if fnmatch.fnmatchcase(key, pattern)]
+        return iter(names)
 
     def ping(self) -> None:
         return None

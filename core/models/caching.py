@@ -210,18 +210,41 @@ class CachingMixin(models.Model):
 
     @classmethod
     def reset_cache_instance(cls, instance_id: Any, lab_id: int | None = None) -> None:
-        """Evict one row now (an operator's fix-up). It is tombstoned at its
-        current version, so a reader racing with the reset cannot put an
-        older copy back."""
+        """Evict one row now (an operator's fix-up). It is tombstoned at the
+        database's current version whatever version is cached, even a newer
+        one (after a restore from backup the cache can be ahead of the
+        database), so a reader racing with the reset cannot put an older copy
+        back. Raises if the cache is unreachable."""
         versions = cls._default_manager.filter(pk=instance_id).values_list(
             "version",  # type: ignore[misc]  # BaseModel's field; the mixin has none
             flat=True,
         )
         current = versions.first()
         version = _GONE_VERSION if current is None else current
-        _cache().invalidate(
+        _cache().evict(
             cls.get_cache_key(lab_id), str(instance_id), version, cls.default_cache_ttl
         )
+
+    @classmethod
+    def purge_cache(cls, lab_id: int | None = None) -> int:
+        """Drop this model's cached hashes, of lab `lab_id` or of every lab,
+        however new their rows (after a restore from backup). Returns how
+        many hashes went. Raises if the cache is unreachable."""
+        if lab_id is not None or not _is_lab_scoped(cls):
+            pattern = _glob_escape(cls.get_cache_key(lab_id))
+        else:
+            pattern = cls._cache_key_pattern()
+        return _cache().purge(pattern)
+
+    @classmethod
+    def _cache_key_pattern(cls) -> str:
+        """A glob matching the key of every lab (`Patient_CentreId*_List`)."""
+        if cls.cache_key is not None:
+            marker = "\x00lab\x00"
+            key = cls.cache_key.format(lab_id=marker)
+            return _glob_escape(key).replace(_glob_escape(marker), "*")
+        name = (cls._meta.concrete_model or cls).__name__
+        return f"{_glob_escape(name)}_CentreId*_List"
 
     def invalidate_cache_on_commit(self, pk: Any, version: int) -> None:
         """After commit, tombstone row `pk` at `version` under its lab's key,
@@ -247,6 +270,11 @@ class CachingMixin(models.Model):
                 cache.invalidate(key, field, version, ttl)
 
         self.on_commit(invalidate)  # type: ignore[attr-defined]
+
+
+def _glob_escape(text: str) -> str:
+    """`text` matched literally by a Redis/fnmatch glob."""
+    return "".join(f"[{c}]" if c in "*?[]" else c for c in text)
 
 
 def _cache() -> HashCache:

@@ -3,14 +3,19 @@ backend: real instances equal to the row, invalidation after commit, lab
 isolation, the key and TTL of the architecture note."""
 
 import datetime as dt
+import io
 import uuid
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
+import redis
+from django.core.management import CommandError, call_command
+from django.db import connection, transaction
 
 from core.models.caching import DEFAULT_CACHE_TTL_SECONDS
 from core.utils.capabilities import Capability
+from core.utils.clients import registry
+from tests.core.cache.conftest import use_cache
 from tests.lifecycle.models import CatalogueTest, SingleRowCatalogue, Specimen
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -234,3 +239,86 @@ def test_reset_cache_instance_evicts_a_row(cache, labs):
 def test_a_lab_scoped_key_needs_the_lab():
     with pytest.raises(ValueError, match="pass the lab_id"):
         Specimen.get_cache_key(None)
+
+
+# -- operators' fix-ups after a restore: rows newer than the database ---------
+
+
+def restore_older_row(specimen: Specimen, label: str) -> None:
+    """What a restore from backup does: the row goes back to version 1 with
+    older content, below the version the cache holds."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Specimen._meta.db_table} SET version = 1, label = %s "  # noqa: S608
+            "WHERE id = %s",
+            [label, specimen.pk],
+        )
+
+
+def cached_newer_than_the_database(lab) -> Specimen:
+    specimen = make_specimen(lab)
+    for label in ("S-2", "S-3"):
+        specimen.label = label
+        specimen.save()
+    Specimen.get_cached_instance(specimen.pk, lab.pk)  # version 3 cached
+    restore_older_row(specimen, "restored")
+    return specimen
+
+
+def test_reset_cache_instance_evicts_a_row_newer_than_the_database(cache, labs):
+    specimen = cached_newer_than_the_database(labs["north"])
+    assert Specimen.get_cached_instance(specimen.pk, labs["north"].pk).label == "S-3"
+
+    Specimen.reset_cache_instance(specimen.pk, labs["north"].pk)
+
+    fresh = Specimen.get_cached_instance(specimen.pk, labs["north"].pk)
+    assert (fresh.label, fresh.version) == ("restored", 1)
+    # and the restored row is cached again, not refused by the tombstone
+    assert cache.get(Specimen.get_cache_key(labs["north"].pk), str(specimen.pk))
+
+
+def test_cache_purge_drops_every_labs_rows_however_new(cache, labs):
+    north = cached_newer_than_the_database(labs["north"])
+    south = cached_newer_than_the_database(labs["south"])
+    out = io.StringIO()
+
+    call_command("cache_purge", "--model", Specimen._meta.label, stdout=out)
+
+    assert f"{Specimen._meta.label}: 2 hash(es) dropped" in out.getvalue()
+    for specimen, lab in ((north, labs["north"]), (south, labs["south"])):
+        assert Specimen.get_cached_instance(specimen.pk, lab.pk).label == "restored"
+
+
+def test_cache_purge_of_one_lab_leaves_the_others(cache, labs):
+    north = cached_newer_than_the_database(labs["north"])
+    south = cached_newer_than_the_database(labs["south"])
+
+    call_command("cache_purge", "--lab", str(labs["north"].pk), stdout=io.StringIO())
+
+    assert Specimen.get_cached_instance(north.pk, labs["north"].pk).label == "restored"
+    assert Specimen.get_cached_instance(south.pk, labs["south"].pk).label == "S-3"
+
+
+def test_cache_purge_without_models_covers_every_caching_model(cache, labs):
+    out = io.StringIO()
+
+    call_command("cache_purge", stdout=out)
+
+    assert f"{Specimen._meta.label}: " in out.getvalue()
+    assert f"{CatalogueTest._meta.label}: " in out.getvalue()
+
+
+def test_cache_purge_names_what_is_not_a_caching_model(cache):
+    with pytest.raises(CommandError, match=r"Not a caching model: auth\.Group"):
+        call_command("cache_purge", "--model", "auth.Group")
+
+
+def test_the_fix_ups_fail_loudly_when_the_cache_is_unreachable(settings, labs):
+    use_cache(settings, "redis", url="redis://127.0.0.1:9/0")
+    specimen = make_specimen(labs["north"])
+
+    with pytest.raises(CommandError, match="The cache did not answer"):
+        call_command("cache_purge", stdout=io.StringIO())
+    with pytest.raises(redis.exceptions.ConnectionError):
+        Specimen.reset_cache_instance(specimen.pk, labs["north"].pk)
+    registry.reset()
