@@ -198,6 +198,9 @@ HEALTH_CHECK_DOCDB_MAX_ACCOUNTS = env_int("HEALTH_CHECK_DOCDB_MAX_ACCOUNTS", 20)
 
 # Service clients for core.utils.clients.get_client; see config/settings/services.py.
 SERVICES = build_services(DATA_DIR)
+# Per-account clients (docdb) kept per process and service; the least
+# recently used is closed beyond this (core/utils/clients.py).
+SERVICE_ACCOUNT_CLIENTS_MAX = env_int("SERVICE_ACCOUNT_CLIENTS_MAX", 32)
 # Services production chooses to run on a local or log-only stand-in (the
 # embedded default's backends: e.g. "docdb,es" keeps integration logs in
 # the database and runs without Elasticsearch). With DEBUG off, any other

@@ -287,7 +287,9 @@ def _docdb() -> dict[str, Any]:
     its DocumentDBConnection row), else the IntegrationLog table.
 
     DOCDB_RETRY_WRITES stays off for Amazon DocumentDB (it has no retryable
-    writes); turn it on for MongoDB. DOCDB_TLS_CA_FILE is the CA bundle
+    writes); turn it on for MongoDB. DOCDB_CONNECTION_REFRESH_SECONDS (30)
+    bounds how long another process keeps using a connection row's old URL
+    after it is edited. DOCDB_TLS_CA_FILE is the CA bundle
     (Amazon's global-bundle.pem for DocumentDB).
     """
     backend = env_str("DOCDB_BACKEND", "database").strip().lower()
@@ -315,6 +317,9 @@ def _docdb() -> dict[str, Any]:
             "max_pool_size": env_int("DOCDB_MAX_POOL_SIZE", 10),
             "retry_writes": env_bool("DOCDB_RETRY_WRITES", default=False),
             "tls_ca_file": env_str("DOCDB_TLS_CA_FILE", "") or None,
+            "connection_refresh_seconds": env_int(
+                "DOCDB_CONNECTION_REFRESH_SECONDS", 30
+            ),
         },
     }
 

@@ -14,11 +14,14 @@ from django.db import models
 from django.utils import timezone
 
 from core.models.base import BaseModel
+from core.models.encrypted_fields import EncryptedTextField
+from core.models.encrypted_mixin import EncryptedFieldsMixin
+from core.utils.clients import registry
 from core.utils.documentdb.logs import IntegrationDirection, IntegrationStatus
 from core.utils.documentdb.urls import has_mongodb_scheme, mask_connection_url
 
 
-class DocumentDBConnection(BaseModel):
+class DocumentDBConnection(EncryptedFieldsMixin, BaseModel):
     """The DocumentDB / MongoDB URL of one account's integration logs.
 
     `account_id` is the id of the account's lab. It is a plain integer, not a
@@ -27,15 +30,22 @@ class DocumentDBConnection(BaseModel):
     BaseModel) and must not depend on it, and the connection is operations
     data that may be provisioned before the lab row exists in this database.
 
-    `connection_url` carries credentials. It never appears in `str()`,
-    `repr()`, logs or error messages: they show `masked_url` instead
-    (`mongodb://***@host:27017/db`). Encryption at rest comes later.
+    `connection_url` carries credentials. It is encrypted at rest, bound to
+    its row like patient data (README, "Encryption of patient data"; the
+    data migration 0019 encrypted the rows stored before), and it never
+    appears in `str()`, `repr()`, logs, activity entries or error messages:
+    they show `masked_url` (`mongodb://***@host:27017/db`) or a mask.
+
+    A change is live without a restart: once a save or delete commits, this
+    process forgets the account's client, and other processes replace theirs
+    within DOCDB_CONNECTION_REFRESH_SECONDS (the client compares the row's
+    version, `DocumentDBClient.is_stale`).
     """
 
     account_id = models.PositiveBigIntegerField(
         unique=True, help_text="The id of the account's lab."
     )
-    connection_url = models.CharField(
+    connection_url = EncryptedTextField(
         max_length=2000,
         help_text="mongodb:// or mongodb+srv:// URL, credentials included.",
     )
@@ -52,6 +62,23 @@ class DocumentDBConnection(BaseModel):
     def masked_url(self) -> str:
         """The URL without credentials or options, e.g. `mongodb://***@h/db`."""
         return mask_connection_url(self.connection_url or "")
+
+    def before_save(self, *args: Any, **kwargs: Any) -> None:
+        """Once the save commits, forget the account's client, and the
+        client of the account the row was loaded with if it moved (read
+        here, before the save marks the new values as loaded)."""
+        super().before_save(*args, **kwargs)
+        self._forget_clients_on_commit()
+
+    def before_delete(self, *args: Any, **kwargs: Any) -> None:
+        """Once the delete commits, forget the account's client."""
+        super().before_delete(*args, **kwargs)
+        self._forget_clients_on_commit()
+
+    def _forget_clients_on_commit(self) -> None:
+        accounts = {self.account_id, self.initial_value("account_id")} - {None}
+        for account_id in accounts:
+            self.on_commit(registry.forget, "docdb", account_id)
 
     def validate(self, *args: Any, **kwargs: Any) -> None:
         """Base checks, then the URL's scheme (the message never echoes it)."""

@@ -17,6 +17,14 @@ Configured like Django's CACHES / STORAGES, in `settings.SERVICES`:
   belong to the parent) and builds its own on first use.
 - When `settings.SERVICES[service]` changes (`override_settings` in a test),
   the next call builds a new client from the new settings.
+- Per-account clients (`account_id` given) are kept for at most
+  `settings.SERVICE_ACCOUNT_CLIENTS_MAX` (32) accounts per service; the least
+  recently used is closed when another is built, so N accounts never mean N
+  connection pools held for ever.
+- A client whose own configuration can change while it lives (a
+  per-account row) says so through `is_stale()`; the registry builds a new
+  one and closes the old. `forget(service, account_id)` drops one at once
+  (after such a row's change commits in this process).
 - `override_client(service, client)` replaces a service's client inside a
   `with` block, for tests that bring their own.
 
@@ -78,6 +86,14 @@ class ServiceClient(DeclaresCapabilities, ABC):
     def close(self) -> None:
         """Release pooled connections; called when the client is replaced."""
 
+    def is_stale(self) -> bool:
+        """Whether the configuration this client was built from has changed
+        since (the registry then builds a new one). Asked on every
+        `get_client`, so it must be cheap: a client that checks a database
+        row does so at most every few seconds. Settings-built clients never
+        are (a settings change is seen by the registry itself)."""
+        return False
+
     @staticmethod
     def timed_check(probe: Callable[[], str | None]) -> HealthStatus:
         """Run `probe` (which raises on failure, or returns a detail string)
@@ -98,6 +114,8 @@ class UnknownServiceError(ImproperlyConfigured):
 
 
 _Key = tuple[str, Any, tuple[tuple[str, Any], ...]]
+#: Per-account clients kept per service, when settings do not say.
+DEFAULT_ACCOUNT_CLIENTS_MAX = 32
 
 
 class ClientRegistry:
@@ -105,6 +123,9 @@ class ClientRegistry:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        # Insertion-ordered; per-account entries are moved to the end on
+        # use, so the first per-account key of a service is its least
+        # recently used.
         self._clients: dict[_Key, tuple[dict[str, Any], Any]] = {}
         self._overrides: dict[str, list[Any]] = {}
 
@@ -115,17 +136,51 @@ class ClientRegistry:
         config = self._config(service)
         key: _Key = (service, account_id, tuple(sorted(kwargs.items())))
         cached = self._clients.get(key)
-        if cached is not None and cached[0] is config:
-            return cached[1]
+        if account_id is None and cached is not None and cached[0] is config:
+            return cached[1]  # the hot path: settings-built clients
         with self._lock:
             cached = self._clients.get(key)
-            if cached is not None and cached[0] is config:
+            if cached is not None and self._usable(cached, config, account_id):
+                if account_id is not None:
+                    self._clients[key] = self._clients.pop(key)  # most recent
                 return cached[1]
             if cached is not None:
+                del self._clients[key]
                 _close_quietly(service, cached[1])
             client = _build(service, config, account_id, kwargs)
             self._clients[key] = (config, client)
+            if account_id is not None:
+                self._evict_least_recent(service)
             return client
+
+    @staticmethod
+    def _usable(
+        cached: tuple[dict[str, Any], Any], config: dict[str, Any], account_id: Any
+    ) -> bool:
+        """Built from the current settings and, for an account, not stale."""
+        client = cached[1]
+        return cached[0] is config and (account_id is None or not client.is_stale())
+
+    def forget(self, service: str, account_id: Any) -> None:
+        """Close and drop `service`'s clients of `account_id` (every kwargs
+        variant); the next `get` builds a new one."""
+        with self._lock:
+            keys = [k for k in self._clients if k[0] == service and k[1] == account_id]
+            dropped = [self._clients.pop(key)[1] for key in keys]
+        for client in dropped:
+            _close_quietly(service, client)
+
+    def _evict_least_recent(self, service: str) -> None:
+        """Close `service`'s least recently used per-account clients beyond
+        SERVICE_ACCOUNT_CLIENTS_MAX. Called with the lock held."""
+        bound = getattr(
+            settings, "SERVICE_ACCOUNT_CLIENTS_MAX", DEFAULT_ACCOUNT_CLIENTS_MAX
+        )
+        keys = [k for k in self._clients if k[0] == service and k[1] is not None]
+        for key in keys[: max(0, len(keys) - bound)]:
+            _, client = self._clients.pop(key)
+            logger.info("closing the least recently used %s client", service)
+            _close_quietly(service, client)
 
     def known_services(self) -> list[str]:
         """Names configured in settings.SERVICES, sorted."""

@@ -12,12 +12,14 @@ each other's logs.
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import pymongo
+from django.db import DatabaseError
 from django.utils.module_loading import import_string
 from pymongo.errors import ConnectionFailure, PyMongoError
 
@@ -58,6 +60,8 @@ SOCKET_TIMEOUT_SECONDS = 10.0
 #: Bound on a whole operation, retries included (pymongo's `timeoutMS`).
 OPERATION_TIMEOUT_SECONDS = 15.0
 MAX_POOL_SIZE = 10
+#: How often a client asks whether its connection row changed.
+CONNECTION_REFRESH_SECONDS = 30.0
 
 MongoClientFactory = Callable[..., Any]
 
@@ -69,7 +73,8 @@ class DocumentDBClient(ServiceClient):
     `collection`, `database` (when the URL names none), the timeouts in
     seconds, `max_pool_size`, `retry_writes` (False by default: Amazon
     DocumentDB does not support retryable writes; True suits MongoDB),
-    `tls_ca_file`, and `mongo_client_factory` (a callable or dotted path
+    `tls_ca_file`, `connection_refresh_seconds` (how often `is_stale` reads
+    the row's version), and `mongo_client_factory` (a callable or dotted path
     used instead of `pymongo.MongoClient`; the tests pass
     `mongomock.MongoClient`, since no MongoDB server runs here).
     """
@@ -89,11 +94,15 @@ class DocumentDBClient(ServiceClient):
         max_pool_size: int = MAX_POOL_SIZE,
         retry_writes: bool = False,
         tls_ca_file: str | None = None,
+        connection_refresh_seconds: float = CONNECTION_REFRESH_SECONDS,
         mongo_client_factory: MongoClientFactory | str | None = None,
     ) -> None:
         self.account_id = require_account_id(account_id)
         connection = _connection_for(self.account_id)
         self.masked_url = connection.masked_url
+        self._connection_version = connection.version
+        self._refresh_seconds = connection_refresh_seconds
+        self._checked_at = time.monotonic()
         factory = _resolve_factory(mongo_client_factory)
         options: dict[str, Any] = {
             "serverSelectionTimeoutMS": _ms(server_selection_timeout_seconds),
@@ -193,6 +202,31 @@ class DocumentDBClient(ServiceClient):
     def close(self) -> None:
         """Close the connection pool and its monitor threads."""
         self._mongo.close()
+
+    def is_stale(self) -> bool:
+        """Whether the account's connection row was edited or deleted since
+        this client was built (another process saved it). Reads the row's
+        version at most every `connection_refresh_seconds`; if the database
+        cannot say, the client is kept."""
+        now = time.monotonic()
+        if now - self._checked_at < self._refresh_seconds:
+            return False
+        self._checked_at = now
+        try:
+            version = (
+                connection_table()
+                .objects.filter(account_id=self.account_id)
+                .values_list("version", flat=True)
+                .first()
+            )
+        except DatabaseError:
+            logger.warning(
+                "could not check the DocumentDB connection of account %s",
+                self.account_id,
+                exc_info=True,
+            )
+            return False
+        return version != self._connection_version
 
     def _ensure_indexes(self) -> None:
         """Create the query indexes once per client (idempotent on the server)."""
