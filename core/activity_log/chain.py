@@ -6,24 +6,25 @@ other on the chain, and a save pays only for its entry and a pending row):
 verify command seal whatever is pending. A sealer takes the lab's chain head
 with SELECT ... FOR UPDATE, gives the pending entries the next sequence
 numbers in id order, and stores for each
-`hash = SHA-256(canonical entry + previous hash)`. Two sealers of one lab
-queue on the head row, so the chain cannot fork.
+`hash = SHA-256(canonical entry + previous hash)` in the current chain
+format (hashing.py; the specification is docs/audit-trail.md). Two sealers
+of one lab queue on the head row, so the chain cannot fork.
 
 Verification walks a lab's seals in sequence order and reports the first
 break: a sequence gap, a previous hash that does not match (reordered or
 removed links), an entry whose content no longer gives its hash (edited),
 or a seal whose entry is gone (deleted) unless a recorded retention prune
-removed it (retention.py).
+removed it (retention.py). Each seal is checked in the format it was made
+in; formats only ever go up along a chain (a seal in an older format after
+a newer one is a break), so history keeps its hashes across a format change.
 """
 
-import hashlib
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from core.activity_log.hashing import CURRENT_FORMAT, GENESIS_HASH, entry_hash
 from core.activity_log.models import (
     ActivityLog,
     ActivityLogChainHead,
@@ -31,14 +32,6 @@ from core.activity_log.models import (
     ActivityLogSeal,
 )
 
-#: The entry fields the hash covers: everything that says what happened.
-HASHED_FIELDS = (
-    "id", "lab_id", "parent_lab_id", "model_label", "instance_id", "action",
-    "category_id", "message", "changes", "reason", "actor_id", "actor_name",
-    "actor_role", "actor_kind", "request_id", "client_ip", "user_agent",
-    "created_at",
-)  # fmt: skip
-GENESIS_HASH = "0" * 64
 #: How many entries one sealing transaction takes.
 SEAL_BATCH_SIZE = 500
 
@@ -48,23 +41,12 @@ def chain_lab(lab_id: int | None) -> int:
     return lab_id or 0
 
 
-def canonical(entry: ActivityLog) -> bytes:
-    """A stable serialization of an entry: sorted keys, no spaces, UTC ISO
-    timestamps with microseconds, so the same entry always hashes the same."""
-    data: dict[str, Any] = {name: getattr(entry, name) for name in HASHED_FIELDS}
-    data["created_at"] = entry.created_at.isoformat(timespec="microseconds")
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()
-
-
-def entry_hash(entry: ActivityLog, previous_hash: str) -> str:
-    """SHA-256 over the canonical entry followed by the previous hash."""
-    return hashlib.sha256(canonical(entry) + previous_hash.encode()).hexdigest()
-
-
-def seal_lab(lab_id: int | None) -> int:
-    """Seal the lab's unsealed entries, in batches. Returns how many."""
+def seal_lab(lab_id: int | None, *, format: int = CURRENT_FORMAT) -> int:
+    """Seal the lab's unsealed entries, in batches. Returns how many.
+    `format` is the chain format; only tests, recreating a chain sealed
+    before the current format, pass another."""
     total = 0
-    while sealed := _seal_batch(chain_lab(lab_id)):
+    while sealed := _seal_batch(chain_lab(lab_id), format):
         total += sealed
     return total
 
@@ -77,7 +59,7 @@ def seal_all() -> int:
     return sum(seal_lab(lab) for lab in labs)
 
 
-def _seal_batch(lab: int) -> int:
+def _seal_batch(lab: int, format: int) -> int:
     with transaction.atomic():
         head = _locked_head(lab)
         lab_filter = {"lab_id": lab} if lab else {"lab_id__isnull": True}
@@ -89,10 +71,10 @@ def _seal_batch(lab: int) -> int:
         sequence, previous = head.sequence, head.last_hash
         for entry in pending:
             sequence += 1
-            digest = entry_hash(entry, previous)
+            digest = entry_hash(entry, previous, format)
             ActivityLogSeal(
                 entry_id=entry.id, chain_lab_id=lab, sequence=sequence,
-                previous_hash=previous, entry_hash=digest,
+                previous_hash=previous, entry_hash=digest, format=format,
             ).save()  # fmt: skip
             previous = digest
         if pending:
@@ -137,7 +119,7 @@ def verify_lab(lab: int) -> ChainBreak | None:
     point must carry the hash the prune recorded.
     """
     pruned_through, pruned_hash = _prune_point(lab)
-    expected_sequence, previous = 1, GENESIS_HASH
+    expected_sequence, previous, format = 1, GENESIS_HASH, 0
     for seal, entry in _links(lab):
         where = (lab, seal.sequence, seal.entry_id)
         if seal.sequence != expected_sequence:
@@ -146,16 +128,26 @@ def verify_lab(lab: int) -> ChainBreak | None:
             )
         if seal.previous_hash != previous:
             return ChainBreak(*where, "reordered: the previous hash does not match")
+        if seal.format < format:
+            return ChainBreak(*where, f"format {seal.format} after format {format}")
         if entry is None and seal.sequence > pruned_through:
             return ChainBreak(*where, "deleted: the sealed entry is gone")
-        if entry is not None and entry_hash(entry, previous) != seal.entry_hash:
+        if entry is not None and not _matches(entry, seal, previous):
             return ChainBreak(*where, "edited: the entry no longer matches its hash")
         if seal.sequence == pruned_through and seal.entry_hash != pruned_hash:
             return ChainBreak(*where, "edited: the seal differs from the prune record")
         expected_sequence, previous = expected_sequence + 1, seal.entry_hash
+        format = seal.format
     if expected_sequence <= pruned_through:
         return ChainBreak(lab, expected_sequence, 0, "deleted: pruned seals are gone")
     return None
+
+
+def _matches(entry: ActivityLog, seal: ActivityLogSeal, previous: str) -> bool:
+    try:
+        return entry_hash(entry, previous, seal.format) == seal.entry_hash
+    except ValueError:  # a format this code does not know
+        return False
 
 
 def _prune_point(lab: int) -> tuple[int, str]:

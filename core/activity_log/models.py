@@ -170,14 +170,20 @@ class ActivityLog(AppendOnlyModel):
 
 class ActivityLogSeal(AppendOnlyModel):
     """An entry's link in its lab's chain: hash = SHA-256(canonical entry +
-    previous hash). `entry_id` is a plain integer, not a foreign key, so a
-    deleted entry leaves its seal behind as evidence."""
+    previous hash), the canonical form being that of the seal's `format`
+    (core/activity_log/hashing.py, docs/audit-trail.md). `entry_id` is a
+    plain integer, not a foreign key, so a deleted entry leaves its seal
+    behind as evidence."""
 
     entry_id = models.BigIntegerField(unique=True)
     chain_lab_id = models.BigIntegerField(help_text="0 for records without a lab.")
     sequence = models.BigIntegerField()
     previous_hash = models.CharField(max_length=64)
     entry_hash = models.CharField(max_length=64)
+    format = models.PositiveSmallIntegerField(
+        default=2,
+        help_text="The chain format: 1 = Python's json.dumps, 2 = RFC 8785 (JCS).",
+    )
     sealed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

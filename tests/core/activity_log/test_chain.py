@@ -8,8 +8,10 @@ import threading
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
+from django.db.migrations.executor import MigrationExecutor
 
 from core.activity_log.chain import seal_lab, verify_lab
+from core.activity_log.hashing import FORMAT_JCS, FORMAT_PYTHON_JSON
 from core.models import ActivityLog, ActivityLogSeal
 from patients.models import Patient
 from tests.conftest import requires_postgresql
@@ -176,3 +178,79 @@ def test_postgresql_allows_only_the_sealed_flag_to_flip_once(labs):
             cursor.execute(statement, [entry.id])
 
     assert ActivityLog.objects.filter(id=unsealed.id).mark_sealed() == 1
+
+
+# -- chain formats: history keeps its hashes ------------------------------------
+
+
+def test_a_chain_sealed_in_format_1_and_then_in_format_2_verifies(labs):
+    patient = Patient(lab=labs["north"], first_name="Old", sex="F")
+    patient.save()
+    seal_lab(labs["north"].pk, format=FORMAT_PYTHON_JSON)  # before the change
+    patient.first_name = "New"
+    patient.save()
+    seal_lab(labs["north"].pk)
+
+    formats = list(
+        ActivityLogSeal.objects.filter(chain_lab_id=labs["north"].pk)
+        .order_by("sequence")
+        .values_list("format", flat=True)
+    )
+    assert formats == [FORMAT_PYTHON_JSON, FORMAT_JCS]
+    assert verify_lab(labs["north"].pk) is None
+
+
+@pytest.mark.parametrize("victim_index", [0, 1], ids=["format 1", "format 2"])
+def test_an_edit_is_found_in_either_format(labs, victim_index):
+    patient = Patient(lab=labs["north"], first_name="Old", sex="F")
+    patient.save()
+    seal_lab(labs["north"].pk, format=FORMAT_PYTHON_JSON)
+    patient.first_name = "New"
+    patient.save()
+    seal_lab(labs["north"].pk)
+    victim = ActivityLog.objects.filter(lab_id=labs["north"].pk).order_by("id")[
+        victim_index
+    ]
+
+    raw_sql("UPDATE core_activitylog SET message = 'x' WHERE id = %s", [victim.id])
+
+    problem = verify_lab(labs["north"].pk)
+    assert problem is not None and problem.entry_id == victim.id
+    assert problem.problem.startswith("edited")
+
+
+def test_a_seal_in_an_older_format_after_a_newer_one_is_a_break(labs):
+    make_history(labs["north"], 2)  # both format 2
+    second = ActivityLogSeal.objects.get(chain_lab_id=labs["north"].pk, sequence=2)
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE core_activitylogseal DISABLE TRIGGER USER")
+        cursor.execute(
+            "UPDATE core_activitylogseal SET format = 1 WHERE id = %s", [second.id]
+        )
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE core_activitylogseal ENABLE TRIGGER USER")
+
+    problem = verify_lab(labs["north"].pk)
+    assert problem is not None and problem.sequence == 2
+    assert problem.problem == "format 1 after format 2"
+
+
+def test_the_format_migration_keeps_every_stored_hash(labs):
+    # Seals as the code before 0020 made them (format 1, no column); 0020
+    # adds the column with format 1 for them and changes no hash.
+    patient = Patient(lab=labs["north"], first_name="P0", sex="F")
+    patient.save()
+    patient.delete()
+    seal_lab(labs["north"].pk, format=FORMAT_PYTHON_JSON)
+    before = dict(ActivityLogSeal.objects.values_list("id", "entry_hash"))
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("core", "0019_documentdb_url_encrypted")])
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes("core"))
+
+    assert dict(ActivityLogSeal.objects.values_list("id", "entry_hash")) == before
+    assert set(ActivityLogSeal.objects.values_list("format", flat=True)) == {1}
+    assert verify_lab(labs["north"].pk) is None
