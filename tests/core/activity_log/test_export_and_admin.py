@@ -38,7 +38,10 @@ def test_the_export_holds_the_labs_and_its_childrens_entries_with_their_seals(la
     assert [r["action"] for r in rows] == ["create"]
     assert json.loads(rows[0]["changes"])["first_name"]["new"] == "North"
     assert rows[0]["sequence"] == "1" and len(rows[0]["entry_hash"]) == 64
-    assert {line["lab_id"] for line in lines} == {labs["north"].pk, labs["south"].pk}
+    assert {line["entry"]["lab_id"] for line in lines} == {
+        labs["north"].pk,
+        labs["south"].pk,
+    }
 
 
 def test_the_admin_lists_entries_but_cannot_change_them(client, labs):

@@ -1,0 +1,205 @@
+#!/usr/bin/env node
+// Verify an exported activity log (audit trail) on its own, in JavaScript.
+//
+//     node verify_audit_export.mjs EXPORT.jsonl [--manifest EXPORT.jsonl.manifest.json]
+//
+// Needs Node 18 or later and nothing else: no npm package, not the project.
+// Written from docs/audit-trail.md alone, to show that the specification is
+// language-neutral; it checks exactly what verify_audit_export.py checks and
+// prints the same first problem:
+//
+//     FAIL <kind> chain=<chain> sequence=<sequence>: <what is wrong>
+//
+// Exit status 0: intact; 1: the first problem; 2: the files could not be read.
+
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
+
+const FORMATS = [1, 2];
+const LINE_KEYS = ["chain", "sequence", "format", "previous_hash", "entry_hash", "entry"];
+
+class Problem extends Error {
+  constructor(kind, message, chain = null, sequence = null) {
+    super(message);
+    Object.assign(this, { kind, chain, sequence });
+  }
+  toString() {
+    const where = `chain=${this.chain ?? "None"} sequence=${this.sequence ?? "None"}`;
+    return `FAIL ${this.kind} ${where}: ${this.message}`;
+  }
+}
+
+// RFC 8785: JSON.stringify already writes numbers and strings as the RFC
+// requires (it is defined by ECMAScript); only the member order is added:
+// keys sorted by UTF-16 code units, which is what Array.prototype.sort does.
+function jcs(value) {
+  if (value === null || typeof value !== "object") {
+    if (typeof value === "number" && !Number.isFinite(value)) throw new Error("not JSON");
+    return JSON.stringify(value);
+  }
+  if (Array.isArray(value)) return `[${value.map(jcs).join(",")}]`;
+  const keys = Object.keys(value).sort();
+  return `{${keys.map((key) => `${JSON.stringify(key)}:${jcs(value[key])}`).join(",")}}`;
+}
+
+function sha256Hex(...parts) {
+  const hash = createHash("sha256");
+  for (const part of parts) hash.update(part);
+  return hash.digest("hex");
+}
+
+function linkHash(canonical, previousHash) {
+  return sha256Hex(Buffer.from(canonical, "utf8"), Buffer.from(previousHash, "ascii"));
+}
+
+// Equal as JSON values: numbers by value, nothing else across types.
+function same(a, b) {
+  if (typeof a !== typeof b || (a === null) !== (b === null)) return false;
+  if (a === null || typeof a !== "object") return a === b;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) return a.length === b.length && a.every((item, i) => same(item, b[i]));
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((key) => Object.hasOwn(b, key) && same(a[key], b[key]));
+}
+
+const isInt = (value) => Number.isInteger(value);
+
+function parseLine(text, number) {
+  let line;
+  try {
+    line = JSON.parse(text);
+  } catch (error) {
+    throw new Problem("malformed", `line ${number} is not JSON: ${error.message}`);
+  }
+  const wellFormed =
+    line !== null && typeof line === "object" && !Array.isArray(line) &&
+    ["chain", "sequence", "format"].every((key) => isInt(line[key])) &&
+    ["previous_hash", "entry_hash"].every((key) => typeof line[key] === "string") &&
+    (line.entry === null || (typeof line.entry === "object" && !Array.isArray(line.entry)));
+  if (!wellFormed) {
+    throw new Problem(
+      "malformed",
+      `line ${number} lacks one of ${LINE_KEYS.join(", ")}, or one has the wrong type`,
+    );
+  }
+  return line;
+}
+
+function hashOf(line) {
+  try {
+    if (line.format === 2) return linkHash(jcs(line.entry), line.previous_hash);
+    const canonical = line.canonical;
+    if (typeof canonical !== "string" || !same(JSON.parse(canonical), line.entry)) return null;
+    return linkHash(canonical, line.previous_hash);
+  } catch {
+    return null;
+  }
+}
+
+function checkLink(line, run, last) {
+  const { chain, sequence } = line;
+  const [wantSequence, wantPrevious, formatSoFar] = last
+    ? [last.sequence + 1, last.hash, last.format]
+    : [run.first_sequence, run.previous_hash, 0];
+  if (sequence !== wantSequence) {
+    throw new Problem("link", `expected #${wantSequence} here: a line was removed, added or moved`, chain, sequence);
+  }
+  if (line.previous_hash !== wantPrevious) {
+    throw new Problem("link", "the previous hash does not match the line before", chain, sequence);
+  }
+  if (!FORMATS.includes(line.format) || line.format < formatSoFar) {
+    throw new Problem("format", `format ${line.format} after format ${formatSoFar}`, chain, sequence);
+  }
+  if (line.entry === null) {
+    throw new Problem("missing", "the sealed entry is missing from the database", chain, sequence);
+  }
+  if (hashOf(line) !== line.entry_hash) {
+    throw new Problem("edited", "the entry does not give its recorded hash", chain, sequence);
+  }
+  return { sequence, hash: line.entry_hash, format: line.format, count: (last?.count ?? 0) + 1 };
+}
+
+function checkEnd(chain, run, last) {
+  if (!last || last.sequence !== run.last_sequence) {
+    const got = last ? `#${last.sequence}` : "no line";
+    throw new Problem("truncated", `the chain ends at ${got}, the manifest says #${run.last_sequence}`, chain, run.last_sequence);
+  }
+  if (last.hash !== run.last_hash || last.count !== run.count) {
+    throw new Problem("manifest", "the last hash or the count differs from the manifest", chain, last.sequence);
+  }
+  if (run.head_sequence < run.last_sequence ||
+      (run.head_sequence === run.last_sequence && run.head_hash !== run.last_hash)) {
+    throw new Problem("manifest", "the chain head is not at or after the last line", chain, run.head_sequence);
+  }
+}
+
+function verify(exportPath, manifestPath) {
+  let manifest;
+  try {
+    manifest = JSON.parse(readFileSync(manifestPath, "utf8"));
+  } catch (error) {
+    if (error.code) throw error;
+    throw new Problem("manifest", `the manifest is not JSON: ${error.message}`);
+  }
+  const bytes = readFileSync(exportPath);
+  const digest = sha256Hex(bytes);
+  if (digest !== manifest.sha256) {
+    throw new Problem("manifest", `the file's SHA-256 is ${digest}, the manifest says ${manifest.sha256}`);
+  }
+  const expected = new Map((manifest.chains ?? []).map((run) => [run.chain, run]));
+  const state = new Map();
+  const text = bytes.toString("utf8");
+  const lines = text.split("\n");
+  if (lines.at(-1) === "") lines.pop();
+  let count = 0;
+  lines.forEach((raw, index) => {
+    const line = parseLine(raw, index + 1);
+    if (!expected.has(line.chain)) {
+      throw new Problem("manifest", `line ${index + 1}: the manifest has no chain ${line.chain}`, line.chain, line.sequence);
+    }
+    state.set(line.chain, checkLink(line, expected.get(line.chain), state.get(line.chain)));
+    count += 1;
+  });
+  for (const [chain, run] of expected) checkEnd(chain, run, state.get(chain));
+  if (count !== manifest.count) {
+    throw new Problem("manifest", `${count} lines, the manifest says ${manifest.count}`);
+  }
+  return [count, expected.size];
+}
+
+function main(argv) {
+  const args = argv.slice(2);
+  const flag = args.indexOf("--manifest");
+  const manifestArg = flag >= 0 ? args.splice(flag, 2)[1] : null;
+  const [exportPath] = args;
+  if (!exportPath) {
+    console.error("usage: node verify_audit_export.mjs EXPORT.jsonl [--manifest FILE]");
+    return 2;
+  }
+  const manifestPath = manifestArg ?? join(dirname(exportPath), `${basename(exportPath)}.manifest.json`);
+  try {
+    const [entries, chains] = verify(exportPath, manifestPath);
+    console.log(`OK ${entries} entries in ${chains} chains`);
+    return 0;
+  } catch (error) {
+    if (error instanceof Problem) {
+      console.log(String(error));
+      return 1;
+    }
+    if (error.code) {
+      console.error(`cannot read: ${error.message}`);
+      return 2;
+    }
+    console.log(String(new Problem("manifest", `the manifest lacks or mistypes a field (${error.message})`)));
+    return 1;
+  }
+}
+
+export { jcs, verify };
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = main(process.argv);
+}

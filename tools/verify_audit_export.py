@@ -1,0 +1,327 @@
+#!/usr/bin/env python3
+"""Verify an exported activity log (audit trail) on its own.
+
+    python3 verify_audit_export.py EXPORT.jsonl [--manifest EXPORT.jsonl.manifest.json]
+
+Needs Python 3.9 or later and nothing else: not the project, not its
+database, no package. It follows docs/audit-trail.md, the specification of
+the export and its hash chain, and nothing in the project's code.
+
+Exit status 0: every line of every chain links to the one before and
+hashes to its recorded hash, and the file and its lines are what the
+manifest says. Exit status 1: the first problem found, on one line:
+
+    FAIL <kind> chain=<chain> sequence=<sequence>: <what is wrong>
+
+with <kind> one of manifest, malformed, link, edited, missing, format,
+truncated. Exit status 2: the files could not be read.
+"""
+
+import argparse
+import hashlib
+import json
+import math
+import sys
+from pathlib import Path
+
+MAX_SAFE_INTEGER = 2**53 - 1
+FORMATS = (1, 2)
+LINE_KEYS = ("chain", "sequence", "format", "previous_hash", "entry_hash", "entry")
+
+
+class Problem(Exception):
+    """The first thing wrong with the export."""
+
+    def __init__(self, kind, message, chain=None, sequence=None):
+        super().__init__(message)
+        self.kind, self.chain, self.sequence = kind, chain, sequence
+
+    def __str__(self):
+        where = f"chain={self.chain} sequence={self.sequence}"
+        return f"FAIL {self.kind} {where}: {self.args[0]}"
+
+
+# -- RFC 8785: the JSON Canonicalization Scheme ----------------------------------
+
+
+def jcs(value):
+    """The RFC 8785 canonical form of a parsed JSON value, as bytes."""
+    return _jcs(value).encode("utf-8")
+
+
+def _jcs(value):
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, (int, float)):
+        return _number(value)
+    if isinstance(value, str):
+        # json.dumps escapes exactly what RFC 8785 (ECMAScript) escapes: the
+        # quote, the backslash and U+0000..U+001F (\b \t \n \f \r or \u00xx).
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ",".join(_jcs(item) for item in value) + "]"
+    if isinstance(value, dict):
+        keys = sorted(value, key=lambda key: key.encode("utf-16-be"))
+        members = (
+            json.dumps(key, ensure_ascii=False) + ":" + _jcs(value[key]) for key in keys
+        )
+        return "{" + ",".join(members) + "}"
+    raise ValueError(f"not a JSON value: {value!r}")
+
+
+def _number(value):
+    """ECMAScript's Number.prototype.toString, as RFC 8785 requires."""
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise ValueError(f"integer {value} is outside the I-JSON range")
+        return str(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{value} is not a JSON number")
+    if value == 0:
+        return "0"
+    sign = "-" if value < 0 else ""
+    # repr gives the shortest digits that read back as the same double, as
+    # ECMAScript does; only the layout differs.
+    mantissa, _, exponent = repr(abs(value)).partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    digits = (whole + fraction).lstrip("0")
+    stripped = digits.rstrip("0")
+    power = int(exponent or 0) - len(fraction) + (len(digits) - len(stripped))
+    digits, k = stripped, len(stripped)
+    n = k + power  # value = 0.digits * 10**n
+    if k <= n <= 21:
+        text = digits + "0" * (n - k)
+    elif 0 < n <= 21:
+        text = digits[:n] + "." + digits[n:]
+    elif -6 < n <= 0:
+        text = "0." + "0" * -n + digits
+    else:
+        e = n - 1
+        exp = ("+" if e >= 0 else "-") + str(abs(e))
+        text = (
+            digits + "e" + exp if k == 1 else digits[0] + "." + digits[1:] + "e" + exp
+        )
+    return sign + text
+
+
+# -- the export -------------------------------------------------------------------
+
+
+def link_hash(canonical_bytes, previous_hash):
+    return hashlib.sha256(canonical_bytes + previous_hash.encode("ascii")).hexdigest()
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _parse(text):
+    return json.loads(text, parse_constant=_refuse_constant)
+
+
+def verify(export_path, manifest_path):
+    """Raise Problem at the first problem; return (entries, chains) if none."""
+    manifest = _manifest(manifest_path)
+    digest = hashlib.sha256(export_path.read_bytes()).hexdigest()
+    if digest != manifest.get("sha256"):
+        raise Problem(
+            "manifest",
+            f"the file's SHA-256 is {digest}, "
+            f"the manifest says {manifest.get('sha256')}",
+        )
+    expected = {run["chain"]: run for run in manifest.get("chains", [])}
+    state = {}
+    count = 0
+    with export_path.open(encoding="utf-8", newline="\n") as lines:
+        for number, text in enumerate(lines, 1):
+            line = _line(text, number)
+            chain = line["chain"]
+            if chain not in expected:
+                raise Problem(
+                    "manifest",
+                    f"line {number}: the manifest has no chain {chain}",
+                    chain,
+                    line["sequence"],
+                )
+            state[chain] = _check_link(line, expected[chain], state.get(chain))
+            count += 1
+    for chain, run in expected.items():
+        _check_end(chain, run, state.get(chain))
+    if count != manifest.get("count"):
+        raise Problem(
+            "manifest", f"{count} lines, the manifest says {manifest.get('count')}"
+        )
+    return count, len(expected)
+
+
+def _manifest(path):
+    try:
+        manifest = _parse(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise Problem("manifest", f"the manifest is not JSON: {exc}") from None
+    if not isinstance(manifest, dict):
+        raise Problem("manifest", "the manifest is not a JSON object")
+    return manifest
+
+
+def _line(text, number):
+    try:
+        line = _parse(text)
+    except ValueError as exc:
+        raise Problem("malformed", f"line {number} is not JSON: {exc}") from None
+    if not (
+        isinstance(line, dict)
+        and all(_is_int(line.get(key)) for key in ("chain", "sequence", "format"))
+        and all(
+            isinstance(line.get(key), str) for key in ("previous_hash", "entry_hash")
+        )
+        and (line.get("entry") is None or isinstance(line.get("entry"), dict))
+    ):
+        raise Problem(
+            "malformed",
+            f"line {number} lacks one of {', '.join(LINE_KEYS)}, "
+            "or one has the wrong type",
+        )
+    return line
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _same(a, b):
+    """Equal as JSON values: numbers by value, nothing else across types."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[key], b[key]) for key in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(map(_same, a, b))
+    return type(a) is type(b) and a == b
+
+
+def _check_link(line, run, last):
+    """Check one line against the one before it in its chain (`last`, the
+    state so far, or None for the chain's first line); the new state."""
+    chain, sequence = line["chain"], line["sequence"]
+    if last is None:
+        want_sequence, want_previous, format_so_far = (
+            run["first_sequence"],
+            run["previous_hash"],
+            0,
+        )
+    else:
+        want_sequence, want_previous, format_so_far = (
+            last["sequence"] + 1,
+            last["hash"],
+            last["format"],
+        )
+    if sequence != want_sequence:
+        raise Problem(
+            "link",
+            f"expected #{want_sequence} here: a line was removed, added or moved",
+            chain,
+            sequence,
+        )
+    if line["previous_hash"] != want_previous:
+        raise Problem(
+            "link", "the previous hash does not match the line before", chain, sequence
+        )
+    if line["format"] not in FORMATS or line["format"] < format_so_far:
+        raise Problem(
+            "format",
+            f"format {line['format']} after format {format_so_far}",
+            chain,
+            sequence,
+        )
+    if line["entry"] is None:
+        raise Problem(
+            "missing", "the sealed entry is missing from the database", chain, sequence
+        )
+    if _hash_of(line) != line["entry_hash"]:
+        raise Problem(
+            "edited", "the entry does not give its recorded hash", chain, sequence
+        )
+    return {
+        "sequence": sequence,
+        "hash": line["entry_hash"],
+        "format": line["format"],
+        "count": (last or {}).get("count", 0) + 1,
+    }
+
+
+def _hash_of(line):
+    try:
+        if line["format"] == 2:
+            return link_hash(jcs(line["entry"]), line["previous_hash"])
+        canonical = line.get("canonical")
+        if not isinstance(canonical, str) or not _same(
+            _parse(canonical), line["entry"]
+        ):
+            return None
+        return link_hash(canonical.encode("utf-8"), line["previous_hash"])
+    except ValueError:
+        return None
+
+
+def _check_end(chain, run, last):
+    if last is None or last["sequence"] != run["last_sequence"]:
+        got = "no line" if last is None else f"#{last['sequence']}"
+        raise Problem(
+            "truncated",
+            f"the chain ends at {got}, the manifest says #{run['last_sequence']}",
+            chain,
+            run["last_sequence"],
+        )
+    if last["hash"] != run["last_hash"] or last["count"] != run["count"]:
+        raise Problem(
+            "manifest",
+            "the last hash or the count differs from the manifest",
+            chain,
+            last["sequence"],
+        )
+    if run["head_sequence"] < run["last_sequence"] or (
+        run["head_sequence"] == run["last_sequence"]
+        and run["head_hash"] != run["last_hash"]
+    ):
+        raise Problem(
+            "manifest",
+            "the chain head is not at or after the last line",
+            chain,
+            run["head_sequence"],
+        )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Verify an activity-log export on its own."
+    )
+    parser.add_argument("export", type=Path)
+    parser.add_argument("--manifest", type=Path, help="default: EXPORT.manifest.json")
+    args = parser.parse_args(argv)
+    manifest = args.manifest or args.export.with_name(
+        args.export.name + ".manifest.json"
+    )
+    try:
+        entries, chains = verify(args.export, manifest)
+    except Problem as problem:
+        print(problem)
+        return 1
+    except (KeyError, TypeError) as exc:
+        print(Problem("manifest", f"the manifest lacks or mistypes {exc}"))
+        return 1
+    except OSError as exc:
+        print(f"cannot read: {exc}", file=sys.stderr)
+        return 2
+    print(f"OK {entries} entries in {chains} chains")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
