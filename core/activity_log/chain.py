@@ -69,14 +69,19 @@ def _seal_batch(lab: int, format: int) -> int:
             ]
         )
         sequence, previous = head.sequence, head.last_hash
+        seals = []
         for entry in pending:
             sequence += 1
             digest = entry_hash(entry, previous, format)
-            ActivityLogSeal(
-                entry_id=entry.id, chain_lab_id=lab, sequence=sequence,
-                previous_hash=previous, entry_hash=digest, format=format,
-            ).save()  # fmt: skip
+            seals.append(
+                ActivityLogSeal(
+                    entry_id=entry.id, chain_lab_id=lab, sequence=sequence,
+                    previous_hash=previous, entry_hash=digest, format=format,
+                )
+            )  # fmt: skip
             previous = digest
+        # One INSERT for the batch: new rows only, so append-only holds.
+        ActivityLogSeal.objects.bulk_create(seals)
         if pending:
             ActivityLogChainHead.objects.filter(pk=lab).update(
                 sequence=sequence, last_hash=previous
