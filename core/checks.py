@@ -5,8 +5,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from core.activity_log.checkpoints import key_id, signing_key, verify_key
 from core.utils.clients import ServiceClient, unchosen_stand_ins
 from core.utils.encryption import configuration_problem
 
@@ -134,3 +136,39 @@ def check_stand_ins(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage
             )
         )
     return errors
+
+
+@register()
+def check_checkpoint_keys(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The audit trail's checkpoint keys: required with DEBUG off (core.E050),
+    readable Ed25519 PEMs (core.E051), and a verify key that is the signing
+    key's public half when both are set (core.E052). Never shows a key."""
+    try:
+        private, public = signing_key(), verify_key()
+    except ImproperlyConfigured as exc:
+        return [Error(str(exc), id="core.E051")]
+    if private is None and not settings.DEBUG:
+        return [
+            Error(
+                "No ACTIVITY_LOG_SIGNING_KEY (or ACTIVITY_LOG_SIGNING_KEY_FILE): "
+                "the audit trail's chain heads would not be signed outside the "
+                "database, so a database administrator could rewrite history "
+                "unnoticed.",
+                hint="Make one with `openssl genpkey -algorithm ed25519 -out "
+                "signing.pem`; see docs/audit-checkpoints.md.",
+                id="core.E050",
+            )
+        ]
+    if private is not None and public is not None and _mismatched(private, public):
+        return [
+            Error(
+                "ACTIVITY_LOG_VERIFY_KEY is not the public half of "
+                "ACTIVITY_LOG_SIGNING_KEY: every checkpoint would fail.",
+                id="core.E052",
+            )
+        ]
+    return []
+
+
+def _mismatched(private: Any, public: Any) -> bool:
+    return bool(key_id(private.public_key()) != key_id(public))

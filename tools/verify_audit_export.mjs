@@ -10,9 +10,13 @@
 //
 //     FAIL <kind> chain=<chain> sequence=<sequence>: <what is wrong>
 //
+// Signed checkpoints in the manifest are checked too: each Ed25519 signature
+// (node:crypto) under the manifest's public key, and each checkpoint's hash
+// against the exported line at its sequence.
+//
 // Exit status 0: intact; 1: the first problem; 2: the files could not be read.
 
-import { createHash } from "node:crypto";
+import { createHash, createPublicKey, verify as verifySignature } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -136,6 +140,41 @@ function checkEnd(chain, run, last) {
   }
 }
 
+function publicKey(manifest) {
+  if (manifest.public_key === null || manifest.public_key === undefined) return null;
+  try {
+    const key = createPublicKey(manifest.public_key);
+    if (key.asymmetricKeyType !== "ed25519") throw new Error("not an Ed25519 public key");
+    return key;
+  } catch (error) {
+    throw new Problem("manifest", `the public key is not usable: ${error.message}`);
+  }
+}
+
+function checkSignature(key, document, chain, sequence) {
+  if (key === null) throw new Problem("manifest", "checkpoints without a public key", chain, sequence);
+  let holds = false;
+  try {
+    const signature = Buffer.from(document.signature, "base64");
+    const valid = /^[A-Za-z0-9+/]*={0,2}$/.test(document.signature) && signature.length === 64;
+    holds = valid && document.payload.chain === chain &&
+      verifySignature(null, Buffer.from(jcs(document.payload), "utf8"), key, signature);
+  } catch {
+    holds = false;
+  }
+  if (!holds) throw new Problem("checkpoint", "the checkpoint's signature does not hold", chain, sequence);
+}
+
+function checkCheckpoint(line, document) {
+  if (document !== undefined && document.payload.entry_hash !== line.entry_hash) {
+    throw new Problem(
+      "checkpoint",
+      `the line's hash differs from the checkpoint signed ${document.payload.signed_at}`,
+      line.chain, line.sequence,
+    );
+  }
+}
+
 function verify(exportPath, manifestPath) {
   let manifest;
   try {
@@ -150,6 +189,16 @@ function verify(exportPath, manifestPath) {
     throw new Problem("manifest", `the file's SHA-256 is ${digest}, the manifest says ${manifest.sha256}`);
   }
   const expected = new Map((manifest.chains ?? []).map((run) => [run.chain, run]));
+  const key = publicKey(manifest);
+  const checkpoints = new Map();
+  for (const run of expected.values()) {
+    for (const document of run.checkpoints ?? []) {
+      checkpoints.set(`${run.chain}:${document.payload.sequence}`, [run.chain, document]);
+    }
+  }
+  for (const [chain, document] of checkpoints.values()) {
+    checkSignature(key, document, chain, document.payload.sequence);
+  }
   const state = new Map();
   const text = bytes.toString("utf8");
   const lines = text.split("\n");
@@ -161,13 +210,14 @@ function verify(exportPath, manifestPath) {
       throw new Problem("manifest", `line ${index + 1}: the manifest has no chain ${line.chain}`, line.chain, line.sequence);
     }
     state.set(line.chain, checkLink(line, expected.get(line.chain), state.get(line.chain)));
+    checkCheckpoint(line, checkpoints.get(`${line.chain}:${line.sequence}`)?.[1]);
     count += 1;
   });
   for (const [chain, run] of expected) checkEnd(chain, run, state.get(chain));
   if (count !== manifest.count) {
     throw new Problem("manifest", `${count} lines, the manifest says ${manifest.count}`);
   }
-  return [count, expected.size];
+  return [count, expected.size, checkpoints.size];
 }
 
 function main(argv) {
@@ -181,8 +231,8 @@ function main(argv) {
   }
   const manifestPath = manifestArg ?? join(dirname(exportPath), `${basename(exportPath)}.manifest.json`);
   try {
-    const [entries, chains] = verify(exportPath, manifestPath);
-    console.log(`OK ${entries} entries in ${chains} chains`);
+    const [entries, chains, signed] = verify(exportPath, manifestPath);
+    console.log(`OK ${entries} entries in ${chains} chains, ${signed} checkpoints`);
     return 0;
   } catch (error) {
     if (error instanceof Problem) {

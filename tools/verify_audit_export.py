@@ -14,10 +14,15 @@ manifest says. Exit status 1: the first problem found, on one line:
     FAIL <kind> chain=<chain> sequence=<sequence>: <what is wrong>
 
 with <kind> one of manifest, malformed, link, edited, missing, format,
-truncated. Exit status 2: the files could not be read.
+truncated, checkpoint. Signed checkpoints in the manifest are checked too:
+each signature (Ed25519, implemented here from RFC 8032, as the standard
+library has none) under the manifest's public key, and each checkpoint's
+hash against the exported line at its sequence. Exit status 2: the files
+could not be read.
 """
 
 import argparse
+import base64
 import hashlib
 import json
 import math
@@ -108,6 +113,89 @@ def _number(value):
     return sign + text
 
 
+# -- RFC 8032: Ed25519 signature verification (section 6's reference algorithm) ----
+
+_P = 2**255 - 19
+_D = -121665 * pow(121666, _P - 2, _P) % _P
+_Q = 2**252 + 27742317777372353535851937790883648493
+_SQRT_M1 = pow(2, (_P - 1) // 4, _P)
+#: DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410), before the key.
+_SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
+
+
+def _recover_x(y, sign):
+    if y >= _P:
+        return None
+    x2 = (y * y - 1) * pow(_D * y * y + 1, _P - 2, _P)
+    if x2 % _P == 0:
+        return None if sign else 0
+    x = pow(x2, (_P + 3) // 8, _P)
+    if (x * x - x2) % _P:
+        x = x * _SQRT_M1 % _P
+    if (x * x - x2) % _P:
+        return None
+    return _P - x if (x & 1) != sign else x
+
+
+def _add(a, b):
+    x = (a[1] - a[0]) * (b[1] - b[0]) % _P
+    y = (a[1] + a[0]) * (b[1] + b[0]) % _P
+    c = 2 * a[3] * b[3] * _D % _P
+    d = 2 * a[2] * b[2] % _P
+    e, f, g, h = y - x, d - c, d + c, y + x
+    return (e * f % _P, g * h % _P, f * g % _P, e * h % _P)
+
+
+def _multiply(scalar, point):
+    result = (0, 1, 1, 0)
+    while scalar:
+        if scalar & 1:
+            result = _add(result, point)
+        point = _add(point, point)
+        scalar >>= 1
+    return result
+
+
+def _same_point(a, b):
+    return (a[0] * b[2] - b[0] * a[2]) % _P == 0 and (
+        a[1] * b[2] - b[1] * a[2]
+    ) % _P == 0
+
+
+def _decompress(data):
+    y = int.from_bytes(data, "little")
+    sign, y = y >> 255, y & ((1 << 255) - 1)
+    x = _recover_x(y, sign)
+    return None if x is None else (x, y, 1, x * y % _P)
+
+
+_GY = 4 * pow(5, _P - 2, _P) % _P
+_GX = _recover_x(_GY, 0)
+_BASE = (_GX, _GY, 1, _GX * _GY % _P)
+
+
+def ed25519_verify(public, message, signature):
+    """Whether `signature` (64 bytes) signs `message` under `public` (32)."""
+    if len(public) != 32 or len(signature) != 64:
+        return False
+    a, r = _decompress(public), _decompress(signature[:32])
+    s = int.from_bytes(signature[32:], "little")
+    if a is None or r is None or s >= _Q:
+        return False
+    digest = hashlib.sha512(signature[:32] + public + message).digest()
+    h = int.from_bytes(digest, "little") % _Q
+    return _same_point(_multiply(s, _BASE), _add(r, _multiply(h, a)))
+
+
+def public_key_from_pem(pem):
+    """The 32 raw bytes of an Ed25519 public key PEM (SubjectPublicKeyInfo)."""
+    body = "".join(line for line in pem.strip().splitlines() if "-----" not in line)
+    der = base64.b64decode(body)
+    if len(der) != 44 or not der.startswith(_SPKI_PREFIX):
+        raise ValueError("not an Ed25519 public key")
+    return der[len(_SPKI_PREFIX) :]
+
+
 # -- the export -------------------------------------------------------------------
 
 
@@ -134,6 +222,14 @@ def verify(export_path, manifest_path):
             f"the manifest says {manifest.get('sha256')}",
         )
     expected = {run["chain"]: run for run in manifest.get("chains", [])}
+    public = _public_key(manifest)
+    checkpoints = {
+        (run["chain"], document["payload"]["sequence"]): document
+        for run in expected.values()
+        for document in run.get("checkpoints", [])
+    }
+    for (chain, sequence), document in checkpoints.items():
+        _check_signature(public, document, chain, sequence)
     state = {}
     count = 0
     with export_path.open(encoding="utf-8", newline="\n") as lines:
@@ -148,6 +244,7 @@ def verify(export_path, manifest_path):
                     line["sequence"],
                 )
             state[chain] = _check_link(line, expected[chain], state.get(chain))
+            _check_checkpoint(line, checkpoints.get((chain, line["sequence"])))
             count += 1
     for chain, run in expected.items():
         _check_end(chain, run, state.get(chain))
@@ -155,7 +252,46 @@ def verify(export_path, manifest_path):
         raise Problem(
             "manifest", f"{count} lines, the manifest says {manifest.get('count')}"
         )
-    return count, len(expected)
+    return count, len(expected), len(checkpoints)
+
+
+def _public_key(manifest):
+    pem = manifest.get("public_key")
+    if pem is None:
+        return None
+    try:
+        return public_key_from_pem(pem)
+    except ValueError as exc:
+        raise Problem("manifest", f"the public key is not usable: {exc}") from None
+
+
+def _check_signature(public, document, chain, sequence):
+    """A checkpoint's signature holds under the manifest's key, and it is
+    about this chain."""
+    if public is None:
+        raise Problem("manifest", "checkpoints without a public key", chain, sequence)
+    try:
+        signature = base64.b64decode(document["signature"], validate=True)
+        signed = jcs(document["payload"])
+    except (KeyError, ValueError):
+        signature, signed = b"", b""
+    payload = document.get("payload", {})
+    if payload.get("chain") != chain or not ed25519_verify(public, signed, signature):
+        raise Problem(
+            "checkpoint", "the checkpoint's signature does not hold", chain, sequence
+        )
+
+
+def _check_checkpoint(line, document):
+    """The exported line at a checkpoint's sequence has the signed hash."""
+    if document is not None and document["payload"]["entry_hash"] != line["entry_hash"]:
+        raise Problem(
+            "checkpoint",
+            "the line's hash differs from the checkpoint signed "
+            f"{document['payload'].get('signed_at')}",
+            line["chain"],
+            line["sequence"],
+        )
 
 
 def _manifest(path):
@@ -309,7 +445,7 @@ def main(argv=None):
         args.export.name + ".manifest.json"
     )
     try:
-        entries, chains = verify(args.export, manifest)
+        entries, chains, checkpoints = verify(args.export, manifest)
     except Problem as problem:
         print(problem)
         return 1
@@ -319,7 +455,7 @@ def main(argv=None):
     except OSError as exc:
         print(f"cannot read: {exc}", file=sys.stderr)
         return 2
-    print(f"OK {entries} entries in {chains} chains")
+    print(f"OK {entries} entries in {chains} chains, {checkpoints} checkpoints")
     return 0
 
 

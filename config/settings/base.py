@@ -264,6 +264,7 @@ TASKS = build_tasks()
 # hash chains, and ship entries to Elasticsearch when one is configured.
 FUSION_PERIODIC_TASKS = [
     "core.activity_log.chain.seal_all",
+    "core.activity_log.checkpoints.checkpoint_due",
     "core.activity_log.shipping.ship_pending",
     "core.ratelimit.counters.prune_expired_counters",
 ]
@@ -276,6 +277,27 @@ FUSION_PERIODIC_TASKS = [
 # Elasticsearch confirmed and that are older than that many days.
 ACTIVITY_LOG_RETENTION_YEARS = env_int("ACTIVITY_LOG_RETENTION_YEARS", 10)
 ACTIVITY_LOG_DB_RETENTION_DAYS = env_optional_int("ACTIVITY_LOG_DB_RETENTION_DAYS")
+
+# Signed checkpoints of each chain's head (core/activity_log/checkpoints.py,
+# docs/audit-checkpoints.md). The Ed25519 private key is never stored in the
+# database: the PEM itself (ACTIVITY_LOG_SIGNING_KEY, "\n" escapes allowed)
+# or a file (ACTIVITY_LOG_SIGNING_KEY_FILE). Required with DEBUG off
+# (core.E050). ACTIVITY_LOG_VERIFY_KEY(_FILE): the public key, on hosts that
+# only verify. Checkpoints are locked in S3 (Object Lock, when the bucket has
+# it) for ACTIVITY_LOG_CHECKPOINT_RETENTION_DAYS, in the lock mode given.
+ACTIVITY_LOG_SIGNING_KEY = env_str("ACTIVITY_LOG_SIGNING_KEY", "")
+ACTIVITY_LOG_SIGNING_KEY_FILE = env_str("ACTIVITY_LOG_SIGNING_KEY_FILE", "")
+ACTIVITY_LOG_VERIFY_KEY = env_str("ACTIVITY_LOG_VERIFY_KEY", "")
+ACTIVITY_LOG_VERIFY_KEY_FILE = env_str("ACTIVITY_LOG_VERIFY_KEY_FILE", "")
+ACTIVITY_LOG_CHECKPOINT_INTERVAL_SECONDS = env_int(
+    "ACTIVITY_LOG_CHECKPOINT_INTERVAL_SECONDS", 3600
+)
+ACTIVITY_LOG_CHECKPOINT_RETENTION_DAYS = env_int(
+    "ACTIVITY_LOG_CHECKPOINT_RETENTION_DAYS", 366 * ACTIVITY_LOG_RETENTION_YEARS
+)
+ACTIVITY_LOG_CHECKPOINT_LOCK_MODE = env_str(
+    "ACTIVITY_LOG_CHECKPOINT_LOCK_MODE", "COMPLIANCE"
+)
 
 # Django's file storage follows the s3 service: S3 (django-storages) when
 # S3_BUCKET is set, FileSystemStorage under DATA_DIR/files otherwise.

@@ -15,9 +15,10 @@ A format-1 line also carries `"canonical"`, the exact text that was hashed
 entry is gone is written with `"entry": null`, for the verifier to report.
 
 The manifest (`<file>.manifest.json`) names the lab, the range, the
-count, the file's SHA-256 and, per chain, the hash before the first line
-exported (so the first link checks), the first and last sequence and hash,
-and the chain's head when exported.
+count, the file's SHA-256, the checkpoints' public key and, per chain, the
+hash before the first line exported (so the first link checks), the first
+and last sequence and hash, the chain's head when exported, and the signed
+checkpoints (checkpoints.py) that fall inside the exported run.
 """
 
 import datetime as dt
@@ -31,6 +32,7 @@ from typing import Any
 from django.utils import timezone
 
 from core.activity_log.chain import chain_lab, seal_lab
+from core.activity_log.checkpoints import public_key_pem, stored_checkpoints, verify_key
 from core.activity_log.hashing import FORMAT_PYTHON_JSON, canonical, hashed_document
 from core.activity_log.models import ActivityLog, ActivityLogSeal
 
@@ -52,6 +54,7 @@ class ChainRun:
     count: int = 0
     head_sequence: int = 0
     head_hash: str = ""
+    checkpoints: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +63,7 @@ class ChainRun:
             "first_sequence": self.first_sequence, "first_hash": self.first_hash,
             "last_sequence": self.last_sequence, "last_hash": self.last_hash,
             "head_sequence": self.head_sequence, "head_hash": self.head_hash,
+            "checkpoints": self.checkpoints,
         }  # fmt: skip
 
 
@@ -84,8 +88,10 @@ class Export:
             yield from _run_lines(run)
 
     def manifest(self, file: Path, sha256: str) -> dict[str, Any]:
+        public = verify_key()
         return {
             "specification": SPECIFICATION,
+            "public_key": public_key_pem(public) if public is not None else None,
             "lab": self.lab,
             "since": self.since.isoformat(),
             "until": self.until.isoformat(),
@@ -158,6 +164,12 @@ def _run(chain: int, start: dt.datetime, end: dt.datetime) -> ChainRun | None:
     head = _seals(chain).order_by("-sequence").first()
     if head is not None:
         run.head_sequence, run.head_hash = head.sequence, head.entry_hash
+    if verify_key() is not None:
+        run.checkpoints = [
+            document
+            for document in stored_checkpoints(chain)
+            if first <= document["payload"]["sequence"] <= run.last_sequence
+        ]
     return run
 
 

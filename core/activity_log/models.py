@@ -8,6 +8,8 @@
   lab's writers are not serialised on the chain while they save.
 - `ActivityLogChainHead`: the last sequence and hash of each lab's chain;
   bookkeeping for the sealer, never trusted by verification.
+- `ActivityLogCheckpoint`: a chain head signed and stored outside the
+  database (checkpoints.py). Append-only.
 - `ActivityLogPrune`: where a retention prune cut a lab's chain (only when
   settings.ACTIVITY_LOG_DB_RETENTION_DAYS is set; by default nothing goes).
 
@@ -219,6 +221,30 @@ class ActivityLogPrune(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"lab {self.chain_lab_id} through #{self.through_sequence}"
+
+
+class ActivityLogCheckpoint(AppendOnlyModel):
+    """A signed checkpoint of a chain's head (core/activity_log/checkpoints.py):
+    the database's index of the signed objects in storage. Verification
+    trusts the objects and the public key, never these rows."""
+
+    chain_lab_id = models.BigIntegerField(help_text="0 for records without a lab.")
+    sequence = models.BigIntegerField()
+    entry_hash = models.CharField(max_length=64)
+    signed_at = models.DateTimeField()
+    key_id = models.CharField(max_length=16, help_text="The signing key's id.")
+    signature = models.CharField(max_length=100, help_text="Base64 Ed25519.")
+    storage_key = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["chain_lab_id", "sequence"], name="activity_checkpoint_sequence"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"lab {self.chain_lab_id} #{self.sequence} signed {self.signed_at}"
 
 
 class ActivityLogChainHead(models.Model):

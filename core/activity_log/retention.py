@@ -35,8 +35,10 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from core.activity_log.chain import verify_lab
+from core.activity_log.checkpoints import checkpoint_chain, signing_key
 from core.activity_log.models import ActivityLog, ActivityLogPrune, ActivityLogSeal
 from core.activity_log.quarantine import quarantined_ids
+from core.utils.aws.exceptions import StorageError
 
 #: Deleted per statement, so one prune never holds a huge transaction.
 PRUNE_BATCH_SIZE = 1000
@@ -104,6 +106,16 @@ def prune_lab(lab: int, cutoff: dt.datetime) -> PruneResult:
             f"lab {lab}'s chain breaks at #{broken.sequence} ({broken.problem}); "
             "its entries are kept as evidence."
         )
+    if signing_key() is not None:
+        # The head is signed and stored outside the database before any
+        # entry leaves it; if storage fails, nothing is pruned.
+        try:
+            checkpoint_chain(lab)
+        except StorageError as exc:
+            raise PruneRefused(
+                f"lab {lab}'s chain head could not be signed and stored ({exc}); "
+                "nothing was pruned."
+            ) from exc
     seals = ActivityLogSeal.objects.filter(
         chain_lab_id=lab, sequence__gt=start, sequence__lte=through
     )

@@ -3,6 +3,7 @@
 from core.activity_log.models import (
     ActivityLog,
     ActivityLogChainHead,
+    ActivityLogCheckpoint,
     ActivityLogPrune,
     ActivityLogSeal,
     ActivityLogShipQuarantine,
@@ -39,6 +40,7 @@ __all__ = [
     "ActivityLog",
     "ActivityLogBase",
     "ActivityLogChainHead",
+    "ActivityLogCheckpoint",
     "ActivityLogPrune",
     "ActivityLogSeal",
     "ActivityLogShipQuarantine",

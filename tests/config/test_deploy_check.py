@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 REPO = Path(__file__).resolve().parents[2]
 #: "?: (security.W005) You have not set ..." -> security.W005
@@ -60,7 +62,21 @@ def production_env(tmp_path: Path) -> dict[str, str]:
         "PUSHER_SECRET": "secret",
         "LIS_LOCAL_SERVICES": "es,docdb",
         "LIS_DATA_DIR": str(tmp_path),
+        "ACTIVITY_LOG_SIGNING_KEY_FILE": str(signing_key_file(tmp_path)),
     }
+
+
+def signing_key_file(tmp_path: Path) -> Path:
+    """A fresh Ed25519 key, as `openssl genpkey -algorithm ed25519` writes it."""
+    path = tmp_path / "audit-signing.pem"
+    path.write_bytes(
+        Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return path
 
 
 def deploy_check(env: dict[str, str]) -> set[str]:

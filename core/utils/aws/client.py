@@ -14,6 +14,7 @@ Failures raise `core.utils.aws.exceptions` classes: `ObjectNotFound`,
 or `StorageError`; messages never carry credentials.
 """
 
+import datetime as dt
 import os
 import tempfile
 import threading
@@ -136,6 +137,7 @@ class S3Client(ServiceClient):
         )
         self._check_clients: dict[float, Any] = {}
         self._check_lock = threading.Lock()
+        self._object_lock: bool | None = None
 
     def _make_client(self, config: Any) -> Any:
         return self._session.client(
@@ -143,14 +145,61 @@ class S3Client(ServiceClient):
         )
 
     def upload(
-        self, key: str, data: bytes, content_type: str = "application/octet-stream"
+        self,
+        key: str,
+        data: bytes,
+        content_type: str = "application/octet-stream",
+        retain_until: dt.datetime | None = None,
+        lock_mode: str = "COMPLIANCE",
     ) -> None:
-        """Store `data` under `key`, replacing what was there."""
+        """Store `data` under `key`, replacing what was there. With
+        `retain_until`, and if the bucket has S3 Object Lock enabled, the
+        object version is locked until then in `lock_mode` (COMPLIANCE: no
+        one, root included, can delete or overwrite it; GOVERNANCE: only
+        with a special permission). A bucket without Object Lock stores it
+        unlocked (`object_lock_enabled()` says which)."""
         key, body = validate_key(key), _check_data(data)
+        extra: dict[str, Any] = {}
+        if retain_until is not None and self.object_lock_enabled():
+            extra = {
+                "ObjectLockMode": lock_mode,
+                "ObjectLockRetainUntilDate": retain_until,
+                "ChecksumAlgorithm": "SHA256",  # S3 wants a checksum with a lock
+            }
         with self._translated("upload", key):
             self._s3.put_object(
-                Bucket=self.bucket, Key=key, Body=body, ContentType=content_type
+                Bucket=self.bucket,
+                Key=key,
+                Body=body,
+                ContentType=content_type,
+                **extra,
             )
+
+    def object_lock_enabled(self) -> bool:
+        """Whether the bucket has S3 Object Lock enabled (asked once)."""
+        if self._object_lock is None:
+            with self._translated("get_object_lock_configuration", ""):
+                try:
+                    config = self._s3.get_object_lock_configuration(Bucket=self.bucket)
+                except ClientError as exc:
+                    code = exc.response.get("Error", {}).get("Code")
+                    if code != "ObjectLockConfigurationNotFoundError":
+                        raise
+                    config = {}
+            enabled = config.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled")
+            self._object_lock = enabled == "Enabled"
+        return self._object_lock
+
+    def keys(self, prefix: str) -> list[str]:
+        """The keys stored under `prefix`, sorted."""
+        found: list[str] = []
+        with self._translated("list", prefix):
+            pages = self._s3.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix
+            )
+            for page in pages:
+                found += [item["Key"] for item in page.get("Contents", [])]
+        return sorted(found)
 
     def download(self, key: str) -> bytes:
         """The bytes stored under `key`; `ObjectNotFound` if there are none."""
@@ -280,9 +329,16 @@ class LocalFileS3Client(ServiceClient):
         return path
 
     def upload(
-        self, key: str, data: bytes, content_type: str = "application/octet-stream"
+        self,
+        key: str,
+        data: bytes,
+        content_type: str = "application/octet-stream",
+        retain_until: dt.datetime | None = None,
+        lock_mode: str = "COMPLIANCE",
     ) -> None:
-        """Store `data` under `key`, replacing what was there."""
+        """Store `data` under `key`, replacing what was there. A local folder
+        has no Object Lock: `retain_until` is accepted for parity and
+        ignored (`object_lock_enabled()` is False)."""
         path, body = self.path_for(key), _check_data(data)
         temporary: Path | None = None
         try:
@@ -326,6 +382,22 @@ class LocalFileS3Client(ServiceClient):
     def exists(self, key: str) -> bool:
         """Whether a file is stored under `key`."""
         return self.path_for(key).is_file()
+
+    def object_lock_enabled(self) -> bool:
+        """Never: a local folder cannot lock a file against its owner."""
+        return False
+
+    def keys(self, prefix: str) -> list[str]:
+        """The keys stored under `prefix`, sorted (temporary files left out)."""
+        root = self.base_dir.resolve()
+        if not root.is_dir():
+            return []
+        found = (
+            path.relative_to(root).as_posix()
+            for path in root.rglob("*")
+            if path.is_file() and not path.name.startswith(".upload-")
+        )
+        return sorted(key for key in found if key.startswith(prefix))
 
     def presigned_url(
         self, key: str, expires_seconds: int = DEFAULT_URL_EXPIRY_SECONDS

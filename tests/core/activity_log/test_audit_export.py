@@ -126,7 +126,7 @@ def test_an_export_of_every_kind_of_value_verifies_in_both(
 
     code, verdict = both(export)
 
-    assert (code, verdict) == (0, "OK 4 entries in 2 chains")
+    assert (code, verdict) == (0, "OK 4 entries in 2 chains, 0 checkpoints")
     lines = read_lines(export)
     assert [line["format"] for line in lines] == [1, 2, 2, 2]
     masked = lines[2]["entry"]["changes"]["phone"]
@@ -141,7 +141,7 @@ def test_an_export_starting_mid_chain_verifies_from_its_first_link(labs, tmp_pat
 
     export = export_of(labs["north"], tmp_path / "middle.jsonl", middle)
 
-    assert both(export) == (0, "OK 1 entries in 1 chains")
+    assert both(export) == (0, "OK 1 entries in 1 chains, 0 checkpoints")
     manifest = json.loads(manifest_path(export).read_text())
     (run,) = manifest["chains"]
     assert run["first_sequence"] == 2 and run["head_sequence"] == 3
@@ -164,7 +164,7 @@ def test_an_export_after_a_retention_prune_verifies_from_the_cut(
         labs["north"], tmp_path / "cut.jsonl", old.date(), today(labs["north"])
     )
 
-    assert both(export) == (0, "OK 1 entries in 1 chains")
+    assert both(export) == (0, "OK 1 entries in 1 chains, 0 checkpoints")
     (line,) = read_lines(export)
     assert line["entry"]["id"] == recent.id and line["sequence"] == 4
 

@@ -3,7 +3,6 @@
 library one in tools/verify_audit_export.py, and the Node one in
 tools/verify_audit_export.mjs (JSON.stringify with sorted members)."""
 
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -15,7 +14,8 @@ import rfc8785
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-TOOLS = Path(__file__).resolve().parents[3] / "tools"
+from tests.core.activity_log.verifiers import TOOLS, stdlib_verifier
+
 SAFE = 2**53 - 1
 
 text = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
@@ -33,16 +33,6 @@ json_values = st.recursive(
     ),
     max_leaves=12,
 )
-
-
-def stdlib_verifier() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "verify_audit_export", TOOLS / "verify_audit_export.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 VERIFIER = stdlib_verifier()

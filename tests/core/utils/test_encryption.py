@@ -29,6 +29,7 @@ from core.utils.encryption import (
     get_keyring,
     token_key_id,
 )
+from tests.config.test_deploy_check import signing_key_file
 
 REPO = Path(__file__).resolve().parents[3]
 ROW_12_PHONE = b"patients.patient|phone|0b0e6f4c-1d6f-4d2b-9a51-2c1f3f0d7e11"
@@ -410,6 +411,8 @@ def test_production_without_keys_fails_the_system_check(tmp_path):
         # Every service on its embedded stand-in, chosen: core.E040 is
         # tests/core/test_checks.py's concern, not this test's.
         LIS_LOCAL_SERVICES="cache,docdb,es,pusher,s3,slack",
+        # The audit checkpoints' key (core.E050) is test_checkpoints.py's.
+        ACTIVITY_LOG_SIGNING_KEY_FILE=str(signing_key_file(tmp_path)),
         **production,
     )
 
