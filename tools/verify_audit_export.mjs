@@ -17,7 +17,7 @@
 // Exit status 0: intact; 1: the first problem; 2: the files could not be read.
 
 import { createHash, createPublicKey, verify as verifySignature } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { createReadStream, readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 
@@ -175,7 +175,30 @@ function checkCheckpoint(line, document) {
   }
 }
 
-function verify(exportPath, manifestPath) {
+// The file's lines, split on LF only as the specification says (a string
+// may hold U+2028 unescaped), read in chunks: an export can be larger than
+// the longest string V8 can hold.
+async function* linesOf(path) {
+  let rest = Buffer.alloc(0);
+  for await (const chunk of createReadStream(path)) {
+    let data = Buffer.concat([rest, chunk]);
+    let start = 0;
+    for (let end = data.indexOf(10); end !== -1; end = data.indexOf(10, start)) {
+      yield data.toString("utf8", start, end);
+      start = end + 1;
+    }
+    rest = data.subarray(start);
+  }
+  if (rest.length) yield rest.toString("utf8");
+}
+
+async function fileSha256(path) {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path)) hash.update(chunk);
+  return hash.digest("hex");
+}
+
+async function verify(exportPath, manifestPath) {
   let manifest;
   try {
     manifest = JSON.parse(readFileSync(manifestPath, "utf8"));
@@ -183,8 +206,7 @@ function verify(exportPath, manifestPath) {
     if (error.code) throw error;
     throw new Problem("manifest", `the manifest is not JSON: ${error.message}`);
   }
-  const bytes = readFileSync(exportPath);
-  const digest = sha256Hex(bytes);
+  const digest = await fileSha256(exportPath);
   if (digest !== manifest.sha256) {
     throw new Problem("manifest", `the file's SHA-256 is ${digest}, the manifest says ${manifest.sha256}`);
   }
@@ -200,19 +222,17 @@ function verify(exportPath, manifestPath) {
     checkSignature(key, document, chain, document.payload.sequence);
   }
   const state = new Map();
-  const text = bytes.toString("utf8");
-  const lines = text.split("\n");
-  if (lines.at(-1) === "") lines.pop();
   let count = 0;
-  lines.forEach((raw, index) => {
-    const line = parseLine(raw, index + 1);
+  for await (const raw of linesOf(exportPath)) {
+    const number = count + 1;
+    const line = parseLine(raw, number);
     if (!expected.has(line.chain)) {
-      throw new Problem("manifest", `line ${index + 1}: the manifest has no chain ${line.chain}`, line.chain, line.sequence);
+      throw new Problem("manifest", `line ${number}: the manifest has no chain ${line.chain}`, line.chain, line.sequence);
     }
     state.set(line.chain, checkLink(line, expected.get(line.chain), state.get(line.chain)));
     checkCheckpoint(line, checkpoints.get(`${line.chain}:${line.sequence}`)?.[1]);
     count += 1;
-  });
+  }
   for (const [chain, run] of expected) checkEnd(chain, run, state.get(chain));
   if (count !== manifest.count) {
     throw new Problem("manifest", `${count} lines, the manifest says ${manifest.count}`);
@@ -220,7 +240,7 @@ function verify(exportPath, manifestPath) {
   return [count, expected.size, checkpoints.size];
 }
 
-function main(argv) {
+async function main(argv) {
   const args = argv.slice(2);
   const flag = args.indexOf("--manifest");
   const manifestArg = flag >= 0 ? args.splice(flag, 2)[1] : null;
@@ -231,7 +251,7 @@ function main(argv) {
   }
   const manifestPath = manifestArg ?? join(dirname(exportPath), `${basename(exportPath)}.manifest.json`);
   try {
-    const [entries, chains, signed] = verify(exportPath, manifestPath);
+    const [entries, chains, signed] = await verify(exportPath, manifestPath);
     console.log(`OK ${entries} entries in ${chains} chains, ${signed} checkpoints`);
     return 0;
   } catch (error) {
@@ -251,5 +271,5 @@ function main(argv) {
 export { jcs, verify };
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.exitCode = main(process.argv);
+  process.exitCode = await main(process.argv);
 }
