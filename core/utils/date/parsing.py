@@ -9,6 +9,7 @@ expected, never a guess. A lab's format defaults from its country
 import calendar
 import datetime as dt
 import re
+import unicodedata
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -75,10 +76,18 @@ def parse_lab_date(text: str, date_format: DateFormat) -> dt.date:
     Two-digit years are refused: "08/03/26" could be 1926 or 2026, and a
     date of birth makes both plausible.
 
+    Digits may be of any one script (Latin, Arabic-Indic, Extended
+    Arabic-Indic, Devanagari, ...), the same throughout: 08/03/2026 typed
+    all in Arabic-Indic digits is read; with its first zero Arabic-Indic and
+    the rest Latin it is refused, since digits of two scripts in one value
+    are a keyboard or OCR slip more often than a date.
+
     Example: `parse_lab_date("08/03/2026", DateFormat.DMY)` -> date(2026, 3, 8);
     `parse_lab_date("13/25/2026", DateFormat.DMY)` raises ("there is no month 25").
     """
     value = text.strip()
+    if _digit_scripts(value) > 1:
+        raise _format_error(value, date_format, _MIXED_DIGITS)
     iso = _ISO_DATE.fullmatch(value)
     if iso:
         year, month, day = (int(part) for part in iso.groups())
@@ -116,6 +125,8 @@ def parse_lab_datetime(
     """
     value = text.strip()
     expected = f"{date_format} HH:MM"
+    if _digit_scripts(value) > 1:
+        raise _format_error(value, date_format, _MIXED_DIGITS)
     match = _TYPED_DATETIME.fullmatch(value)
     if match is None:
         raise DateFormatError(
@@ -178,6 +189,15 @@ def _make_date(
 
 def _is_date(year: int, month: int, day: int) -> bool:
     return 1 <= month <= 12 and 1 <= day <= calendar.monthrange(year, month)[1]
+
+
+_MIXED_DIGITS = "its digits mix two scripts; write all of them in one"
+
+
+def _digit_scripts(value: str) -> int:
+    """How many scripts the value's decimal digits come from (each script's
+    digits are ten consecutive code points starting at its zero)."""
+    return len({ord(c) - unicodedata.decimal(c) for c in value if c.isdecimal()})
 
 
 def _format_error(value: str, date_format: DateFormat, reason: str) -> DateFormatError:

@@ -155,3 +155,26 @@ def test_a_typed_time_in_a_dst_gap_or_fold_is_refused_unless_resolved():
 def test_a_bad_date_and_time_is_refused(text, match):
     with pytest.raises(DateFormatError, match=match):
         parse_lab_datetime(text, DateFormat.DMY, KOLKATA)
+
+
+# -- digits: any one script per value ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["08/03/2026", "٠٨/٠٣/٢٠٢٦", "۰۸/۰۳/۲۰۲۶", "०८/०३/२०२६", "٢٠٢٦-٠٣-٠٨"],
+    ids=["latin", "arabic-indic", "extended arabic-indic", "devanagari", "iso"],
+)
+def test_a_date_in_any_one_script_of_digits_is_read(text):
+    assert parse_lab_date(text, DateFormat.DMY) == dt.date(2026, 3, 8)
+
+
+@pytest.mark.parametrize("text", ["٠8/03/2026", "08/03/२०२६", "2026-03-٠٨"])  # noqa: RUF001
+def test_digits_of_two_scripts_in_one_date_are_refused(text):
+    with pytest.raises(DateFormatError, match="its digits mix two scripts"):
+        parse_lab_date(text, DateFormat.DMY)
+
+
+def test_a_date_and_time_in_two_scripts_is_refused():
+    with pytest.raises(DateFormatError, match="its digits mix two scripts"):
+        parse_lab_datetime("08/03/2026 ١٤:٣٠", DateFormat.DMY, KOLKATA)
