@@ -2,12 +2,21 @@
 # Run the project locally: prepare .venv, migrate, load the demo data, serve.
 #
 #   scripts/run.sh
+#   PORT=8080 scripts/run.sh
 #
 # With no DATABASE_URL it runs on the embedded defaults: SQLite in var/
 # (or $LIS_DATA_DIR), DEBUG on, a generated development secret key. Set
 # DATABASE_URL yourself to use another database, e.g.
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/lis scripts/run.sh
 set -euo pipefail
+
+# The port to serve on: PORT=8080 scripts/run.sh (8000 by default). Checked
+# before anything is installed.
+PORT="${PORT:-8000}"
+if ! [[ "$PORT" =~ ^[0-9]+$ ]] || (( PORT < 1 || PORT > 65535 )); then
+    echo "run: PORT must be a port number (1-65535), not '$PORT'." >&2
+    exit 2
+fi
 
 # shellcheck source=scripts/bootstrap.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/bootstrap.sh"
@@ -22,9 +31,8 @@ fi
 python manage.py migrate --noinput
 python manage.py load_demo_data
 
+printf '\n  LIS is starting at  http://127.0.0.1:%s/admin/\n' "$PORT"
 cat <<'TXT'
-
-  LIS is starting at  http://127.0.0.1:8000/admin/
 
   Demo logins (development only; never use these anywhere real):
     admin          / admin           superuser, for the admin site
@@ -56,4 +64,4 @@ stop_worker() {
 }
 trap stop_worker EXIT INT TERM
 
-python manage.py runserver 127.0.0.1:8000
+python manage.py runserver "127.0.0.1:${PORT}"

@@ -21,6 +21,7 @@ COVERS = {
     "core:health-ready",
     "core:pusher-auth",
     "core:signed-file",
+    "home",
 }
 
 pytestmark = pytest.mark.django_db
@@ -123,3 +124,13 @@ def test_a_signed_file_link_opens_only_its_own_file(labs, settings, tmp_path):
 
     assert own.status_code == 200 and b"".join(own.streaming_content) == b"%PDF north"
     assert other.status_code == 403
+
+
+def test_the_home_address_leads_to_the_admin_and_reveals_nothing(labs):
+    client = signed_in(labs["north"])
+
+    response = client.get("/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/"
+    assert response.content == b""

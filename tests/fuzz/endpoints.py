@@ -248,6 +248,7 @@ def _quoted(key: str) -> str:
 #: the others through their body; see tests/fuzz/test_fuzz_endpoints.py.
 FUZZED: dict[str, Endpoint] = {
     "core:health-live": Endpoint(("GET",), fixed("core:health-live"), examples=5),
+    "home": Endpoint(("GET",), fixed("home"), examples=3),
     "core:health": Endpoint(("GET",), fixed("core:health"), examples=3),
     "core:health-ready": Endpoint(("GET",), fixed("core:health-ready"), examples=3),
     "core:auth-csrf": Endpoint(("GET",), fixed("core:auth-csrf"), examples=5),
