@@ -247,8 +247,10 @@ def test_more_pages_than_the_renderer_allows_is_413(
     staff: Client, settings: Any
 ) -> None:
     settings.PDF_MAX_PAGES = 1
-    # two pages of rows, within the element cap of one page
-    rows = [{"test": f"Test {n}", "result": str(n)} for n in range(60)]
+    # two pages of rows (each test name wraps to two lines), within the
+    # element cap of one page
+    name = "Glycated haemoglobin, high-performance liquid chromatography " * 2
+    rows = [{"test": f"{name}{n}", "result": str(n)} for n in range(40)]
     context = {**SUMMARY_CONTEXT, "results": rows}
 
     response = post_pdf(staff, {"report": "patients.summary", "context": context})
