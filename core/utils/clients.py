@@ -20,7 +20,8 @@ Configured like Django's CACHES / STORAGES, in `settings.SERVICES`:
 - Per-account clients (`account_id` given) are kept for at most
   `settings.SERVICE_ACCOUNT_CLIENTS_MAX` (32) accounts per service; the least
   recently used is closed when another is built, so N accounts never mean N
-  connection pools held for ever.
+  connection pools held for ever. Dropped clients are closed after the
+  registry's lock is released (a close may wait on the network).
 - A client whose own configuration can change while it lives (a
   per-account row) says so through `is_stale()`; the registry builds a new
   one and closes the old. `forget(service, account_id)` drops one at once
@@ -84,7 +85,11 @@ class ServiceClient(DeclaresCapabilities, ABC):
         """Ask the service whether it is usable, within `timeout` seconds."""
 
     def close(self) -> None:
-        """Release pooled connections; called when the client is replaced."""
+        """Release pooled connections; called when the registry drops the
+        client (replaced, stale, evicted, forgotten), outside its lock.
+        Another thread may still be using the client then: a client whose
+        library refuses use after close defers it until its operations in
+        flight end (as `DocumentDBClient` does). Must be idempotent."""
 
     def is_stale(self) -> bool:
         """Whether the configuration this client was built from has changed
@@ -130,7 +135,11 @@ class ClientRegistry:
         self._overrides: dict[str, list[Any]] = {}
 
     def get(self, service: str, account_id: Any = None, **kwargs: Any) -> Any:
-        """The client for `service` (and `account_id`), built on first use."""
+        """The client for `service` (and `account_id`), built on first use.
+
+        Clients this drops (replaced, or evicted beyond the bound) are closed
+        after the lock is released: a close can wait on the network, and
+        every other thread's `get` waits on the lock."""
         if self._overrides.get(service):
             return self._overrides[service][-1]
         config = self._config(service)
@@ -138,20 +147,29 @@ class ClientRegistry:
         cached = self._clients.get(key)
         if account_id is None and cached is not None and cached[0] is config:
             return cached[1]  # the hot path: settings-built clients
-        with self._lock:
-            cached = self._clients.get(key)
-            if cached is not None and self._usable(cached, config, account_id):
-                if account_id is not None:
-                    self._clients[key] = self._clients.pop(key)  # most recent
-                return cached[1]
-            if cached is not None:
-                del self._clients[key]
-                _close_quietly(service, cached[1])
-            client = _build(service, config, account_id, kwargs)
-            self._clients[key] = (config, client)
+        dropped: list[Any] = []
+        try:
+            with self._lock:
+                return self._get_locked(key, config, dropped)
+        finally:
+            for old in dropped:
+                _close_quietly(service, old)
+
+    def _get_locked(self, key: _Key, config: dict[str, Any], dropped: list[Any]) -> Any:
+        """`get` under the lock; appends the clients it drops to `dropped`."""
+        service, account_id, kwargs = key
+        cached = self._clients.get(key)
+        if cached is not None and self._usable(cached, config, account_id):
             if account_id is not None:
-                self._evict_least_recent(service)
-            return client
+                self._clients[key] = self._clients.pop(key)  # most recent
+            return cached[1]
+        if cached is not None:
+            dropped.append(self._clients.pop(key)[1])
+        client = _build(service, config, account_id, dict(kwargs))
+        self._clients[key] = (config, client)
+        if account_id is not None:
+            dropped.extend(self._evict_least_recent(service))
+        return client
 
     @staticmethod
     def _usable(
@@ -170,17 +188,20 @@ class ClientRegistry:
         for client in dropped:
             _close_quietly(service, client)
 
-    def _evict_least_recent(self, service: str) -> None:
-        """Close `service`'s least recently used per-account clients beyond
-        SERVICE_ACCOUNT_CLIENTS_MAX. Called with the lock held."""
+    def _evict_least_recent(self, service: str) -> list[Any]:
+        """Drop `service`'s least recently used per-account clients beyond
+        SERVICE_ACCOUNT_CLIENTS_MAX and return them, for the caller to close
+        once it has released the lock. Called with the lock held."""
         bound = getattr(
             settings, "SERVICE_ACCOUNT_CLIENTS_MAX", DEFAULT_ACCOUNT_CLIENTS_MAX
         )
         keys = [k for k in self._clients if k[0] == service and k[1] is not None]
-        for key in keys[: max(0, len(keys) - bound)]:
-            _, client = self._clients.pop(key)
-            logger.info("closing the least recently used %s client", service)
-            _close_quietly(service, client)
+        evicted = [self._clients.pop(k)[1] for k in keys[: max(0, len(keys) - bound)]]
+        if evicted:
+            logger.info(
+                "closing %d least recently used %s client(s)", len(evicted), service
+            )
+        return evicted
 
     def known_services(self) -> list[str]:
         """Names configured in settings.SERVICES, sorted."""

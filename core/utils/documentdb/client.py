@@ -129,6 +129,11 @@ class DocumentDBClient(ServiceClient):
             ) from None
         self._indexes_ready = False
         self._indexes_lock = threading.Lock()
+        # Operations in flight and whether close() was asked: see close().
+        self._state_lock = threading.Lock()
+        self._in_flight = 0
+        self._closing = False
+        self._closed = False
         logger.info(
             "DocumentDB client for account %s built (%s)",
             self.account_id,
@@ -154,7 +159,8 @@ class DocumentDBClient(ServiceClient):
         """
         document = {"account_id": self.account_id}
         document.update(prepare_log(integration, payload, status, direction))
-        with _translated_errors(self.account_id, "write the log"):
+        action = "write the log"
+        with self._in_use(action), _translated_errors(self.account_id, action):
             self._ensure_indexes()
             result = self._collection.insert_one(document)
         return str(result.inserted_id)
@@ -181,7 +187,8 @@ class DocumentDBClient(ServiceClient):
             created["$lt"] = end
         if created:
             query["created_at"] = created
-        with _translated_errors(self.account_id, "read the logs"):
+        action = "read the logs"
+        with self._in_use(action), _translated_errors(self.account_id, action):
             cursor = (
                 self._collection.find(query)
                 .sort([("created_at", pymongo.DESCENDING), ("_id", pymongo.DESCENDING)])
@@ -193,15 +200,56 @@ class DocumentDBClient(ServiceClient):
         """Ping the account's server, within `timeout` seconds."""
 
         def probe() -> str:
-            with pymongo.timeout(timeout):
+            with self._in_use("ping the server"), pymongo.timeout(timeout):
                 self._collection.database.command("ping")
             return f"account {self.account_id}"
 
         return self.timed_check(probe)
 
     def close(self) -> None:
-        """Close the connection pool and its monitor threads."""
-        self._mongo.close()
+        """Close the connection pool and its monitor threads, once no
+        operation is using them.
+
+        The registry calls this when it drops the client (evicted, stale or
+        forgotten), and another thread may have got the client just before
+        and be inside `write_log`: pymongo >= 4 would fail that write (a
+        closed MongoClient refuses all use), so the last operation in flight
+        closes the pool as it ends. Idempotent.
+        """
+        with self._state_lock:
+            self._closing = True
+        self._close_if_idle()
+
+    @contextmanager
+    def _in_use(self, action: str) -> Iterator[None]:
+        """Count one operation in flight (see `close`). A client already
+        closed is refused with a message that says to ask `get_client`
+        again, which builds a current one."""
+        with self._state_lock:
+            if self._closed:
+                raise DocumentDBUnavailable(
+                    f"Could not {action} for account {self.account_id}: this "
+                    "client was closed (its connection changed or it was "
+                    "evicted). Call get_client again for a current one."
+                )
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._state_lock:
+                self._in_flight -= 1
+            self._close_if_idle()
+
+    def _close_if_idle(self) -> None:
+        """Close the pool, once, if `close` was asked and nothing is in flight.
+
+        The decision is taken under the lock and the close done outside it:
+        pymongo's close talks to the server (it ends the sessions)."""
+        with self._state_lock:
+            close_now = self._closing and self._in_flight == 0 and not self._closed
+            self._closed = self._closed or close_now
+        if close_now:
+            self._mongo.close()
 
     def is_stale(self) -> bool:
         """Whether the account's connection row was edited or deleted since
