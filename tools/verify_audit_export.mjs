@@ -150,7 +150,11 @@ function keyId(key) {
 // The manifest's keys (`public_key` and the values of `public_keys`), by the
 // id computed here: the manifest's own labels are not trusted.
 function publicKeys(manifest) {
-  const pems = [manifest.public_key, ...Object.values(manifest.public_keys ?? {})];
+  const retired = manifest.public_keys ?? {};
+  if (typeof retired !== "object" || Array.isArray(retired)) {
+    throw new Problem("manifest", "public_keys is not an object");
+  }
+  const pems = [manifest.public_key, ...Object.values(retired)];
   const keys = new Map();
   for (const pem of pems) {
     if (pem === null || pem === undefined) continue;

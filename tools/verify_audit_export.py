@@ -264,9 +264,10 @@ def key_id(public):
 def _public_keys(manifest):
     """The manifest's keys (`public_key` and the values of `public_keys`),
     by the id computed here: the manifest's own labels are not trusted."""
-    pems = [manifest.get("public_key")] + list(
-        (manifest.get("public_keys") or {}).values()
-    )
+    retired = manifest.get("public_keys") or {}
+    if not isinstance(retired, dict):
+        raise Problem("manifest", "public_keys is not an object")
+    pems = [manifest.get("public_key"), *retired.values()]
     keys = {}
     for pem in pems:
         if pem is None:

@@ -221,3 +221,23 @@ def test_without_any_key_the_verify_command_says_checkpoints_were_not_checked(
     assert "checkpoints not checked" in capsys.readouterr().err
     with pytest.raises(CommandError):
         call_command("activity_log_public_key")
+
+
+def test_an_export_whose_public_keys_is_not_an_object_fails_in_both(
+    signing, labs, tmp_path
+):
+    entries(labs["north"], 1)
+    checkpoint_chain(labs["north"].pk)
+    export = export_of(labs["north"], tmp_path / "north.jsonl", _today(labs["north"]))
+    manifest_path = Path(f"{export}.manifest.json")
+    manifest = json.loads(manifest_path.read_text())
+
+    manifest["public_keys"] = [public_pem(signing.public_key())]
+    manifest_path.write_text(json.dumps(manifest))
+
+    code, verdict = both(export)
+    assert code == 1
+    assert (
+        verdict.startswith("FAIL manifest")
+        and "public_keys is not an object" in verdict
+    )
