@@ -8,7 +8,12 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from core.activity_log.checkpoints import key_id, signing_key, verify_key
+from core.activity_log.checkpoint_keys import (
+    key_id,
+    retired_keys,
+    signing_key,
+    verify_key,
+)
 from core.utils.clients import ServiceClient, unchosen_stand_ins
 from core.utils.encryption import configuration_problem
 
@@ -141,10 +146,12 @@ def check_stand_ins(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage
 @register()
 def check_checkpoint_keys(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """The audit trail's checkpoint keys: required with DEBUG off (core.E050),
-    readable Ed25519 PEMs (core.E051), and a verify key that is the signing
-    key's public half when both are set (core.E052). Never shows a key."""
+    readable Ed25519 keys, the retired ones included (core.E051), and a
+    verify key that is the signing key's public half when both are set
+    (core.E052). Never shows a key."""
     try:
         private, public = signing_key(), verify_key()
+        retired_keys()
     except ImproperlyConfigured as exc:
         return [Error(str(exc), id="core.E051")]
     if private is None and not settings.DEBUG:

@@ -11,8 +11,9 @@
 //     FAIL <kind> chain=<chain> sequence=<sequence>: <what is wrong>
 //
 // Signed checkpoints in the manifest are checked too: each Ed25519 signature
-// (node:crypto) under the manifest's public key, and each checkpoint's hash
-// against the exported line at its sequence.
+// (node:crypto) under the manifest's key whose id the checkpoint names
+// (`public_key`, or one of `public_keys` after a rotation), and each
+// checkpoint's hash against the exported line at its sequence.
 //
 // Exit status 0: intact; 1: the first problem; 2: the files could not be read.
 
@@ -140,19 +141,42 @@ function checkEnd(chain, run, last) {
   }
 }
 
-function publicKey(manifest) {
-  if (manifest.public_key === null || manifest.public_key === undefined) return null;
-  try {
-    const key = createPublicKey(manifest.public_key);
-    if (key.asymmetricKeyType !== "ed25519") throw new Error("not an Ed25519 public key");
-    return key;
-  } catch (error) {
-    throw new Problem("manifest", `the public key is not usable: ${error.message}`);
-  }
+// A key's id: the first 16 hex digits of SHA-256 over its 32 raw bytes.
+function keyId(key) {
+  const raw = key.export({ type: "spki", format: "der" }).subarray(-32);
+  return createHash("sha256").update(raw).digest("hex").slice(0, 16);
 }
 
-function checkSignature(key, document, chain, sequence) {
-  if (key === null) throw new Problem("manifest", "checkpoints without a public key", chain, sequence);
+// The manifest's keys (`public_key` and the values of `public_keys`), by the
+// id computed here: the manifest's own labels are not trusted.
+function publicKeys(manifest) {
+  const retired = manifest.public_keys ?? {};
+  if (typeof retired !== "object" || Array.isArray(retired)) {
+    throw new Problem("manifest", "public_keys is not an object");
+  }
+  const pems = [manifest.public_key, ...Object.values(retired)];
+  const keys = new Map();
+  for (const pem of pems) {
+    if (pem === null || pem === undefined) continue;
+    try {
+      const key = createPublicKey(pem);
+      if (key.asymmetricKeyType !== "ed25519") throw new Error("not an Ed25519 public key");
+      keys.set(keyId(key), key);
+    } catch (error) {
+      throw new Problem("manifest", `a public key is not usable: ${error.message}`);
+    }
+  }
+  return keys;
+}
+
+function checkSignature(keys, document, chain, sequence) {
+  if (keys.size === 0) throw new Problem("manifest", "checkpoints without a public key", chain, sequence);
+  const kid = document.payload?.key_id;
+  const key = keys.get(kid);
+  if (key === undefined) {
+    const shown = typeof kid === "string" ? kid : "";
+    throw new Problem("checkpoint", `signed with key '${shown}', which the manifest does not carry`, chain, sequence);
+  }
   let holds = false;
   try {
     const signature = Buffer.from(document.signature, "base64");
@@ -211,7 +235,7 @@ async function verify(exportPath, manifestPath) {
     throw new Problem("manifest", `the file's SHA-256 is ${digest}, the manifest says ${manifest.sha256}`);
   }
   const expected = new Map((manifest.chains ?? []).map((run) => [run.chain, run]));
-  const key = publicKey(manifest);
+  const keys = publicKeys(manifest);
   const checkpoints = new Map();
   for (const run of expected.values()) {
     for (const document of run.checkpoints ?? []) {
@@ -219,7 +243,7 @@ async function verify(exportPath, manifestPath) {
     }
   }
   for (const [chain, document] of checkpoints.values()) {
-    checkSignature(key, document, chain, document.payload.sequence);
+    checkSignature(keys, document, chain, document.payload.sequence);
   }
   const state = new Map();
   let count = 0;

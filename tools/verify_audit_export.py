@@ -16,7 +16,8 @@ manifest says. Exit status 1: the first problem found, on one line:
 with <kind> one of manifest, malformed, link, edited, missing, format,
 truncated, checkpoint. Signed checkpoints in the manifest are checked too:
 each signature (Ed25519, implemented here from RFC 8032, as the standard
-library has none) under the manifest's public key, and each checkpoint's
+library has none) under the manifest's key whose id the checkpoint names
+(`public_key`, or one of `public_keys` after a rotation), and each checkpoint's
 hash against the exported line at its sequence. Exit status 2: the files
 could not be read.
 """
@@ -222,14 +223,14 @@ def verify(export_path, manifest_path):
             f"the manifest says {manifest.get('sha256')}",
         )
     expected = {run["chain"]: run for run in manifest.get("chains", [])}
-    public = _public_key(manifest)
+    keys = _public_keys(manifest)
     checkpoints = {
         (run["chain"], document["payload"]["sequence"]): document
         for run in expected.values()
         for document in run.get("checkpoints", [])
     }
     for (chain, sequence), document in checkpoints.items():
-        _check_signature(public, document, chain, sequence)
+        _check_signature(keys, document, chain, sequence)
     state = {}
     count = 0
     with export_path.open(encoding="utf-8", newline="\n") as lines:
@@ -255,27 +256,51 @@ def verify(export_path, manifest_path):
     return count, len(expected), len(checkpoints)
 
 
-def _public_key(manifest):
-    pem = manifest.get("public_key")
-    if pem is None:
-        return None
-    try:
-        return public_key_from_pem(pem)
-    except ValueError as exc:
-        raise Problem("manifest", f"the public key is not usable: {exc}") from None
+def key_id(public):
+    """A key's id: the first 16 hex digits of SHA-256 over its 32 raw bytes."""
+    return hashlib.sha256(public).hexdigest()[:16]
 
 
-def _check_signature(public, document, chain, sequence):
-    """A checkpoint's signature holds under the manifest's key, and it is
-    about this chain."""
-    if public is None:
+def _public_keys(manifest):
+    """The manifest's keys (`public_key` and the values of `public_keys`),
+    by the id computed here: the manifest's own labels are not trusted."""
+    retired = manifest.get("public_keys") or {}
+    if not isinstance(retired, dict):
+        raise Problem("manifest", "public_keys is not an object")
+    pems = [manifest.get("public_key"), *retired.values()]
+    keys = {}
+    for pem in pems:
+        if pem is None:
+            continue
+        try:
+            public = public_key_from_pem(pem)
+        except (ValueError, AttributeError) as exc:
+            raise Problem("manifest", f"a public key is not usable: {exc}") from None
+        keys[key_id(public)] = public
+    return keys
+
+
+def _check_signature(keys, document, chain, sequence):
+    """A checkpoint's signature holds under the manifest's key that it
+    names, and it is about this chain."""
+    if not keys:
         raise Problem("manifest", "checkpoints without a public key", chain, sequence)
+    payload = document.get("payload", {})
+    kid = payload.get("key_id")
+    kid = kid if isinstance(kid, str) else ""
+    public = keys.get(kid)
+    if public is None:
+        raise Problem(
+            "checkpoint",
+            f"signed with key '{kid}', which the manifest does not carry",
+            chain,
+            sequence,
+        )
     try:
         signature = base64.b64decode(document["signature"], validate=True)
         signed = jcs(document["payload"])
     except (KeyError, ValueError):
         signature, signed = b"", b""
-    payload = document.get("payload", {})
     if payload.get("chain") != chain or not ed25519_verify(public, signed, signature):
         raise Problem(
             "checkpoint", "the checkpoint's signature does not hold", chain, sequence

@@ -283,12 +283,19 @@ ACTIVITY_LOG_DB_RETENTION_DAYS = env_optional_int("ACTIVITY_LOG_DB_RETENTION_DAY
 # database: the PEM itself (ACTIVITY_LOG_SIGNING_KEY, "\n" escapes allowed)
 # or a file (ACTIVITY_LOG_SIGNING_KEY_FILE). Required with DEBUG off
 # (core.E050). ACTIVITY_LOG_VERIFY_KEY(_FILE): the public key, on hosts that
-# only verify. Checkpoints are locked in S3 (Object Lock, when the bucket has
-# it) for ACTIVITY_LOG_CHECKPOINT_RETENTION_DAYS, in the lock mode given.
+# only verify. ACTIVITY_LOG_RETIRED_VERIFY_KEYS(_FILE): the public keys of
+# earlier signing keys, so checkpoints signed before a rotation still verify.
+# Any key may also be the base64 of its 32 raw bytes. Checkpoints are locked
+# in S3 (Object Lock, when the bucket has it) for
+# ACTIVITY_LOG_CHECKPOINT_RETENTION_DAYS, in the lock mode given.
 ACTIVITY_LOG_SIGNING_KEY = env_str("ACTIVITY_LOG_SIGNING_KEY", "")
 ACTIVITY_LOG_SIGNING_KEY_FILE = env_str("ACTIVITY_LOG_SIGNING_KEY_FILE", "")
 ACTIVITY_LOG_VERIFY_KEY = env_str("ACTIVITY_LOG_VERIFY_KEY", "")
 ACTIVITY_LOG_VERIFY_KEY_FILE = env_str("ACTIVITY_LOG_VERIFY_KEY_FILE", "")
+ACTIVITY_LOG_RETIRED_VERIFY_KEYS = env_str("ACTIVITY_LOG_RETIRED_VERIFY_KEYS", "")
+ACTIVITY_LOG_RETIRED_VERIFY_KEYS_FILE = env_str(
+    "ACTIVITY_LOG_RETIRED_VERIFY_KEYS_FILE", ""
+)
 ACTIVITY_LOG_CHECKPOINT_INTERVAL_SECONDS = env_int(
     "ACTIVITY_LOG_CHECKPOINT_INTERVAL_SECONDS", 3600
 )

@@ -25,16 +25,13 @@ docs/audit-checkpoints.md says how an inspector checks one with openssl.
 
 import base64
 import datetime as dt
-import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import rfc8785
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
@@ -44,6 +41,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
 
+from core.activity_log.checkpoint_keys import (
+    key_id,
+    public_key_pem,
+    signing_key,
+    verify_keys,
+)
 from core.activity_log.models import (
     ActivityLogChainHead,
     ActivityLogCheckpoint,
@@ -56,80 +59,8 @@ logger = logging.getLogger(__name__)
 PREFIX = "activity-log-checkpoints/"
 PAYLOAD_TYPE = "lis.activity-log.checkpoint"
 PAYLOAD_VERSION = 1
-
-
-# -- keys -----------------------------------------------------------------------
-
-
-def signing_key() -> Ed25519PrivateKey | None:
-    """The configured private key, or None when none is configured.
-    Raises ImproperlyConfigured for a key that cannot be read or is not
-    Ed25519 (`manage.py check` reports it as core.E051)."""
-    pem = _setting_pem("ACTIVITY_LOG_SIGNING_KEY")
-    if pem is None:
-        return None
-    try:
-        key = serialization.load_pem_private_key(pem, password=None)
-    except (ValueError, TypeError) as exc:
-        raise ImproperlyConfigured(
-            "ACTIVITY_LOG_SIGNING_KEY is not a readable PEM private key "
-            f"({type(exc).__name__}); make one with `openssl genpkey -algorithm "
-            "ed25519`."
-        ) from None
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ImproperlyConfigured(
-            f"ACTIVITY_LOG_SIGNING_KEY is a {type(key).__name__}; checkpoints are "
-            "signed with Ed25519 (`openssl genpkey -algorithm ed25519`)."
-        )
-    return key
-
-
-def verify_key() -> Ed25519PublicKey | None:
-    """The public key checkpoints are checked with: ACTIVITY_LOG_VERIFY_KEY
-    (an inspector's or a verifying host's copy) or the signing key's."""
-    pem = _setting_pem("ACTIVITY_LOG_VERIFY_KEY")
-    if pem is None:
-        private = signing_key()
-        return private.public_key() if private is not None else None
-    try:
-        key = serialization.load_pem_public_key(pem)
-    except (ValueError, TypeError) as exc:
-        raise ImproperlyConfigured(
-            f"ACTIVITY_LOG_VERIFY_KEY is not a readable PEM public key "
-            f"({type(exc).__name__})."
-        ) from None
-    if not isinstance(key, Ed25519PublicKey):
-        raise ImproperlyConfigured("ACTIVITY_LOG_VERIFY_KEY is not an Ed25519 key.")
-    return key
-
-
-def public_key_pem(key: Ed25519PublicKey) -> str:
-    return key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
-
-
-def key_id(key: Ed25519PublicKey) -> str:
-    """The first 16 hex digits of SHA-256 over the raw public key."""
-    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()[:16]
-
-
-def _setting_pem(name: str) -> bytes | None:
-    """Setting `name` (the PEM itself; `\\n` escapes allowed for one-line
-    environment variables) or `name`_FILE (a path)."""
-    text = getattr(settings, name, "") or ""
-    path = getattr(settings, f"{name}_FILE", "") or ""
-    if text:
-        return text.replace("\\n", "\n").encode()
-    if path:
-        try:
-            return Path(path).read_bytes()
-        except OSError as exc:
-            raise ImproperlyConfigured(
-                f"{name}_FILE={path} cannot be read ({type(exc).__name__})."
-            ) from None
-    return None
+#: Seals looked up per query when checking checkpoints against the chain.
+VERIFY_BATCH_SIZE = 500
 
 
 # -- signing ----------------------------------------------------------------------
@@ -148,17 +79,21 @@ def payload(chain: int, sequence: int, entry_hash: str, signed_at: dt.datetime,
     }  # fmt: skip
 
 
-def checkpoint_due() -> int:
+def checkpoint_due(interval_seconds: int | None = None) -> int:
     """Checkpoint every chain whose last checkpoint is older than the
-    interval and whose head moved since (a Fusion periodic task). Returns
-    how many were written; 0 without a key (warned once per process; with
-    DEBUG off, `manage.py check` refuses to run without one, core.E050)."""
+    interval (ACTIVITY_LOG_CHECKPOINT_INTERVAL_SECONDS unless given; 0: every
+    chain) and whose head moved since: the Fusion periodic task, and
+    `manage.py checkpoint_activity_logs`. Returns how many were written; 0
+    without a key (warned once per process; with DEBUG off, `manage.py
+    check` refuses to run without one, core.E050). A storage failure
+    propagates at the first chain it hits; the chains signed before it
+    stay signed, and the next round (or run) carries on."""
     if signing_key() is None:
         _warn_once_without_key()
         return 0
-    due_before = timezone.now() - dt.timedelta(
-        seconds=settings.ACTIVITY_LOG_CHECKPOINT_INTERVAL_SECONDS
-    )
+    if interval_seconds is None:
+        interval_seconds = settings.ACTIVITY_LOG_CHECKPOINT_INTERVAL_SECONDS
+    due_before = timezone.now() - dt.timedelta(seconds=interval_seconds)
     written = 0
     for chain in ActivityLogChainHead.objects.filter(sequence__gt=0).values_list(
         "chain_lab_id", flat=True
@@ -252,52 +187,138 @@ class CheckpointProblem:
     problem: str
 
 
-def stored_checkpoints(chain: int) -> list[dict[str, Any]]:
-    """The signed documents stored for `chain`, in sequence order."""
+def stored_checkpoints(
+    chain: int, first: int | None = None, last: int | None = None
+) -> list[dict[str, Any]]:
+    """The signed documents stored for `chain`, in sequence order; with
+    `first` / `last`, only those signed at sequences in that range (chosen
+    by key name, so the others are not downloaded)."""
     client = get_client("s3")
     return [
-        json.loads(client.download(key)) for key in client.keys(f"{PREFIX}{chain}/")
+        json.loads(client.download(key))
+        for key in client.keys(f"{PREFIX}{chain}/")
+        if _in_range(_key_sequence(key), first, last)
     ]
 
 
+def _key_sequence(key: str) -> int | None:
+    """The sequence a checkpoint's storage key names; None for another name."""
+    name = key.rsplit("/", 1)[-1].removesuffix(".json")
+    return int(name) if name.isdigit() else None
+
+
+def _in_range(sequence: int | None, first: int | None, last: int | None) -> bool:
+    if sequence is None:
+        return first is None and last is None  # unexpected names: full checks only
+    return (first is None or sequence >= first) and (last is None or sequence <= last)
+
+
+def inspector_bundle(chain: int, first: int, last: int) -> dict[str, Any]:
+    """What an inspector needs to check chain `chain` from sequence `first`
+    to `last` against its checkpoints, for an export to carry: the signed
+    checkpoints stored for that range, and every public key they may be
+    checked with (the current one and any retired ones), by key id.
+
+    Example: `{"public_keys": {"3f9a0c1d2e4b5a69": "-----BEGIN PUBLIC KEY-----..."},
+    "checkpoints": [{"payload": {...}, "signature": "..."}]}`. Empty when no
+    key is configured (then nothing could be checked).
+    """
+    keys = verify_keys()
+    if not keys:
+        return {"public_keys": {}, "checkpoints": []}
+    return {
+        "public_keys": {kid: public_key_pem(key) for kid, key in keys.items()},
+        "checkpoints": stored_checkpoints(chain, first, last),
+    }
+
+
 def verify_checkpoints(chain: int) -> CheckpointProblem | None:
-    """Check chain `chain`'s seals against every stored checkpoint: each
-    signature holds under the verify key and names this chain, and the seal
-    at its sequence still carries its hash. A checkpoint the database
-    records but storage lacks is a problem too."""
-    public = verify_key()
-    if public is None:
+    """Check chain `chain`'s seals against every stored checkpoint, in
+    sequence order: each signature holds under the key it names (the verify
+    key or a retired one) and names this chain, and the seal at its
+    sequence still carries its hash. A checkpoint the database records but
+    storage lacks is a problem too. Returns the first problem."""
+    keys = verify_keys()
+    if not keys:
         raise ImproperlyConfigured(
             "Checking checkpoints needs ACTIVITY_LOG_VERIFY_KEY or the signing key."
         )
     documents = stored_checkpoints(chain)
-    seen = set()
-    for document in documents:
-        body = document.get("payload", {})
-        where = (chain, int(body.get("sequence", 0)), str(body.get("signed_at", "")))
+    for start in range(0, len(documents), VERIFY_BATCH_SIZE):
+        problem = _verify_batch(
+            chain, keys, documents[start : start + VERIFY_BATCH_SIZE]
+        )
+        if problem is not None:
+            return problem
+    return _missing_from_storage(chain, documents)
+
+
+def _verify_batch(
+    chain: int, keys: dict[str, Ed25519PublicKey], documents: list[dict[str, Any]]
+) -> CheckpointProblem | None:
+    """The first problem among `documents`, with one query for their seals."""
+    sequences = [_sequence_of(document) for document in documents]
+    hashes = dict(
+        ActivityLogSeal.objects.filter(
+            chain_lab_id=chain, sequence__in=sequences
+        ).values_list("sequence", "entry_hash")
+    )
+    for document, sequence in zip(documents, sequences, strict=True):
+        body = _payload(document)
+        where = (chain, sequence, str(body.get("signed_at", "")))
+        public = keys.get(str(body.get("key_id", "")))
+        if public is None:
+            return CheckpointProblem(
+                *where, f"signed with key {body.get('key_id')!r}, which is neither "
+                "the verify key nor a retired one (forged, or a key not configured)",
+            )  # fmt: skip
         if not signature_holds(public, document) or body.get("chain") != chain:
             return CheckpointProblem(*where, "the signature does not hold (forged)")
-        seen.add(body["sequence"])
-        seal = ActivityLogSeal.objects.filter(
-            chain_lab_id=chain, sequence=body["sequence"]
-        ).first()
-        if seal is None or seal.entry_hash != body["entry_hash"]:
+        if hashes.get(sequence) != body.get("entry_hash"):
             return CheckpointProblem(
                 *where,
-                f"the chain no longer has this hash at #{body['sequence']} "
+                f"the chain no longer has this hash at #{sequence} "
                 "(rewritten after it was signed)",
             )
-    for recorded in ActivityLogCheckpoint.objects.filter(chain_lab_id=chain).exclude(
-        sequence__in=seen
-    ):
-        return CheckpointProblem(
-            chain, recorded.sequence, recorded.signed_at.isoformat(),
-            "the signed checkpoint is missing from storage",
-        )  # fmt: skip
     return None
 
 
+def _payload(document: Any) -> dict[str, Any]:
+    """A stored document's payload; {} for a malformed one (which then
+    fails as forged rather than stopping verification)."""
+    body = document.get("payload") if isinstance(document, dict) else None
+    return body if isinstance(body, dict) else {}
+
+
+def _sequence_of(document: Any) -> int:
+    try:
+        return int(_payload(document).get("sequence", 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _missing_from_storage(
+    chain: int, documents: list[dict[str, Any]]
+) -> CheckpointProblem | None:
+    """The first checkpoint the database records that storage lacks."""
+    seen = {_sequence_of(document) for document in documents}
+    recorded = (
+        ActivityLogCheckpoint.objects.filter(chain_lab_id=chain)
+        .exclude(sequence__in=seen)
+        .order_by("sequence")
+        .first()
+    )
+    if recorded is None:
+        return None
+    return CheckpointProblem(
+        chain, recorded.sequence, recorded.signed_at.isoformat(),
+        "the signed checkpoint is missing from storage",
+    )  # fmt: skip
+
+
 def signature_holds(public: Ed25519PublicKey, document: dict[str, Any]) -> bool:
+    """Whether `document`'s signature is `public`'s over its payload's RFC
+    8785 form."""
     try:
         signature = base64.b64decode(document["signature"], validate=True)
         public.verify(signature, rfc8785.dumps(document["payload"]))

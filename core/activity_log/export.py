@@ -15,7 +15,9 @@ A format-1 line also carries `"canonical"`, the exact text that was hashed
 entry is gone is written with `"entry": null`, for the verifier to report.
 
 The manifest (`<file>.manifest.json`) names the lab, the range, the
-count, the file's SHA-256, the checkpoints' public key and, per chain, the
+count, the file's SHA-256, the checkpoints' public key (and in
+`public_keys`, by key id, every key they may be signed with, retired ones
+included) and, per chain, the
 hash before the first line exported (so the first link checks), the first
 and last sequence and hash, the chain's head when exported, and the signed
 checkpoints (checkpoints.py) that fall inside the exported run.
@@ -32,7 +34,8 @@ from typing import Any
 from django.utils import timezone
 
 from core.activity_log.chain import chain_lab, seal_lab
-from core.activity_log.checkpoints import public_key_pem, stored_checkpoints, verify_key
+from core.activity_log.checkpoint_keys import public_key_pem, verify_key
+from core.activity_log.checkpoints import inspector_bundle
 from core.activity_log.hashing import FORMAT_PYTHON_JSON, canonical, hashed_document
 from core.activity_log.models import ActivityLog, ActivityLogSeal
 
@@ -55,6 +58,7 @@ class ChainRun:
     head_sequence: int = 0
     head_hash: str = ""
     checkpoints: list[dict[str, Any]] = field(default_factory=list)
+    public_keys: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -92,6 +96,9 @@ class Export:
         return {
             "specification": SPECIFICATION,
             "public_key": public_key_pem(public) if public is not None else None,
+            "public_keys": {
+                kid: pem for run in self.runs for kid, pem in run.public_keys.items()
+            },
             "lab": self.lab,
             "since": self.since.isoformat(),
             "until": self.until.isoformat(),
@@ -164,12 +171,8 @@ def _run(chain: int, start: dt.datetime, end: dt.datetime) -> ChainRun | None:
     head = _seals(chain).order_by("-sequence").first()
     if head is not None:
         run.head_sequence, run.head_hash = head.sequence, head.entry_hash
-    if verify_key() is not None:
-        run.checkpoints = [
-            document
-            for document in stored_checkpoints(chain)
-            if first <= document["payload"]["sequence"] <= run.last_sequence
-        ]
+    bundle = inspector_bundle(chain, first, run.last_sequence)
+    run.checkpoints, run.public_keys = bundle["checkpoints"], bundle["public_keys"]
     return run
 
 

@@ -35,7 +35,8 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from core.activity_log.chain import verify_lab
-from core.activity_log.checkpoints import checkpoint_chain, signing_key
+from core.activity_log.checkpoint_keys import signing_key
+from core.activity_log.checkpoints import checkpoint_chain
 from core.activity_log.models import ActivityLog, ActivityLogPrune, ActivityLogSeal
 from core.activity_log.quarantine import quarantined_ids
 from core.utils.aws.exceptions import StorageError

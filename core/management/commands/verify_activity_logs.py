@@ -14,7 +14,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.activity_log.chain import seal_all, verify_lab
-from core.activity_log.checkpoints import verify_checkpoints, verify_key
+from core.activity_log.checkpoint_keys import verify_keys
+from core.activity_log.checkpoints import verify_checkpoints
 from core.activity_log.models import ActivityLogSeal
 
 
@@ -35,7 +36,7 @@ class Command(BaseCommand):
                 set(ActivityLogSeal.objects.values_list("chain_lab_id", flat=True))
             )
         )
-        checkpoints = verify_key() is not None
+        checkpoints = bool(verify_keys())
         if not checkpoints:
             self.stderr.write(
                 "checkpoints not checked: no ACTIVITY_LOG_VERIFY_KEY or signing key"

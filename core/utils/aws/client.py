@@ -388,13 +388,17 @@ class LocalFileS3Client(ServiceClient):
         return False
 
     def keys(self, prefix: str) -> list[str]:
-        """The keys stored under `prefix`, sorted (temporary files left out)."""
+        """The keys stored under `prefix`, sorted (temporary files left out).
+        Walks only the folder the prefix names (`a/b/` or `a/b/c...`: `a/b`),
+        not the whole storage, which holds every uploaded file."""
         root = self.base_dir.resolve()
-        if not root.is_dir():
+        folder = prefix.rpartition("/")[0]
+        top = self.path_for(folder) if folder else root
+        if not top.is_dir():
             return []
         found = (
             path.relative_to(root).as_posix()
-            for path in root.rglob("*")
+            for path in top.rglob("*")
             if path.is_file() and not path.name.startswith(".upload-")
         )
         return sorted(key for key in found if key.startswith(prefix))

@@ -1,13 +1,16 @@
-"""Fixtures for activity log tests: Fusion maintenance rounds, and the real
-Elasticsearch client pointed at the Elasticsearch stand-in."""
+"""Fixtures for activity log tests: Fusion maintenance rounds, the real
+Elasticsearch client pointed at the Elasticsearch stand-in, and a checkpoint
+signing key."""
 
 from collections.abc import Iterator
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from core.utils.activity_log.context import Actor, ActorKind, acting_as
 from core.utils.clients import registry
 from patients.models import Patient
+from tests.core.activity_log.keys import pem
 from tests.standins.elasticsearch import ElasticsearchStandIn
 
 API_KEY = "c3RhbmQtaW46a2V5LW5ldmVyLXNob3du"  # the stand-in's test key
@@ -51,3 +54,21 @@ def history(labs) -> list[Patient]:
     ben.save()
     ben.delete(reason="duplicate record")
     return [ana, ben]
+
+
+@pytest.fixture
+def signing(settings, tmp_path) -> Iterator[Ed25519PrivateKey]:
+    """A checkpoint signing key, and local file storage of the test's own."""
+    key = Ed25519PrivateKey.generate()
+    settings.ACTIVITY_LOG_SIGNING_KEY = pem(key)
+    settings.ACTIVITY_LOG_CHECKPOINT_INTERVAL_SECONDS = 3600
+    settings.SERVICES = {
+        **settings.SERVICES,
+        "s3": {
+            "BACKEND": "core.utils.aws.client.LocalFileS3Client",
+            "OPTIONS": {"base_dir": str(tmp_path / "files")},
+        },
+    }
+    registry.reset()
+    yield key
+    registry.reset()

@@ -36,37 +36,12 @@ from core.models import ActivityLog, ActivityLogCheckpoint
 from core.models.activity_log_base import write_entry
 from core.utils.aws.exceptions import StorageUnavailable
 from core.utils.clients import get_client, registry
+from tests.core.activity_log.keys import pem
 from tests.core.activity_log.test_audit_export import both, export_of, rewrite
 from tests.core.activity_log.verifiers import stdlib_verifier
 from tests.core.utils.aws.conftest import CREDENTIALS, MotoServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def pem(key: Ed25519PrivateKey) -> str:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-
-
-@pytest.fixture
-def signing(settings, tmp_path) -> Ed25519PrivateKey:
-    """A signing key, and local file storage of the test's own."""
-    key = Ed25519PrivateKey.generate()
-    settings.ACTIVITY_LOG_SIGNING_KEY = pem(key)
-    settings.ACTIVITY_LOG_CHECKPOINT_INTERVAL_SECONDS = 3600
-    settings.SERVICES = {
-        **settings.SERVICES,
-        "s3": {
-            "BACKEND": "core.utils.aws.client.LocalFileS3Client",
-            "OPTIONS": {"base_dir": str(tmp_path / "files")},
-        },
-    }
-    registry.reset()
-    yield key
-    registry.reset()
 
 
 def entries(lab, count: int) -> list[ActivityLog]:

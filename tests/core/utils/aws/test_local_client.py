@@ -256,3 +256,18 @@ def test_a_file_store_that_does_not_say_it_keeps_local_files_is_not_served(
 
     # Then nothing is served from this machine's disk
     assert response.status_code == 404
+
+
+def test_keys_lists_what_is_under_a_prefix_in_order(store):
+    for key in ("labs/1/b.json", "labs/1/a.json", "labs/12/c.json", "other/d.json"):
+        store.upload(key, b"{}")
+
+    assert store.keys("labs/1/") == ["labs/1/a.json", "labs/1/b.json"]
+    assert store.keys("labs/1") == ["labs/1/a.json", "labs/1/b.json", "labs/12/c.json"]
+    assert store.keys("labs/9/") == []
+    assert len(store.keys("")) == 4
+
+
+def test_keys_refuses_a_prefix_outside_the_folder(store):
+    with pytest.raises(InvalidKey):
+        store.keys("../elsewhere/")

@@ -186,3 +186,12 @@ def test_a_hung_server_times_out_instead_of_blocking_the_caller(
     status = client.check(timeout=0.3)
     assert not status.ok
     assert status.detail == "ReadTimeoutError"
+
+
+def test_keys_lists_what_is_under_a_prefix_in_order(s3):
+    for key in ("labs/1/b.json", "labs/1/a.json", "labs/12/c.json", "other/d.json"):
+        s3.upload(key, b"{}")
+
+    assert s3.keys("labs/1/") == ["labs/1/a.json", "labs/1/b.json"]
+    assert s3.keys("labs/1") == ["labs/1/a.json", "labs/1/b.json", "labs/12/c.json"]
+    assert s3.keys("labs/9/") == []
