@@ -123,7 +123,13 @@ _NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
 
 
 def _valid_unicode(text: str) -> str:
-    """`text` with each lone surrogate (not Unicode text) as U+FFFD."""
-    if text.isascii():
-        return text
-    return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
+    """`text` with each lone surrogate (not Unicode text) as U+FFFD.
+
+    UTF-8 encoding fails exactly when the text holds a surrogate code
+    point, and runs in C: the character loop is only for such text (which
+    only SQLite can store), not for every Arabic or Devanagari string."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
+    return text
