@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import pymongo
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.utils.module_loading import import_string
 from pymongo.errors import ConnectionFailure, PyMongoError
 
@@ -255,18 +255,21 @@ class DocumentDBClient(ServiceClient):
         """Whether the account's connection row was edited or deleted since
         this client was built (another process saved it). Reads the row's
         version at most every `connection_refresh_seconds`; if the database
-        cannot say, the client is kept."""
+        cannot say, the client is kept. Asked inside the caller's transaction,
+        so the read runs in a savepoint: a failure must not leave that
+        transaction aborted."""
         now = time.monotonic()
         if now - self._checked_at < self._refresh_seconds:
             return False
         self._checked_at = now
         try:
-            version = (
-                connection_table()
-                .objects.filter(account_id=self.account_id)
-                .values_list("version", flat=True)
-                .first()
-            )
+            with transaction.atomic():
+                version = (
+                    connection_table()
+                    .objects.filter(account_id=self.account_id)
+                    .values_list("version", flat=True)
+                    .first()
+                )
         except DatabaseError:
             logger.warning(
                 "could not check the DocumentDB connection of account %s",

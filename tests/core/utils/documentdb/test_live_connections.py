@@ -243,3 +243,17 @@ def test_the_migration_encrypts_stored_urls_and_going_back_decrypts_them(at_0018
     MigrationExecutor(connection).migrate(BEFORE)
 
     assert raw_url(row.pk) == mongo_url()
+
+
+def test_a_failed_version_check_leaves_the_callers_transaction_usable(use_docdb):
+    use_docdb(refresh=0)
+    add_connection(7)
+    elsewhere = ClientRegistry()
+    client = elsewhere.get("docdb", 7)
+
+    with transaction.atomic():
+        with connection.cursor() as cursor:  # the check's table is gone
+            cursor.execute("ALTER TABLE core_documentdbconnection RENAME TO moved")
+        assert elsewhere.get("docdb", 7) is client  # kept: the check failed
+        with connection.cursor() as cursor:  # and the transaction goes on
+            cursor.execute("ALTER TABLE moved RENAME TO core_documentdbconnection")
