@@ -49,6 +49,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from core.models.translation import lab_texts
 from core.tenancy.hierarchy import lab_model
 from core.utils.aws.exceptions import ObjectNotFound
 from core.utils.clients import get_client
@@ -151,10 +152,16 @@ def render_pdf_batch(lab_id: int, job_id: str) -> dict[str, str]:
 
 
 def _render(lab: "Lab", reports: list[Any]) -> bytes:
-    """Each report rendered on `lab`'s letterhead, merged in order. The
-    requests are checked again: a report may have been withdrawn since."""
+    """Each report rendered on `lab`'s letterhead in its wording, merged in
+    order. The requests are checked again: a report may have been withdrawn
+    since."""
+    texts = lab_texts(lab.pk, lab.language)
     pdfs = [
-        render_report(ReportRequest.from_json(item, where=f"batch[{number}]"), lab=lab)
+        render_report(
+            ReportRequest.from_json(item, where=f"batch[{number}]"),
+            lab=lab,
+            texts=texts,
+        )
         for number, item in enumerate(reports)
     ]
     return merge_pdfs(pdfs)

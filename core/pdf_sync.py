@@ -48,10 +48,12 @@ why that matters).
 """
 
 import threading
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 
+from core.models.translation import lab_texts
 from core.ratelimit.leases import OWNER, LeaseRefused, acquire_lease
 from core.utils.forked import ForkedTimeout, run_forked
 from core.utils.pdf.registered import render_report
@@ -134,6 +136,8 @@ def render_now(request: ReportRequest, lab: "Lab") -> bytes:
         )
     except LeaseRefused as refused:
         raise RendersBusy(refused) from None
+    # Read here: the forked render may not use the database connection.
+    texts = lab_texts(lab.pk, lab.language)
     with lease:
         warm_up()
         try:
@@ -141,6 +145,7 @@ def render_now(request: ReportRequest, lab: "Lab") -> bytes:
                 _render,
                 request,
                 lab,
+                texts,
                 time_limit_seconds=time_limit,
                 nice=settings.PDF_RENDER_NICE,
                 idle=settings.PDF_RENDER_SCHED_IDLE,
@@ -149,10 +154,10 @@ def render_now(request: ReportRequest, lab: "Lab") -> bytes:
             raise RenderTimedOut(time_limit) from None
 
 
-def _render(request: ReportRequest, lab: "Lab") -> bytes:
+def _render(request: ReportRequest, lab: "Lab", texts: Mapping[str, str]) -> bytes:
     # What the forked process runs (a module-level function: its traceback
     # names it).
-    return render_report(request, lab=lab)
+    return render_report(request, lab=lab, texts=texts)
 
 
 def warm_up() -> None:

@@ -29,10 +29,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.models.translation import lab_texts
 from core.utils import pdf as reports_pdf  # its renderer loads at first use
 from core.utils.clients import get_client
 from core.utils.fusion import job
 from core.webhooks import emit_webhook
+from patients.apps import RELEASE_TEMPLATE
 from patients.models.reports import (
     REPORT_RELEASED,
     Report,
@@ -44,7 +46,8 @@ from patients.models.reports import (
 #: Fusion's capped backoff span several hours before a dead letter.
 RELEASE_MAX_ATTEMPTS = 30
 RELEASE_TIME_LIMIT_SECONDS = 120
-REPORT_TEMPLATE = "patients/reports/report.html"
+#: The "patients.release" report (registered, server-only: patients/apps.py).
+REPORT_TEMPLATE = RELEASE_TEMPLATE
 
 
 @transaction.atomic
@@ -87,13 +90,7 @@ def run_release(release_id: int) -> str:
 def store_pdf(release: ReportRelease, report: Report) -> None:
     """Render and store the edition's PDF; record where and log its SHA-256,
     both or neither (run_release also marks the step in this transaction)."""
-    results = [{**r, "critical": is_critical(r)} for r in report.results]
-    pdf = reports_pdf.render_pdf(
-        REPORT_TEMPLATE,
-        {"report": report, "patient": report.patient, "results": results},
-        lab=report.lab,
-        watermark="CORRECTED" if report.previous_id else None,
-    )
+    pdf = release_pdf(report)
     key = f"labs/{report.lab_id}/reports/{report.pk}/edition-{report.edition}.pdf"
     get_client("s3").upload(key, pdf, content_type="application/pdf")
     digest = hashlib.sha256(pdf).hexdigest()
@@ -103,6 +100,21 @@ def store_pdf(release: ReportRelease, report: Report) -> None:
         "pdf_stored",
         f"PDF of edition {report.edition} stored",
         changes={"pdf": {"old": None, "new": {"key": key, "sha256": digest}}},
+    )
+
+
+def release_pdf(report: Report) -> bytes:
+    """The PDF of a released edition (the "patients.release" report) on its
+    lab's letterhead, in the lab's language, wording and numbers; a
+    correction carries the CORRECTED watermark."""
+    results = [{**r, "critical": is_critical(r)} for r in report.results]
+    lab = report.lab
+    return reports_pdf.render_pdf(
+        REPORT_TEMPLATE,
+        {"report": report, "patient": report.patient, "results": results},
+        lab=lab,
+        watermark="CORRECTED" if report.previous_id else None,
+        texts=lab_texts(lab.pk, lab.language),
     )
 
 

@@ -9,7 +9,7 @@ from core.admin import BaseModelAdmin
 
 @admin.register(Lab)
 class LabAdmin(BaseModelAdmin):
-    list_display = ("name", "time_zone", "language", "country", "is_active")
+    list_display = ("name", "time_zone", "language", "digits", "country", "is_active")
     search_fields = ("name",)
 
 

@@ -24,6 +24,7 @@ from core.auth.signed_in_users import (
 from core.models import BaseModel, CacheType
 from core.models.activity_log_base import forget_parent_labs
 from core.tenancy.facts import forget_lab_facts
+from core.utils.numbers import Digits, NumberStyle, has_native_digits
 from core.utils.transactions import run_after_commit
 
 #: PostgreSQL advisory-lock key serialising changes to the lab hierarchy, so
@@ -49,14 +50,26 @@ def language_choices() -> list[tuple[str, str]]:
 
 class Lab(BaseModel):
     """A laboratory (a tenant). Its time zone decides its "today" and report
-    times; its language, the language of its reports; its country, the region
-    for phone numbers written without a country code."""
+    times; its language, the language of its reports; its digits, whether
+    its reports write numbers in Latin digits or in the language's own
+    (core.utils.numbers, with the language's separators); its country, the
+    region for phone numbers written without a country code."""
 
     name = models.CharField(max_length=200)
     time_zone = models.CharField(
         max_length=64, default="UTC", validators=[validate_time_zone]
     )
     language = models.CharField(max_length=8, choices=language_choices, default="en")
+    digits = models.CharField(
+        max_length=8,
+        choices=[
+            (Digits.LATIN.value, "Latin (0-9)"),
+            (Digits.NATIVE.value, "The language's own"),
+        ],
+        default=Digits.LATIN.value,
+        help_text="The digits of the lab's reports: Latin, or its language's "
+        "own (Arabic-Indic for Arabic, Devanagari for Hindi).",
+    )
     country = models.CharField(
         max_length=2, default="IN", help_text="ISO 3166-1 alpha-2 code, e.g. IN."
     )
@@ -78,6 +91,20 @@ class Lab(BaseModel):
     def __str__(self) -> str:
         return self.name
 
+    def validate(self, *args: Any, **kwargs: Any) -> None:
+        """Base checks, then: native digits only for a language that has
+        its own (English has none, and would silently print Latin ones)."""
+        super().validate(*args, **kwargs)
+        if self.digits == Digits.NATIVE and not has_native_digits(self.language):
+            raise ValidationError(
+                {
+                    "digits": f"Language {self.language!r} has no digits of its "
+                    "own; choose Latin digits, or a language such as Arabic or "
+                    "Hindi."
+                },
+                code="no_native_digits",
+            )
+
     def before_save(self, *args: Any, **kwargs: Any) -> None:
         self.name = " ".join(self.name.split())
         self.country = self.country.upper()
@@ -93,6 +120,11 @@ class Lab(BaseModel):
     def zone(self) -> zoneinfo.ZoneInfo:
         """The lab's time zone as a tzinfo."""
         return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def number_style(self) -> NumberStyle:
+        """How the lab's reports write numbers (its language and digits)."""
+        return NumberStyle.of(self.language, self.digits)
 
 
 class LabRelation(BaseModel):

@@ -39,7 +39,6 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils import translation
 
 from core.models.base import BaseModel
 from core.models.caching import CacheType
@@ -51,6 +50,7 @@ from core.utils.translation import (
     REPORT_TEXTS,
     check_key,
     default_text,
+    default_texts,
 )
 
 #: Longest override text; a label or a short paragraph fits, a page does not.
@@ -143,9 +143,7 @@ def lab_texts(lab_id: int, language: str) -> dict[str, str]:
     Example: `lab_texts(3, "hi")["report.title"]` -> "प्रयोगशाला रिपोर्ट",
     or the lab's own wording.
     """
-    check_language(language)
-    with translation.override(language):
-        texts = {key: str(text) for key, text in REPORT_TEXTS.items()}
+    texts = default_texts(language)
     found: dict[str, str] = {}
     for key, text in _overrides(lab_id, language):
         found.setdefault(key, text)  # the nearest lab's override wins

@@ -51,10 +51,18 @@ REPORT_TEXTS: dict[str, Promise] = {
     "report.released_by": pgettext_lazy("lab report", "Released By"),
     "report.page_of": pgettext_lazy("lab report", "Page %(page)s of %(pages)s"),
     "report.end_of_report": pgettext_lazy("lab report", "End of Report"),
+    "report.edition": pgettext_lazy("lab report", "Edition"),
+    "report.released_at": pgettext_lazy("lab report", "Released"),
+    "report.corrected": pgettext_lazy("lab report", "Corrected report"),
+    "report.replaces_edition": pgettext_lazy("lab report", "Replaces edition"),
     "message.result_pending": pgettext_lazy("lab report", "Result awaited"),
     "message.critical_value": pgettext_lazy(
         "lab report", "Critical value: please contact the laboratory at once."
     ),
+    # The watermarks of core.utils.pdf.registry.WATERMARKS, by their lower
+    # case ("DRAFT" -> "watermark.draft"; ReportFrame.watermark_key).
+    "watermark.draft": pgettext_lazy("lab report", "DRAFT"),
+    "watermark.corrected": pgettext_lazy("lab report", "CORRECTED"),
 }
 
 
@@ -75,6 +83,13 @@ def text_direction(language: str) -> Literal["ltr", "rtl"]:
     """
     info = translation.get_language_info(check_language(language))
     return "rtl" if info["bidi"] else "ltr"
+
+
+def default_texts(language: str) -> dict[str, str]:
+    """Every catalogue text in `language` (English where it has no
+    translation), by key. No lab involved."""
+    with translation.override(check_language(language)):
+        return {key: str(text) for key, text in REPORT_TEXTS.items()}
 
 
 def default_text(key: str, language: str) -> str:

@@ -14,6 +14,7 @@ from django.tasks import TaskResultStatus
 from django.test import Client
 from django_tasks_db.models import DBTaskResult
 
+from core.models import LabTranslation
 from core.utils.pdf.keys import request_key
 from core.utils.pdf.registry import register_report, unregister_report
 from tests.pdf_fixtures import (
@@ -93,6 +94,18 @@ def test_a_report_is_rendered_on_the_labs_letterhead_and_streamed(
     [page] = page_texts(body_of(response))
     for text in ("Central", "Asha Rao", "P-1042", "Haemoglobin", "13.2", "DRAFT"):
         assert text in page
+
+
+def test_a_report_prints_its_labs_own_wording(staff: Client, labs: Labs) -> None:
+    # given Central's own word for "Result" (read before the render forks)
+    LabTranslation(
+        lab=labs["central"], key="report.result", language="en", text="Finding"
+    ).save()
+
+    response = post_pdf(staff, summary())
+
+    [page] = page_texts(body_of(response))
+    assert "Finding" in page and "Result" not in page
 
 
 def test_context_values_print_as_text_never_as_markup(staff: Client) -> None:

@@ -44,7 +44,17 @@ def format_report_datetime(value: dt.datetime, zone: ZoneInfo, language: str) ->
     """
     local = to_lab_time(value, zone)
     day = format_report_date(local.date(), language)
-    return f"{day} {local.strftime(REPORT_TIME_FORMAT)} {local.tzname()}"
+    return f"{day} {format_report_time(value, zone)}"
+
+
+def format_report_time(value: dt.datetime, zone: ZoneInfo) -> str:
+    """The instant `value` (aware) on the lab's clock as a 24-hour time and
+    the zone's abbreviation, the same in every language (REPORT_TIME_FORMAT).
+
+    Example: 2026-11-01 06:30 UTC in America/New_York -> "01:30 EST".
+    """
+    local = to_lab_time(value, zone)
+    return f"{local.strftime(REPORT_TIME_FORMAT)} {local.tzname()}"
 
 
 def check_language(language: str) -> str:

@@ -4,6 +4,7 @@ limits (limits.py). Used by core/pdf_sync.py (the endpoint's renders) and
 core/pdf_jobs.py (batches).
 """
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from core.utils.pdf.errors import PdfTooManyPages
@@ -34,9 +35,15 @@ class ReportTooManyPages(PdfTooManyPages):
         return self._rebuilt_from(self.report)
 
 
-def render_report(request: ReportRequest, *, lab: "Lab | Letterhead | None") -> bytes:
+def render_report(
+    request: ReportRequest,
+    *,
+    lab: "Lab | Letterhead | None",
+    texts: Mapping[str, str] | None = None,
+) -> bytes:
     """The PDF of `request` on `lab`'s letterhead (None: no letterhead), in
-    the lab's language.
+    the lab's language, with `texts` (the lab's wording, render_pdf's
+    `texts`; None: the catalogue's).
 
     Raises PdfContextTooLarge before rendering a context over its limits,
     what render_pdf raises (PdfHtmlTooLarge, PdfTooManyElements,
@@ -55,6 +62,7 @@ def render_report(request: ReportRequest, *, lab: "Lab | Letterhead | None") -> 
             lab=lab,
             watermark=request.watermark,
             max_pages=pages,
+            texts=texts,
         )
     except PdfTooManyPages as too_long:
         if report.max_pages is not None and too_long.limit == report.max_pages:

@@ -13,8 +13,14 @@ their `AppConfig.ready()`:
                 "patients.summary", "patients/reports/summary.html", max_pages=20
             )
 
-A report's template extends `core/pdf/base_report.html` and reads the
-client's JSON context under `data`; autoescaping stays on, so a value in the
+A report the server renders for itself, from its own rows (a released
+report's PDF), is registered with `requestable=False`: it is listed by
+`all_reports()`, so that the checks every report must pass (tests, the
+benchmark) find it, but no client can ask for it (UnknownReport), or it
+could print any values it liked on a report that looks released.
+
+A requestable report's template extends `core/pdf/base_report.html` and
+reads the client's JSON context under `data`; autoescaping stays on, so a value in the
 context never becomes markup. What a client sends for one report is a
 `ReportRequest` (`ReportRequest.from_json` checks it, with messages for
 people); `core.utils.pdf.registered.render_report` renders one.
@@ -76,11 +82,15 @@ class RegisteredReport:
 
     Example:
     `RegisteredReport("patients.summary", "patients/reports/summary.html", 20)`.
+
+    `requestable` is False for a report only the server renders (see the
+    module docstring).
     """
 
     name: str
     template: str
     max_pages: int | None = None
+    requestable: bool = True
 
     @property
     def filename(self) -> str:
@@ -93,7 +103,11 @@ _REPORTS: dict[str, RegisteredReport] = {}
 
 
 def register_report(
-    name: str, template: str, *, max_pages: int | None = None
+    name: str,
+    template: str,
+    *,
+    max_pages: int | None = None,
+    requestable: bool = True,
 ) -> RegisteredReport:
     """Register `template` as the report `name` and return its entry.
 
@@ -121,13 +135,13 @@ def register_report(
             f"max_pages of report {name!r} is {max_pages!r}; give a whole number "
             ">= 1, or None for settings.PDF_MAX_PAGES."
         )
-    entry = RegisteredReport(name=name, template=template, max_pages=max_pages)
+    entry = RegisteredReport(name, template, max_pages, requestable)
     existing = _REPORTS.setdefault(name, entry)
     if existing != entry:
         raise ValueError(
             f"Report {name!r} is already registered with template "
-            f"{existing.template!r} (max_pages={existing.max_pages}); choose "
-            "another name."
+            f"{existing.template!r} (max_pages={existing.max_pages}, "
+            f"requestable={existing.requestable}); choose another name."
         )
     return existing
 
@@ -139,20 +153,27 @@ def unregister_report(name: str) -> None:
 
 
 def get_report(name: object) -> RegisteredReport:
-    """The report registered as `name`, or UnknownReport listing the names.
+    """The report registered as `name` that clients may ask for, or
+    UnknownReport listing their names (the same for a server-only report).
 
     Example: `get_report("patients.summary").template` ->
     "patients/reports/summary.html".
     """
     report = _REPORTS.get(name) if isinstance(name, str) else None
-    if report is None:
+    if report is None or not report.requestable:
         raise UnknownReport(name if isinstance(name, str) else repr(name))
     return report
 
 
 def registered_reports() -> list[str]:
-    """The registered report names, sorted."""
-    return sorted(_REPORTS)
+    """The names of the reports clients may ask for, sorted."""
+    return sorted(name for name, report in _REPORTS.items() if report.requestable)
+
+
+def all_reports() -> list[RegisteredReport]:
+    """Every registered report, server-only ones included, by name: what a
+    check of all reports (their texts, numbers, direction) goes through."""
+    return [_REPORTS[name] for name in sorted(_REPORTS)]
 
 
 class ReportRequestInvalid(ValueError):

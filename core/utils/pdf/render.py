@@ -19,6 +19,7 @@ HTML into a PDF:
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -28,11 +29,13 @@ from weasyprint import HTML  # type: ignore[import-untyped]
 from weasyprint.urls import FatalURLFetchingError  # type: ignore[import-untyped]
 
 from core.utils.image import open_image, thumbnail, to_data_uri
+from core.utils.numbers import NumberStyle
 from core.utils.pdf.errors import PdfHtmlTooLarge, PdfResourceRefused, PdfTooManyPages
 from core.utils.pdf.fetcher import ReportURLFetcher, ResourceStop, static_base_url
 from core.utils.pdf.limits import check_elements
 from core.utils.pdf.page_limit import PageLimitReached, page_limit
 from core.utils.pdf.weasyprint_logs import install as install_log_filters
+from core.utils.translation import REPORT_TEXTS, default_texts
 
 if TYPE_CHECKING:
     from admin.account.models import Lab
@@ -123,7 +126,14 @@ class PageSetup:
 
 @dataclass(frozen=True)
 class ReportFrame:
-    """What base_report.html reads, under the key `pdf` of its context."""
+    """What base_report.html and the report filters and tags
+    (core/templatetags/lab_reports.py) read, under the key `pdf` of the
+    context: the report's language and direction, its page, letterhead and
+    watermark, its texts (every catalogue key, in the lab's wording where
+    the caller gave it), and the lab it is for (None: none), with the lab's
+    way of writing numbers and its time zone (Latin digits and UTC without
+    one).
+    """
 
     language: str
     direction: str
@@ -131,6 +141,20 @@ class ReportFrame:
     letterhead: Letterhead | None
     logo_src: str | None
     watermark: str | None
+    texts: Mapping[str, str] = field(default_factory=dict, repr=False)
+    lab_id: int | None = None
+    numbers: NumberStyle = field(default_factory=NumberStyle)
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+
+    @property
+    def watermark_key(self) -> str | None:
+        """The report text key of the watermark ("DRAFT" ->
+        "watermark.draft"), so it prints in the report's language; None for
+        a watermark the catalogue does not hold (printed as given)."""
+        if self.watermark is None:
+            return None
+        key = f"watermark.{self.watermark.lower()}"
+        return key if key in REPORT_TEXTS else None
 
     @property
     def page_number(self) -> SafeString:
@@ -153,14 +177,17 @@ def render_pdf(
     page: PageSetup | None = None,
     base_url: str | None = None,
     max_pages: int | None = None,
+    texts: Mapping[str, str] | None = None,
 ) -> bytes:
     """The PDF of `template_name` rendered with `context`.
 
-    - `lab`: a Lab (its name on the letterhead, its language for the report)
-      or a Letterhead (name, address, logo); None for no letterhead (paper
-      with a printed one).
-    - `watermark`: a short text across every page, e.g. "DRAFT"; the caller
-      translates it.
+    - `lab`: a Lab (its name on the letterhead, its language for the report,
+      its wording of report texts, its numbers and time zone) or a
+      Letterhead (name, address, logo); None for no letterhead (paper with a
+      printed one).
+    - `watermark`: a short text across every page: "DRAFT" or "CORRECTED"
+      print in the report's language (report texts "watermark.*"), any
+      other text as given (the caller translates it).
     - `language`: the report's language (translations, `lang` and `dir`);
       by default the Lab's, else the active language.
     - `page`: size and margins (PageSetup(), A4 portrait, by default).
@@ -168,6 +195,11 @@ def render_pdf(
       so `href="core/pdf/report.css"` is that static file.
     - `max_pages`: the most pages (layout stops at the next one); at most,
       and by default, settings.PDF_MAX_PAGES.
+    - `texts`: the report texts in the lab's wording in the report's
+      language, `core.models.translation.lab_texts(lab.pk, language)`; None
+      for the catalogue's. Given, not looked up here: this module reads no
+      database (it runs in forked render processes, core/pdf_sync.py), so
+      the caller, which has the lab, reads them before.
 
     The template receives `context` plus `pdf` (a ReportFrame). Raises
     PdfResourceRefused, PdfHtmlTooLarge, PdfTooManyElements or
@@ -181,7 +213,7 @@ def render_pdf(
             f"The context key {FRAME_KEY!r} is reserved for the report frame; "
             "rename yours."
         )
-    frame = _frame(lab, watermark, language, page or PageSetup())
+    frame = _frame(lab, watermark, language, page or PageSetup(), texts)
     with translation.override(frame.language):
         html = render_to_string(template_name, {**context, FRAME_KEY: frame})
     return html_to_pdf(html, base_url=base_url, max_pages=max_pages)
@@ -229,10 +261,10 @@ def _frame(
     watermark: str | None,
     language: str | None,
     page: PageSetup,
+    texts: Mapping[str, str] | None = None,
 ) -> ReportFrame:
-    if lab is None or isinstance(lab, Letterhead):
-        letterhead = lab
-    else:
+    letterhead = lab if lab is None or isinstance(lab, Letterhead) else None
+    if lab is not None and not isinstance(lab, Letterhead):
         letterhead = Letterhead.for_lab(lab)
         language = language or lab.language
     language = language or translation.get_language() or settings.LANGUAGE_CODE
@@ -250,4 +282,17 @@ def _frame(
         letterhead=letterhead,
         logo_src=letterhead.logo_data_uri() if letterhead else None,
         watermark=watermark,
+        texts={**default_texts(language), **(texts or {})},
+        **_lab_facts(lab, language),
     )
+
+
+def _lab_facts(lab: "Lab | Letterhead | None", language: str) -> dict[str, Any]:
+    """The frame's lab id, number style and zone for a Lab (none for a
+    Letterhead or no lab: the frame's defaults). The lab's digits apply in
+    the report's language, which a caller may choose: a lab writing native
+    digits in Arabic writes Latin ones in an English report."""
+    if lab is None or isinstance(lab, Letterhead):
+        return {}
+    numbers = NumberStyle.of(language, lab.digits)
+    return {"lab_id": lab.pk, "numbers": numbers, "zone": lab.zone}

@@ -1,4 +1,4 @@
-"""Labs: name, time zone, language, country."""
+"""Labs: name, time zone, language, digits, country."""
 
 import datetime as dt
 
@@ -32,3 +32,27 @@ def test_an_unknown_time_zone_or_language_is_refused_with_what_would_be_right():
         "Value 'xx' is not a valid choice. Choose one of: en, ar, hi."
     ]
     assert not Lab.objects.exists()
+
+
+def test_a_lab_writes_latin_digits_unless_it_chooses_its_languages_own():
+    arabic = Lab(name="Lab", language="ar")
+    arabic.save()
+    assert arabic.number_style.digits == "0123456789"
+
+    arabic.digits = "native"
+    arabic.save()
+
+    arabic.refresh_from_db()
+    assert (arabic.digits, arabic.number_style.digits) == ("native", "٠١٢٣٤٥٦٧٨٩")
+
+
+def test_native_digits_are_refused_for_a_language_without_its_own():
+    lab = Lab(name="Lab", language="en", digits="native")
+
+    with pytest.raises(ValidationError) as excinfo:
+        lab.save()
+
+    assert excinfo.value.message_dict["digits"] == [
+        "Language 'en' has no digits of its own; choose Latin digits, or a "
+        "language such as Arabic or Hindi."
+    ]

@@ -15,6 +15,7 @@ from core.utils.pdf.registry import (
     ReportRequest,
     ReportRequestInvalid,
     UnknownReport,
+    all_reports,
     get_report,
     register_report,
     registered_reports,
@@ -41,6 +42,21 @@ def test_the_patients_app_registers_its_summary_when_it_loads() -> None:
     )
     assert report.filename == "patients-summary.pdf"
     assert "patients.summary" in registered_reports()
+
+
+def test_a_server_only_report_is_listed_for_checks_but_no_client_gets_it() -> None:
+    release = next(r for r in all_reports() if r.name == "patients.release")
+
+    with pytest.raises(UnknownReport) as refused:
+        ReportRequest.from_json({"report": "patients.release", "context": {}})
+
+    assert release.template == "patients/reports/report.html"
+    assert not release.requestable
+    assert "patients.release" not in registered_reports()
+    assert str(refused.value) == (
+        "There is no report named 'patients.release'; the reports are: "
+        "patients.summary."
+    )
 
 
 def test_registering_the_same_report_twice_is_harmless(registered: list[str]) -> None:
