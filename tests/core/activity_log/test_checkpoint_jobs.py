@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 from core.activity_log.checkpoint_keys import key_id, public_key_pem
 from core.activity_log.checkpoints import (
     checkpoint_chain,
+    checkpoint_due,
     inspector_bundle,
     stored_checkpoints,
     verify_checkpoints,
@@ -138,3 +139,16 @@ def test_checking_checkpoints_costs_two_queries_however_many(
     # the seals at the checkpoints' sequences; the recorded checkpoints
     with django_assert_num_queries(2):
         assert verify_checkpoints(labs["north"].pk) is None
+
+
+@pytest.mark.parametrize("labs_signed", [1, 4])
+def test_a_round_with_nothing_due_costs_two_queries_however_many_labs(
+    signing, labs, labs_signed, django_assert_num_queries
+):
+    for name in ["central", "north", "south", "other"][:labs_signed]:
+        entries(labs[name], 1)
+        checkpoint_chain(labs[name].pk)
+
+    # the last checkpoint of every chain; the chain heads
+    with django_assert_num_queries(2):
+        assert checkpoint_due() == 0
