@@ -17,11 +17,11 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import models, transaction
 from django.db.models import Q
 
+from core.management.model_choice import chosen_models
 from core.models.encrypted_mixin import EncryptedFieldsMixin
 from core.utils.encryption import DecryptionError
 
@@ -132,21 +132,14 @@ class BatchedRowCommand(BaseCommand, ABC):
 
     def selected_models(self, labels: list[str]) -> list[type[models.Model]]:
         """The models named by `labels`, or every model with encrypted fields."""
-        encrypted: list[type[models.Model]] = [
-            model
-            for model in apps.get_models()
-            if issubclass(model, EncryptedFieldsMixin) and not model._meta.proxy
-        ]
-        if not labels:
-            return encrypted
-        by_label = {model._meta.label_lower: model for model in encrypted}
-        unknown = [label for label in labels if label.lower() not in by_label]
-        if unknown:
-            raise CommandError(
-                f"No model with encrypted fields is called {', '.join(unknown)}; "
-                f"choose among: {', '.join(sorted(by_label)) or 'none'}."
-            )
-        return [by_label[label.lower()] for label in labels]
+        return chosen_models(
+            labels,
+            lambda model: (
+                issubclass(model, EncryptedFieldsMixin) and not model._meta.proxy
+            ),
+            "No model with encrypted fields is called {unknown}; "
+            "choose among: {choices}.",
+        )
 
     def _run(
         self,

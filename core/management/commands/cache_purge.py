@@ -16,9 +16,9 @@ own: restart the processes instead.
 
 from typing import Any
 
-from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.management.model_choice import chosen_models
 from core.models.caching import CacheType, CachingMixin
 
 
@@ -48,17 +48,10 @@ class Command(BaseCommand):
 
 
 def _models(labels: list[str]) -> list[type[CachingMixin]]:
-    caching = {
-        model._meta.label_lower: model
-        for model in apps.get_models()
-        if issubclass(model, CachingMixin) and model.cache_type != CacheType.NONE
-    }
-    if not labels:
-        return sorted(caching.values(), key=lambda model: model._meta.label)
-    unknown = [label for label in labels if label.lower() not in caching]
-    if unknown:
-        raise CommandError(
-            f"Not a caching model: {', '.join(unknown)}. Caching models: "
-            f"{', '.join(sorted(caching)) or 'none'}."
-        )
-    return [caching[label.lower()] for label in labels]
+    return chosen_models(
+        labels,
+        lambda model: (
+            issubclass(model, CachingMixin) and model.cache_type != CacheType.NONE
+        ),
+        "Not a caching model: {unknown}. Caching models: {choices}.",
+    )
