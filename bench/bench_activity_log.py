@@ -17,6 +17,10 @@ Printed, medians of alternating rounds in one run:
    where the plain autocommit save has one, the entry's values mostly
    constants in the SQL), so ours against it is the cost of our layer:
    validation, the diff, and building and sending the entry's 19 values.
+   And the plain save alone in atomic(): the transaction's own cost, BEGIN
+   and COMMIT. Those extra round trips are the floor of any save that
+   writes its row and its entry atomically in two statements, so "by hand"
+   against plain shows how much of the 2x budget the floor leaves.
 2. `get_activities` for one record and a 30-day range over a table of
    `--entries` entries: p50 and p99 (target p99 < 20 ms), against the same
    query written directly with the ORM.
@@ -94,9 +98,21 @@ def with_entry(action: Callable[[int], None]) -> Callable[[int], None]:
     return wrapped
 
 
+def in_atomic(action: Callable[[int], None]) -> Callable[[int], None]:
+    """The plain save in transaction.atomic(): what the transaction alone
+    costs (BEGIN and COMMIT round trips), before any entry."""
+
+    def wrapped(i: int) -> None:
+        with transaction.atomic():
+            action(i)
+
+    return wrapped
+
+
 def compare_saves(label: str, make: Any, rounds: int, per_round: int) -> list[float]:
     variants = {
         "plain": lambda: make(PlainReading),
+        "in atomic": lambda: in_atomic(make(PlainReading)),
         "by hand": lambda: with_entry(make(PlainReading)),
         "ours": lambda: make(BaseReading),
         "simple-history": lambda: make(HistoryReading),
@@ -109,8 +125,12 @@ def compare_saves(label: str, make: Any, rounds: int, per_round: int) -> list[fl
     us = {name: statistics.median(values) * 1e6 for name, values in medians.items()}
     cheaper = min(us["simple-history"], us["auditlog"])
     print(
-        f"{label:<7} plain {us['plain']:6.0f} us | plain + entry INSERT in atomic() "
-        f"{us['by hand']:6.0f} us | simple-history {us['simple-history']:6.0f} us | "
+        f"{label:<7} plain {us['plain']:6.0f} us"
+        f" | in atomic() {us['in atomic']:6.0f} us"
+        f" | plain + entry INSERT in atomic() {us['by hand']:6.0f} us"
+        f" ({us['by hand'] / us['plain']:.2f}x plain, "
+        f"{us['by hand'] / cheaper:.2f}x the cheaper library)\n"
+        f"        simple-history {us['simple-history']:6.0f} us | "
         f"auditlog {us['auditlog']:6.0f} us\n"
         f"        ours {us['ours']:6.0f} us = {us['ours'] / us['plain']:.2f}x plain, "
         f"{us['ours'] / cheaper:.2f}x the cheaper library, "

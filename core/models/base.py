@@ -318,13 +318,19 @@ class BaseModel(ActivityLogBase, CachingMixin, models.Model):
         """Run each filled field's own validation (Django's `clean_fields`).
 
         Empty fields are left to `mandatory_fields`; relations are left to the
-        database's foreign keys, which check them without an extra query.
+        database's foreign keys, which check them without an extra query. A
+        loaded row's unchanged values are not checked again: they were checked
+        when written, and a rule tightened since must not block an unrelated
+        edit (what a form does too, validating only its own fields).
         """
         errors: dict[str, list[ValidationError]] = {}
+        loaded = self.loaded_state or {}
         for field in _validated_fields(type(self)):
             raw = getattr(self, field.attname)
             if raw in field.empty_values or hasattr(raw, "resolve_expression"):
                 continue  # empty, or an expression the database evaluates
+            if field.attname in loaded and loaded[field.attname] == raw:
+                continue  # unchanged since loaded
             try:
                 setattr(self, field.attname, field.clean(raw, self))
             except ValidationError as exc:

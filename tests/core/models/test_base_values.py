@@ -49,6 +49,25 @@ def test_validate_reports_mandatory_and_field_rule_errors_together():
     assert "at most 50 characters" in errors["name"][0]
 
 
+def test_an_update_checks_the_values_it_changes_not_the_rows_old_ones():
+    """A rule tightened after a row was written (here: a stored name longer
+    than max_length, written around save) must not block an unrelated edit,
+    and a changed value is still checked."""
+    instrument = Instrument(name="Analyser", serial="SN-1")
+    instrument.save()
+    Instrument.objects.filter(pk=instrument.pk).update_without_hooks(name="x" * 60)
+    loaded = Instrument.objects.get(pk=instrument.pk)
+
+    loaded.channels = 4
+    loaded.save()
+    loaded.serial = "y" * 21
+    with pytest.raises(ValidationError) as excinfo:
+        loaded.save()
+
+    assert list(excinfo.value.message_dict) == ["serial"]
+    assert Instrument.objects.get(pk=instrument.pk).channels == 4
+
+
 def test_set_values_converts_each_value_with_its_field():
     instrument = Instrument()
 
