@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from django.apps import apps
 from django.db.models import Q, QuerySet
 
 from core.activity_log.index import INDEX_PATTERN, from_document
@@ -50,12 +51,14 @@ def get_activities(
     limit: int = DEFAULT_PAGE_SIZE,
     cursor: int | None = None,
 ) -> ActivityPage:
-    """Entries about one record, newest first.
+    """Entries about one record, newest first, as an `ActivityPage`: its
+    `entries` (ActivityLog rows) and `next_cursor` for the next page.
 
     `lab_id` is the reader's lab, already authorised (a request's
     `request.scope.lab_id`; this trusts its caller): entries of that lab and
     its descendants are visible, never a parent's or a sibling's; without
-    it, only entries of records that belong to no lab. Dates are whole days
+    it, only entries of records that belong to no lab, so leaving it out
+    for a lab-scoped model is a ValueError, not an empty page. Dates are whole days
     in the lab's time zone (`end_date` included); datetimes must be
     timezone-aware. `text` (at most 100 characters) finds a
     case-insensitive substring of the message or the reason, the same way
@@ -72,6 +75,12 @@ def get_activities(
     """
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}; got {limit}.")
+    if lab_id is None and _is_lab_scoped(model_label):
+        raise ValueError(
+            f"{model_label} is lab-scoped: pass the reader's lab_id (without "
+            "it only entries of records that belong to no lab are visible, "
+            "and a lab's record has none)."
+        )
     start, end = day_bounds(start_date, end_date, lab_id)
     wanted = ActivityFilter(
         model_label=model_label,
@@ -101,6 +110,16 @@ def get_activities(
             store.read_status.record_success()
             return page
     return _page(list(wanted.queryset().order_by("-id")[: limit + 1]), limit)
+
+
+def _is_lab_scoped(model_label: str) -> bool:
+    """Whether the model named `model_label` has a lab (False for a label
+    that names no installed model, e.g. an entry about a retired model)."""
+    try:
+        model = apps.get_model(model_label)
+    except (LookupError, ValueError):
+        return False
+    return any(field.attname == "lab_id" for field in model._meta.concrete_fields)
 
 
 @dataclass(frozen=True)

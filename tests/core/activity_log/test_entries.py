@@ -204,6 +204,21 @@ def test_get_activities_is_newest_first_filtered_and_lab_scoped(labs):
     )
 
 
+def test_get_activities_without_a_lab_for_a_lab_scoped_model_is_an_error(labs):
+    """A silently empty page hides a forgotten lab_id; the cache's reads
+    raise for the same mistake, and so does this one."""
+    patient = Patient(lab=labs["north"], first_name="A", sex="F")
+    patient.save()
+
+    with pytest.raises(ValueError, match="patients.patient is lab-scoped"):
+        Patient.get_activities(patient.pk)
+    instrument = Instrument(name="Analyser", serial="SN-1")
+    instrument.save()  # no lab: readable without one
+    assert [e.action for e in Instrument.get_activities(instrument.pk).entries] == [
+        "create"
+    ]
+
+
 @pytest.mark.parametrize(
     ("action", "message"),
     [
