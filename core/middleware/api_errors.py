@@ -20,8 +20,10 @@ answer, `{"error": <message for people>, "request_id": <id>, ...}`:
 
 A 500 says only that it failed and which request id to quote; the exception
 goes to the log (with the request id, see RequestIdLogFilter) and to Sentry
-when it runs, never to the client. An HTML 404 for an API path (no URL
-matched) is answered as JSON too. Other routes (the admin) keep Django's
+when it runs, never to the client. Any error Django answers in HTML on an
+API route (a 404 when no URL matched, a 405 for a method the view does not
+take, a CSRF 403) is answered as JSON too, with the same status and the
+Allow / Retry-After headers. Other routes (the admin) keep Django's
 behaviour, except for the two sign-in refusals, which any sign-in path may
 raise (the admin's login form too): they are answered 429 / 503 with
 Retry-After on every route, as plain text outside the API.
@@ -29,6 +31,7 @@ Retry-After on every route, as plain text outside the API.
 
 import logging
 from collections.abc import Callable
+from http import HTTPStatus
 
 import sentry_sdk
 from django.conf import settings
@@ -70,11 +73,11 @@ class ApiErrorMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if (
-            response.status_code == 404
+            response.status_code >= 400
             and is_api_path(request.path)
             and response.get("Content-Type", "").startswith("text/html")
         ):
-            return json_error(f"There is no API at {request.path}.", 404)
+            return json_instead_of_html(request, response)
         return response
 
     def process_exception(
@@ -87,6 +90,37 @@ class ApiErrorMiddleware:
         if not is_api_path(request.path):
             return None
         return exception_response(request, exception)
+
+
+#: Headers of an HTML error answer that a client still needs in its JSON one.
+KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
+
+
+def json_instead_of_html(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """The JSON answer for an error Django answered in HTML on an API route
+    (no URL matched, a method the view does not take, ...), with the same
+    status and the headers a client acts on."""
+    status = response.status_code
+    if status == 404:
+        message = f"There is no API at {request.path}."
+    elif status == 405:
+        allowed = response.get("Allow", "")
+        message = f"{request.method} is not allowed here; use {allowed}."
+    else:
+        message = _phrase(status)
+    answer = json_error(message, status)
+    for header in KEPT_HEADERS:
+        if header in response:
+            answer[header] = response[header]
+    return answer
+
+
+def _phrase(status: int) -> str:
+    """HTTP's reason phrase for `status` ("Forbidden."), or "Error."."""
+    try:
+        return f"{HTTPStatus(status).phrase}."
+    except ValueError:
+        return "Error."
 
 
 def sign_in_refusal(

@@ -40,6 +40,6 @@ class LivenessMiddleware:
             return None
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        if request.path_info == self.path:
-            return self.view(request)
+        if request.path_info == self.path and request.method in ("GET", "HEAD"):
+            return self.view(request)  # other methods get the stack's JSON 405
         return self.get_response(request)

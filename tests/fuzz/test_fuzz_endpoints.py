@@ -1,4 +1,5 @@
-"""No input gives a 5xx: arbitrary JSON values and arbitrary bytes, sent by
+"""No input gives a 5xx, and every error answered on an API route is JSON
+(the 405 for a method a view does not take too): arbitrary JSON values and arbitrary bytes, sent by
 every kind of caller (lab staff and a doctor signed in with their CSRF
 token, an API key, nobody) with every HTTP method, to every endpoint of
 tests/fuzz/endpoints.py (tests/test_every_url_fuzzed.py checks that this
@@ -31,6 +32,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as fuzz_settings
 from hypothesis import strategies as st
 
+from core.http import is_api_path
 from core.models import ApiKey
 from core.utils.clients import get_client
 from patients.models import Patient
@@ -218,11 +220,15 @@ def test_no_input_gives_a_server_error(fuzz_world, name, method, examples):
         request=requests_for(FUZZED[name], method, world),
     )
     def fuzz(caller: str, request: Request) -> None:
-        status, content = send(callers[caller], method, request)
+        status, content_type, content = send(callers[caller], method, request)
         statuses[status] += 1
         if TRACE:
             print(status, caller, request, content[:150])
         assert status < 500, f"{method} as {caller}: {status} {content[:500]!r}"
+        if status >= 400 and is_api_path(request.path):  # 405s and 403s too
+            assert content_type == "application/json", (
+                f"{method} as {caller}: a {status} in {content_type}, not JSON"
+            )
 
     statuses: Counter[int] = Counter()
     fuzz()
@@ -230,9 +236,9 @@ def test_no_input_gives_a_server_error(fuzz_world, name, method, examples):
         print(name, method, dict(statuses))
 
 
-def send(caller: Caller, method: str, request: Request) -> tuple[int, bytes]:
+def send(caller: Caller, method: str, request: Request) -> tuple[int, str, bytes]:
     """Send `request` in a savepoint that is rolled back, with the caller's
-    cookies put back after it; the status and body."""
+    cookies put back after it; the status, media type and body."""
     cookies = copy.deepcopy(caller.client.cookies)
     try:
         with transaction.atomic():
@@ -247,4 +253,5 @@ def send(caller: Caller, method: str, request: Request) -> tuple[int, bytes]:
             transaction.set_rollback(True)
     finally:
         caller.client.cookies = cookies
-    return response.status_code, content
+    media_type = response.get("Content-Type", "").split(";")[0].strip()
+    return response.status_code, media_type, content

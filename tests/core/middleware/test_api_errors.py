@@ -151,6 +151,19 @@ def test_an_api_path_that_matches_nothing_is_a_json_404(client):
     assert html["Content-Type"].startswith("text/html")
 
 
+def test_a_method_a_view_does_not_take_is_a_json_405_with_allow(client):
+    """Django answers a 405 in (empty) HTML; on an API route it is JSON,
+    and keeps the Allow header a client needs. The fuzz test checks every
+    API URL with every method for the same class of answer."""
+    for path in ("/core/view/live/", "/core/view/ready/"):
+        refused = client.delete(path)
+
+        assert refused.status_code == 405
+        assert refused["Content-Type"] == "application/json"
+        assert "GET" in refused["Allow"]
+        assert refused.json()["error"].startswith("DELETE is not allowed here; use ")
+
+
 def test_the_api_prefixes_are_a_setting(settings):
     assert is_api_path("/core/auth/login/")
     assert not is_api_path("/admin/")
