@@ -1,7 +1,8 @@
 """No input gives a 5xx, and every error answered on an API route is JSON
-(the 405 for a method a view does not take too): arbitrary JSON values and arbitrary bytes, sent by
-every kind of caller (lab staff and a doctor signed in with their CSRF
-token, an API key, nobody) with every HTTP method, to every endpoint of
+(the 405 for a method a view does not take too): arbitrary JSON values and
+arbitrary bytes, sent by every kind of caller (lab staff and a doctor
+signed in with their CSRF token, an API key, nobody) with every HTTP
+method, to every endpoint of
 tests/fuzz/endpoints.py (tests/test_every_url_fuzzed.py checks that this
 is every URL). A failure prints the request that gave the 5xx.
 

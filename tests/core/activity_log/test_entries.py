@@ -210,7 +210,7 @@ def test_get_activities_without_a_lab_for_a_lab_scoped_model_is_an_error(labs):
     patient = Patient(lab=labs["north"], first_name="A", sex="F")
     patient.save()
 
-    with pytest.raises(ValueError, match="patients.patient is lab-scoped"):
+    with pytest.raises(ValueError, match=r"patients\.patient is lab-scoped"):
         Patient.get_activities(patient.pk)
     instrument = Instrument(name="Analyser", serial="SN-1")
     instrument.save()  # no lab: readable without one
