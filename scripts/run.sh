@@ -49,19 +49,44 @@ TXT
 
 # The background job worker (Fusion) runs beside the server: the database
 # engine by default, Celery with FUSION_ENGINE=celery (and FUSION_BROKER_URL).
-# It is stopped when the server stops, however that happens. The server is
-# not started with `exec`: that would replace this shell and its trap, and
-# the worker would outlive the server.
-python manage.py fusion_worker &
-worker_pid=$!
-stop_worker() {
-    trap - EXIT INT TERM
-    if kill -0 "$worker_pid" 2>/dev/null; then
-        echo "run: stopping the job worker (pid $worker_pid)"
-        kill -TERM "$worker_pid" 2>/dev/null || true
-        wait "$worker_pid" 2>/dev/null || true
-    fi
-}
-trap stop_worker EXIT INT TERM
+# Both run in the background and this shell waits for them, so that its
+# traps run as soon as a signal comes: Ctrl-C, `kill -TERM` of this script,
+# or the server ending stops the worker, and nothing outlives the script.
+# A worker that exits on its own is started again.
 
-python manage.py runserver "127.0.0.1:${PORT}"
+# keep_worker: run the job worker, and start it again if it exits on its
+# own (a crash, a bug): jobs wait in the database meanwhile, nothing is
+# lost. A TERM to this loop stops the worker and the loop.
+keep_worker() {
+    local child=""
+    trap '[[ -n "$child" ]] && kill -TERM "$child" 2>/dev/null; wait; exit 0' TERM
+    while true; do
+        python manage.py fusion_worker &
+        child=$!
+        wait "$child" && status=0 || status=$?
+        echo "run: the job worker exited (status $status); starting it again in 2 s" >&2
+        sleep 2
+    done
+}
+keep_worker &
+worker_pid=$!
+python manage.py runserver "127.0.0.1:${PORT}" &
+server_pid=$!
+
+# stop: TERM the server and the worker (runserver's reloader takes its child
+# with it) and wait for both.
+stop() {
+    trap - EXIT INT TERM
+    for pid in "$server_pid" "$worker_pid"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    wait "$server_pid" "$worker_pid" 2>/dev/null || true
+    echo "run: stopped the server and the job worker"
+}
+trap stop EXIT
+trap 'stop; exit 130' INT
+trap 'stop; exit 143' TERM
+
+# Returns when the server ends (or a trapped signal comes); EXIT stops the
+# worker.
+wait "$server_pid"
