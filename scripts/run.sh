@@ -40,6 +40,8 @@ cat <<'TXT'
     north.staff    / demo-pass-123   lab staff, North Collection Centre
     south.staff    / demo-pass-123   lab staff, South Collection Centre
     dr.mehta       / demo-pass-123   doctor, Central Reference Lab
+    dubai.staff    / demo-pass-123   lab staff, an Arabic lab (Dubai)
+    jaipur.staff   / demo-pass-123   lab staff, a Hindi lab (Jaipur)
   Only `admin` can sign in to the admin site (the others are not is_staff).
 
   Background jobs run in a Fusion worker started beside the server.

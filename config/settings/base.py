@@ -379,7 +379,8 @@ ENCRYPTION_DEVELOPMENT_KEY_FILE = (
 
 # Webhooks (core/webhooks/): labs subscribe URLs to event types.
 # Receivers on loopback, RFC 1918, shared or unique-local addresses are
-# refused unless WEBHOOK_ALLOW_PRIVATE_ADDRESSES; cloud metadata, link-local
+# refused unless WEBHOOK_ALLOW_PRIVATE_ADDRESSES (default: on only with DEBUG,
+# for a receiver on the developer's machine); cloud metadata, link-local
 # and other special addresses always are (core/utils/webhooks/addresses.py).
 # Each connection and read waits WEBHOOK_TIMEOUT_SECONDS (at most 20). A
 # failed attempt (no answer, 408, 429, 5xx) is retried after the next of
@@ -392,7 +393,7 @@ ENCRYPTION_DEVELOPMENT_KEY_FILE = (
 # `manage.py prune_webhooks` (daily, from cron) removes events, deliveries and
 # attempts older than WEBHOOK_HISTORY_DAYS once none is pending or recent.
 WEBHOOK_HISTORY_DAYS = env_int("WEBHOOK_HISTORY_DAYS", 90)
-WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", DEBUG)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 7)
 

@@ -27,3 +27,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # server, integration logs in the database) are chosen here, as production
 # chooses its own (LIS_LOCAL_SERVICES); tests of the refusal clear it.
 LOCAL_SERVICES = ["cache", "docdb", "es", "pusher", "s3", "slack"]
+
+# As in production: loopback and private receivers are refused unless a test
+# allows them (base allows them whenever DEBUG is on, for development).
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
