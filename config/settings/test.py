@@ -29,5 +29,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 LOCAL_SERVICES = ["cache", "docdb", "es", "pusher", "s3", "slack"]
 
 # As in production: loopback and private receivers are refused unless a test
-# allows them (base allows them whenever DEBUG is on, for development).
-WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+# allows them, or the environment does for a test's worker processes (base
+# allows them whenever DEBUG is on, for development).
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
