@@ -80,7 +80,7 @@ class PatientListView(GenericView):
         if lab_id is None or lab_id not in self.lab_ids():
             raise Http404(f"No lab with id {given}.")
         patient = Patient(lab_id=lab_id)
-        patient.set_values(_writable(data))
+        _set_writable(patient, data)
         patient.save(reason=data.get("reason", ""))
         return JsonResponse(patient_json(patient), status=201)
 
@@ -104,7 +104,7 @@ class PatientDetailView(GenericView):
             raise ValidationError({"version": ["Send the version you read."]})
         if read != patient.version:
             raise VersionConflict("Patient", pk, read, patient.version)
-        patient.set_values(_writable(data))
+        _set_writable(patient, data)
         patient.save(reason=data.get("reason", ""))
         return JsonResponse(patient_json(patient))
 
@@ -196,14 +196,24 @@ def _refuse_contact_details_in_url(params: dict[str, Any]) -> None:
         })  # fmt: skip
 
 
-def _writable(data: dict[str, Any]) -> dict[str, Any]:
-    """The settable fields of `data`; unknown ones are a 400, not ignored."""
-    unknown = set(data) - {*WRITABLE_FIELDS, "version", "reason"}
-    if unknown:
-        raise ValidationError(
-            {name: ["This field cannot be set."] for name in sorted(unknown)}
+def _set_writable(patient: Patient, data: dict[str, Any]) -> None:
+    """Set the settable fields of `data` on `patient`. Unknown ones are a
+    400, not ignored, reported with every other problem of the input (what
+    set_values and validate() find), not before them."""
+    refused: dict[str, Any] = {
+        name: [ValidationError("This field cannot be set.", code="not_settable")]
+        for name in sorted(set(data) - {*WRITABLE_FIELDS, "version", "reason"})
+    }
+    try:
+        patient.set_values(
+            {name: data[name] for name in WRITABLE_FIELDS if name in data}
         )
-    return {name: data[name] for name in WRITABLE_FIELDS if name in data}
+        if refused:
+            patient.full_validate(created=patient._state.adding, update_fields=None)
+    except ValidationError as exc:
+        refused = exc.update_error_dict(refused)
+    if refused:
+        raise ValidationError(refused)
 
 
 def _as_int(value: Any) -> int | None:

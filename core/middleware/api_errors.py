@@ -7,6 +7,7 @@ answer, `{"error": <message for people>, "request_id": <id>, ...}`:
 | raised                                   | status | body extra                      |
 |------------------------------------------|--------|---------------------------------|
 | django ValidationError                   | 400    | "fields": {field: [messages]}   |
+| ... of uniqueness conflicts only         | 409    | "fields": {field: [messages]}   |
 | MalformedJson (core.utils.json_input)    | 400    | "fields": {where: [message]}    |
 | BadRequest, SuspiciousOperation          | 400    |                                 |
 | RequestDataTooBig (body over the limit)  | 413    |                                 |
@@ -115,6 +116,16 @@ def json_instead_of_html(request: HttpRequest, response: HttpResponse) -> HttpRe
     return answer
 
 
+def _only_duplicates(error: ValidationError) -> bool:
+    """Whether every problem of `error` is a uniqueness conflict (409): the
+    input is well formed, but another record holds the value."""
+    problems = [e for found in error.update_error_dict({}).values() for e in found]
+    return bool(problems) and all(
+        getattr(problem, "code", None) in ("unique", "unique_together")
+        for problem in problems
+    )
+
+
 def _phrase(status: int) -> str:
     """HTTP's reason phrase for `status` ("Forbidden."), or "Error."."""
     try:
@@ -148,6 +159,12 @@ def exception_response(request: HttpRequest, exception: Exception) -> JsonRespon
     """The JSON answer for an exception raised by an API view."""
     if isinstance(exception, ValidationError):
         fields = validation_fields(exception)
+        if _only_duplicates(exception):
+            return json_error(
+                "A record with these values already exists; see fields.",
+                409,
+                fields=fields,
+            )
         return json_error("Some values are not valid; see fields.", 400, fields=fields)
     if isinstance(exception, MalformedJson):
         return malformed_json_response(exception)

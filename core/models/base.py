@@ -26,6 +26,7 @@ Bulk QuerySet writes that would skip this are refused; see `managers.py`.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
+from contextvars import ContextVar
 from typing import Any, ClassVar, Self
 
 from django.core.exceptions import (
@@ -35,7 +36,7 @@ from django.core.exceptions import (
     ObjectDoesNotExist,
     ValidationError,
 )
-from django.db import models, router, transaction
+from django.db import IntegrityError, models, router, transaction
 from django.db.models.base import ModelBase
 from django.db.models.fields import Field
 from django.db.models.fields.reverse_related import ForeignObjectRel
@@ -46,6 +47,14 @@ from core.models.activity_log_base import ActivityLogBase
 from core.models.caching import CachingMixin
 from core.models.managers import BaseManager
 from core.models.save_state import restored_on_failure
+from core.models.validation import (
+    constraint_errors,
+    convert,
+    field_errors,
+    missing_mandatory,
+    missing_relations,
+    unique_violation,
+)
 from core.utils.slack.jobs import post_slack_message
 from core.utils.transactions import run_after_commit
 
@@ -131,19 +140,26 @@ class BaseModel(ActivityLogBase, CachingMixin, models.Model):
             with restored_on_failure([self]), transaction.atomic(using=using):
                 if not created:
                     self.check_change_reason("update", reason)
-                self.validate(**hook_kwargs)
+                self.full_validate(**hook_kwargs)
                 self.before_save(**hook_kwargs)
-                self._write(using, created, update_fields)
+                try:
+                    self._write(using, created, update_fields)
+                except IntegrityError as exc:
+                    refusal = unique_violation(type(self), exc)
+                    if refusal is None:
+                        raise
+                    raise refusal from exc
                 entry = self.log_change(action, reason, update_fields)
                 # Before mark_state_saved: the cache needs the lab the row was
-                # loaded with.
+                # loaded with, after_save what changed.
                 self.invalidate_cache_on_commit(self.pk, self.version)
+                changes = self.changes()
                 self.mark_state_saved()
                 if self.webhook_enabled and (created or entry is not None):
                     self._send_change_webhook(
                         action, entry.changes if entry is not None else ()
                     )
-                self.after_save(**hook_kwargs)
+                self.after_save(**hook_kwargs, changes=changes, reason=reason)
         finally:
             self._expected_version = None
 
@@ -206,13 +222,13 @@ class BaseModel(ActivityLogBase, CachingMixin, models.Model):
         with restored_on_failure([self]), transaction.atomic(using=using):
             self._lock_at_loaded_version(using)
             self.check_change_reason("delete", reason)
-            self.before_delete()
+            self.before_delete(reason=reason)
             self.log_change("delete", reason)
             if self.webhook_enabled:
                 self._send_change_webhook("delete")
             pk = self.pk
             result = super().delete(using=using, keep_parents=keep_parents)
-            self.after_delete()
+            self.after_delete(reason=reason)
             # A deleted row's tombstone outranks every version it ever had.
             self.invalidate_cache_on_commit(pk, self.version + 1)
         return result
@@ -267,16 +283,49 @@ class BaseModel(ActivityLogBase, CachingMixin, models.Model):
     def validate(self, *args: Any, **kwargs: Any) -> None:
         """Check the instance before anything is written; raise ValidationError.
 
-        The base checks mandatory fields and each filled field's own rules
-        (type, max_length, choices, validators), and reports every problem in
-        one error. Overrides call `super().validate(*args, **kwargs)` first.
+        The base checks (core/models/validation.py): mandatory fields (blank
+        after stripping counts as missing), each changed field's own rules
+        (type, max_length, choices, validators), changed foreign keys naming
+        rows that exist, and the unique and other constraints of the fields
+        that changed. Overrides call `super().validate(*args, **kwargs)`
+        first and add their own checks: inside `save()` (through
+        `full_validate`) the base's problems and the override's are reported
+        together, in one error.
         """
+        errors = self.base_validation_errors()
+        if not errors:
+            return
+        collecting = _COLLECTING.get()
+        if collecting is not None and collecting[0] is self:
+            _merge(collecting[1], errors)
+            return  # full_validate reports them with the override's own
+        raise ValidationError(errors)
+
+    def base_validation_errors(self) -> dict[str, list[ValidationError]]:
+        """What the base checks of `validate()` find, by field name."""
         errors: dict[str, list[ValidationError]] = {}
-        for check in (self.validate_mandatory_fields, self.validate_field_values):
-            try:
-                check()
-            except ValidationError as exc:
-                errors = exc.update_error_dict(errors)
+        for check in (missing_mandatory, field_errors, missing_relations):
+            _merge(errors, check(self))
+        _merge(errors, constraint_errors(self, skip=set(errors)))
+        return errors
+
+    def full_validate(self, *args: Any, **kwargs: Any) -> None:
+        """`validate()`, with the base checks' problems and the override's in
+        one ValidationError (what `save()` runs). An override's check that
+        trips over a value the base checks already refused (reading a lab
+        that does not exist, a date that is not one) adds nothing: the
+        refusal is already there."""
+        errors: dict[str, list[ValidationError]] = {}
+        token = _COLLECTING.set((self, errors))
+        try:
+            self.validate(*args, **kwargs)
+        except ValidationError as exc:
+            _merge(errors, exc.update_error_dict({}))
+        except (ObjectDoesNotExist, LookupError, ValueError, TypeError, AttributeError):
+            if not errors:
+                raise
+        finally:
+            _COLLECTING.reset(token)
         if errors:
             raise ValidationError(errors)
 
@@ -286,58 +335,37 @@ class BaseModel(ActivityLogBase, CachingMixin, models.Model):
 
     def after_save(self, *args: Any, **kwargs: Any) -> None:
         """Runs after the write, inside the transaction: raising rolls the
-        save back. Anything leaving the process belongs in `self.on_commit()`."""
+        save back. Anything leaving the process belongs in `self.on_commit()`.
+
+        Keyword arguments: `created`, `update_fields`, `changes` (name ->
+        (old, new) of what this save changed; old is None when created)
+        and `reason`. The loaded state is already the saved one here, so
+        `has_changed()` is False: read `changes`."""
 
     def before_delete(self, *args: Any, **kwargs: Any) -> None:
         """Runs inside the delete's transaction before the row is deleted;
-        raise to refuse the delete."""
+        raise to refuse the delete. Keyword argument: `reason`."""
 
     def after_delete(self, *args: Any, **kwargs: Any) -> None:
         """Runs inside the delete's transaction after the row is deleted;
-        raising rolls the delete back."""
+        raising rolls the delete back. Keyword argument: `reason`."""
 
     # -- validation ---------------------------------------------------------
 
     def validate_mandatory_fields(self) -> None:
-        """Raise one ValidationError naming every mandatory field without a value.
+        """Raise one ValidationError naming every mandatory field without a
+        value (None, empty, or only whitespace).
 
         Example: `{"first_name": ["This field is required."], "lab": [...]}`.
         """
-        missing = {}
-        for name in self.mandatory_fields:
-            field = self._meta.get_field(name)
-            attname = getattr(field, "attname", name)
-            if getattr(self, attname) in Field.empty_values:
-                missing[name] = ValidationError(
-                    "This field is required.", code="required"
-                )
+        missing = missing_mandatory(self)
         if missing:
             raise ValidationError(missing)
 
     def validate_field_values(self) -> None:
-        """Run each filled field's own validation (Django's `clean_fields`).
-
-        Empty fields are left to `mandatory_fields`; relations are left to the
-        database's foreign keys, which check them without an extra query. A
-        loaded row's unchanged values are not checked again: they were checked
-        when written, and a rule tightened since must not block an unrelated
-        edit (what a form does too, validating only its own fields).
-        """
-        errors: dict[str, list[ValidationError]] = {}
-        loaded = self.loaded_state or {}
-        for field in _validated_fields(type(self)):
-            raw = getattr(self, field.attname)
-            if raw in field.empty_values or hasattr(raw, "resolve_expression"):
-                continue  # empty, or an expression the database evaluates
-            if field.attname in loaded and loaded[field.attname] == raw:
-                continue  # unchanged since loaded
-            try:
-                setattr(self, field.attname, field.clean(raw, self))
-            except ValidationError as exc:
-                errors[field.name] = [
-                    _with_allowed_choices(self, field.name, error)
-                    for error in exc.error_list
-                ]
+        """Run each filled, changed field's own validation (Django's
+        `clean_fields`); see `core.models.validation.field_errors`."""
+        errors = field_errors(self)
         if errors:
             raise ValidationError(errors)
 
@@ -347,32 +375,72 @@ class BaseModel(ActivityLogBase, CachingMixin, models.Model):
         """Set several fields at once, each converted by its own field.
 
         Accepts field names and foreign-key attnames (`lab` with a Lab or its
-        id, `lab_id` with an id). Every problem (an unknown or managed field,
-        a value the field cannot convert, None for a non-null field) is
-        reported together in one ValidationError keyed by field name, and then
-        nothing is set. Returns the instance, for chaining.
+        id, `lab_id` with an id). Returns the instance, for chaining.
 
         Example: `patient.set_values({"date_of_birth": "1990-04-01", "lab_id": "3"})`
         sets a `date` and an `int`.
 
-        Lenient on purpose, for Python callers (forms, imports, commands):
-        "3" becomes 3 and 123 becomes "123". JSON input is held to its JSON
-        types before it gets here (GenericView.data(), core.utils.json_input).
+        Strict about kinds (core/models/validation.py): text fields take
+        text only, integer fields and ids whole numbers ("3" or 3, not 1.7
+        or True), and a datetime without a time zone is read on the lab's
+        clock (refused for a row without a lab). When any value is refused
+        (an unknown or managed field, a value its field cannot take, None
+        for a non-null field), nothing is set and the ValidationError,
+        keyed by field name, also holds what `validate()` finds in the
+        other values: every problem of the input in one answer.
         """
         converted: dict[str, Any] = {}
-        errors: dict[str, list[str]] = {}
+        errors: dict[str, list[ValidationError]] = {}
+        lab_id = _lab_id_given(values, self)
         for name, value in values.items():
             try:
                 field = self._settable_field(name)
-                attname, converted_value = _convert(field, name, value)
+                attname, converted_value = convert(self, field, name, value, lab_id)
                 converted[attname] = converted_value
             except ValidationError as exc:
-                errors[name] = exc.messages
+                errors[name] = exc.error_list
         if errors:
-            raise ValidationError(errors)
+            found = self._errors_if_set(converted, hide=errors.keys())
+            raise ValidationError({**errors, **found})
         for attname, value in converted.items():
             setattr(self, attname, value)
         return self
+
+    def _errors_if_set(
+        self, converted: Mapping[str, Any], hide: Collection[str]
+    ) -> dict[str, list[ValidationError]]:
+        """What `full_validate()` would find with `converted` set (put back
+        afterwards), but for the fields in `hide` (their input was refused:
+        the refusal says more than a check of their old value)."""
+        saved = {attname: self.__dict__.get(attname, _UNSET) for attname in converted}
+        cache = dict(self._state.fields_cache)
+        try:
+            for attname, value in converted.items():
+                setattr(self, attname, value)
+            self.full_validate(created=self._state.adding, update_fields=None)
+        except ValidationError as exc:
+            found = exc.update_error_dict({})
+        else:
+            found = {}
+        finally:
+            for attname, value in saved.items():
+                if value is _UNSET:
+                    self.__dict__.pop(attname, None)
+                else:
+                    self.__dict__[attname] = value
+            self._state.fields_cache = cache
+        hidden = set(hide) | {self._attname_or_name(name) for name in hide}
+        return {k: v for k, v in found.items() if k not in hidden}
+
+    @classmethod
+    def _attname_or_name(cls, name: str) -> str:
+        """`lab` for `lab_id` and `lab_id` for `lab`; `name` otherwise."""
+        for field in cls._meta.concrete_fields:
+            if name == field.attname:
+                return field.name
+            if name == field.name:
+                return field.attname
+        return name
 
     @classmethod
     def _settable_field(cls, name: str) -> Field[Any, Any]:
@@ -438,23 +506,6 @@ class BaseModel(ActivityLogBase, CachingMixin, models.Model):
             ) from exc
 
 
-_VALIDATED_FIELDS: dict[type[models.Model], list[Field[Any, Any]]] = {}
-
-
-def _validated_fields(model: type[models.Model]) -> list[Field[Any, Any]]:
-    """The fields `validate_field_values` checks: editable, not relations
-    (the database's foreign keys check those). Memoised per model; the same
-    rules as Django's `clean_fields`, without rebuilding an exclude set on
-    every save."""
-    if model not in _VALIDATED_FIELDS:
-        _VALIDATED_FIELDS[model] = [
-            field
-            for field in model._meta.concrete_fields
-            if field.editable and not field.is_relation
-        ]
-    return _VALIDATED_FIELDS[model]
-
-
 _HAS_LOCAL_VERSION: dict[type[models.Model], bool] = {}
 
 
@@ -468,57 +519,26 @@ def _has_local_version(model: type[models.Model]) -> bool:
     return _HAS_LOCAL_VERSION[model]
 
 
-def _with_allowed_choices(
-    instance: BaseModel, name: str, error: ValidationError
-) -> ValidationError:
-    """Django says a choice is invalid; add which values would be valid."""
-    if error.code != "invalid_choice":
-        return error
-    field = instance._meta.get_field(name)
-    allowed = ", ".join(str(value) for value, _ in field.flatchoices)  # type: ignore[union-attr]
-    return ValidationError(
-        f"{error.messages[0]} Choose one of: {allowed}.", code="invalid_choice"
-    )
+#: A field missing from an instance's __dict__ (deferred), for putting back.
+_UNSET = object()
+#: (instance, errors) while full_validate() collects the base checks' errors.
+_COLLECTING: ContextVar[tuple[object, dict[str, list[ValidationError]]] | None] = (
+    ContextVar("base_model_collecting_errors", default=None)
+)
 
 
-def _convert(field: Field[Any, Any], name: str, value: Any) -> tuple[str, Any]:
-    """Convert `value` for `field` the way the field itself would.
-
-    Returns the attribute to set and the value; raises ValidationError with the
-    field's own message when the value cannot be converted.
-    """
-    if value is None:
-        if not field.null:
-            raise ValidationError("This field cannot be null.", code="null")
-        return name, None
-    if not field.is_relation:
-        return name, _to_python(field, value)
-    related_model = field.related_model
-    if isinstance(value, models.Model):
-        is_expected_model = isinstance(related_model, type) and isinstance(
-            value, related_model
-        )
-        if name == field.name and is_expected_model:
-            return name, value
-        raise ValidationError(
-            f"Expected the id of a {getattr(related_model, '__name__', '')}, "
-            f"got a {type(value).__name__}.",
-            code="invalid",
-        )
-    target = field.target_field  # type: ignore[attr-defined]
-    return field.attname, _to_python(target, value)
+def _merge(
+    into: dict[str, list[ValidationError]], more: Mapping[str, list[ValidationError]]
+) -> None:
+    for name, found in more.items():
+        into.setdefault(name, []).extend(found)
 
 
-def _to_python(field: Field[Any, Any], value: Any) -> Any:
-    """`field.to_python(value)`, whose own refusals are ValidationErrors;
-    a value of a type it was not written for (a number for a DateField, a
-    list, infinity for an integer) makes Django's fields raise TypeError,
-    ValueError or OverflowError instead, reported here the same way."""
-    try:
-        return field.to_python(value)
-    except (TypeError, ValueError, OverflowError):
-        raise ValidationError(
-            f"A {field.get_internal_type()} cannot take this "
-            f"{type(value).__name__} value; give a value of its type.",
-            code="invalid",
-        ) from None
+def _lab_id_given(values: Mapping[str, Any], instance: models.Model) -> Any:
+    """The lab id the row will have after `values` (as given: the
+    conversion checks it), for reading wall-clock times on its clock."""
+    for name in ("lab", "lab_id"):
+        if name in values:
+            given = values[name]
+            return getattr(given, "pk", given)
+    return instance.__dict__.get("lab_id")

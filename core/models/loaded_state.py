@@ -9,10 +9,12 @@ new value through `initial_value()` / `has_changed()`.
     patient.has_changed("first_name")    # True
     patient.initial_value("first_name")  # "Ashaa"
     patient.changed_fields()             # {"first_name"}
+    patient.changes()                    # {"first_name": ("Ashaa", "Asha")}
 
 The snapshot is taken in `from_db` and again by `mark_state_saved()` once a
 save has written the row (BaseModel.save calls it before `after_save`, so
-`after_save` sees the new state as loaded; compare in `before_save`). A new,
+`after_save` sees the new state as loaded: it receives the save's
+`changes` instead; compare in `before_save`). A new,
 unsaved instance has none: every field counts as changed and its initial
 value is None.
 """
@@ -65,6 +67,24 @@ class LoadedStateMixin(models.Model):
             field.name
             for field in self._meta.concrete_fields
             if self.has_changed(field.name)
+        }
+
+    def changes(self) -> dict[str, tuple[Any, Any]]:
+        """Each changed field's name -> (loaded value, current value); for a
+        new instance every field with a value, loaded as None. Values by
+        attname, keys by name (`lab`: (3, 5) for a moved row)."""
+        current = self._current_state()
+        if self._loaded_state is None:
+            return {
+                field.name: (None, current[field.attname])
+                for field in self._meta.concrete_fields
+                if current[field.attname] is not None
+            }
+        loaded = self._loaded_state
+        return {
+            field.name: (loaded.get(field.attname), current[field.attname])
+            for field in self._meta.concrete_fields
+            if loaded.get(field.attname) != current[field.attname]
         }
 
     def mark_state_saved(self) -> None:

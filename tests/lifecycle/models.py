@@ -30,6 +30,7 @@ class Instrument(BaseModel):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.calls: list[tuple[str, bool]] = []
+        self.hook_kwargs: dict[str, dict[str, Any]] = {}
         self.fail_in: str | None = None
 
     def _record(self, hook: str) -> None:
@@ -48,12 +49,15 @@ class Instrument(BaseModel):
 
     def after_save(self, *args: Any, **kwargs: Any) -> None:
         self._record("after_save")
+        self.hook_kwargs["after_save"] = kwargs
 
     def before_delete(self, *args: Any, **kwargs: Any) -> None:
         self._record("before_delete")
+        self.hook_kwargs["before_delete"] = kwargs
 
     def after_delete(self, *args: Any, **kwargs: Any) -> None:
         self._record("after_delete")
+        self.hook_kwargs["after_delete"] = kwargs
 
 
 class PortableInstrument(Instrument):
@@ -99,3 +103,24 @@ class SingleRowCatalogue(CatalogueTest):
 
     class Meta:
         proxy = True
+
+
+class Tube(LabScopedMixin, BaseModel):
+    """A sample tube: its barcode unique per lab, as a domain app's would
+    be. `before_write`, when a test sets it, runs just before the row is
+    written (after validation): a test plays the other writer of a race."""
+
+    barcode = models.CharField(max_length=30)
+    collected_at = models.DateTimeField(null=True, blank=True)
+
+    mandatory_fields = ("lab", "barcode")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["lab", "barcode"], name="tube_barcode")
+        ]
+
+    def before_save(self, *args: Any, **kwargs: Any) -> None:
+        hook = getattr(self, "before_write", None)
+        if hook is not None:
+            hook(self)

@@ -43,6 +43,8 @@ CRASH_DETAILS = ["Asha", "98765", "hunter2", "RuntimeError", "Traceback"]
             "The request body is larger than 2,621,440 bytes, the most accepted "
             "(settings.DATA_UPLOAD_MAX_MEMORY_SIZE); send less.",
         ),
+        ("duplicate", 409, "A record with these values already exists; see fields."),
+        ("duplicate-and-bad", 400, "Some values are not valid; see fields."),
         (
             "conflict",
             409,

@@ -46,6 +46,21 @@ FAILURES: dict[str, Exception] = {
     "missing": Specimen.DoesNotExist("Specimen matching query does not exist."),
     "missing-plain": ObjectDoesNotExist(),
     "conflict": VersionConflict("Specimen", 7, 3, 4),
+    "duplicate": ValidationError(
+        {
+            "barcode": [
+                ValidationError("A tube with this barcode exists.", code="unique")
+            ]
+        }
+    ),
+    "duplicate-and-bad": ValidationError(
+        {
+            "barcode": [
+                ValidationError("A tube with this barcode exists.", code="unique")
+            ],
+            "label": [ValidationError("Give the specimen a label.", code="required")],
+        }
+    ),
     "sessions-down": SessionStoreUnavailable("Redis call failed (ConnectionError)."),
     "suspicious": SuspiciousOperation("Host header not allowed: evil.example"),
     "too-big": RequestDataTooBig("Request body exceeded the limit."),

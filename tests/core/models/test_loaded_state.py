@@ -1,6 +1,6 @@
 """LoadedStateMixin: the one snapshot of what an instance was loaded or
 last saved with, and the public questions about it (initial_value,
-has_changed, changed_fields) that the activity log, the cache, webhooks and
+has_changed, changed_fields, changes) that the activity log, the cache, webhooks and
 domain models ask instead of reading a private attribute."""
 
 import pytest
@@ -43,3 +43,29 @@ def test_a_save_makes_the_new_values_the_loaded_ones():
 
     assert instrument.changed_fields() == set()
     assert instrument.initial_value("serial") == "XN-2"
+
+
+def test_changes_gives_each_changed_fields_old_and_new_value():
+    instrument = saved_instrument()
+    instrument.serial = "XN-2"
+
+    assert instrument.changes() == {"serial": ("XN-1", "XN-2")}
+    assert Instrument(name="Sysmex").changes()["name"] == (None, "Sysmex")
+
+
+def test_after_save_receives_the_changes_and_the_reason_after_delete_the_reason():
+    """after_save runs once the loaded state is the saved one, so it cannot
+    ask has_changed(): it is handed what changed, and why."""
+    instrument = saved_instrument()
+    instrument.serial = "XN-2"
+
+    instrument.save(reason="Serial misread")
+    saved = instrument.hook_kwargs["after_save"]
+    instrument.delete(reason="Decommissioned")
+
+    assert saved["changes"]["serial"] == ("XN-1", "XN-2")
+    assert set(saved["changes"]) == {"serial", "updated_at", "version"}
+    assert saved["reason"] == "Serial misread"
+    assert saved["created"] is False
+    assert instrument.hook_kwargs["before_delete"] == {"reason": "Decommissioned"}
+    assert instrument.hook_kwargs["after_delete"] == {"reason": "Decommissioned"}

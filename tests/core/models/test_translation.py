@@ -3,7 +3,6 @@ and language, every change in the activity log, and its admin pages."""
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from admin.account.models import User
@@ -80,10 +79,13 @@ def test_a_lab_has_one_override_per_key_and_language(labs):
         lab=labs["north"], key="report.unit", language="hi", text="इकाई"
     ).save()
 
-    with pytest.raises(IntegrityError), transaction.atomic():
+    with pytest.raises(ValidationError) as refused:
         LabTranslation(
             lab=labs["north"], key="report.unit", language="ar", text="الوحدة"
         ).save()
+    assert refused.value.messages == [
+        "A lab translation with this key and language already exists in this lab."
+    ]
 
 
 def test_the_key_choices_are_the_catalogue():
