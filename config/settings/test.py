@@ -27,3 +27,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # server, integration logs in the database) are chosen here, as production
 # chooses its own (LIS_LOCAL_SERVICES); tests of the refusal clear it.
 LOCAL_SERVICES = ["cache", "docdb", "es", "pusher", "s3", "slack"]
+
+# Django empties the test database between transactional tests with TRUNCATE,
+# which PostgreSQL refuses on the audit tables (core migration 0022) unless
+# the session set `lis.audit_flush`. Only the test suite's connections do;
+# a test of the refusal turns it off for its own transaction.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c lis.audit_flush=on"

@@ -209,6 +209,33 @@ def stored_checkpoints(
     ]
 
 
+def stored_chains() -> set[int]:
+    """Every chain with at least one signed checkpoint in storage: the
+    chains that existed, as told by records outside the database. One
+    listing of the prefix (a request per 1,000 checkpoints)."""
+    chains: set[int] = set()
+    for key in get_client("s3").keys(PREFIX):
+        name = key.removeprefix(PREFIX).split("/", 1)[0]
+        if name.isdigit():
+            chains.add(int(name))
+    return chains
+
+
+def latest_stored_checkpoint(chain: int) -> dict[str, Any] | None:
+    """The stored document with the highest sequence for `chain` (None if
+    there is none), unchecked: verify its signature before trusting it."""
+    client = get_client("s3")
+    named = [
+        (sequence, key)
+        for key in client.keys(f"{PREFIX}{chain}/")
+        if (sequence := _key_sequence(key)) is not None
+    ]
+    if not named:
+        return None
+    document: dict[str, Any] = json.loads(client.download(max(named)[1]))
+    return document
+
+
 def _key_sequence(key: str) -> int | None:
     """The sequence a checkpoint's storage key names; None for another name."""
     name = key.rsplit("/", 1)[-1].removesuffix(".json")
