@@ -2,7 +2,7 @@
 
 A hash chain kept only in the database does not stop someone who can write
 to the database: they can rewrite an entry and recompute every hash after
-it. So, every ACTIVITY_LOG_CHECKPOINT_INTERVAL_SECONDS (an hour) and at
+it. So, every ACTIVITY_LOG_CHECKPOINT_INTERVAL_SECONDS (five minutes) and at
 every retention prune, each chain's head (lab, sequence, hash) is signed
 with an Ed25519 key the database never holds (ACTIVITY_LOG_SIGNING_KEY or
 ACTIVITY_LOG_SIGNING_KEY_FILE, a PEM from `openssl genpkey -algorithm

@@ -131,7 +131,7 @@ def test_the_default_interval_keeps_the_unanchored_window_at_five_minutes(settin
     assert settings.ACTIVITY_LOG_CHECKPOINT_INTERVAL_SECONDS <= 300
 
 
-# -- the erasures ------------------------------------------------------------------------
+# -- the erasures -------------------------------------------------------------------
 
 
 def test_a_cut_tail_with_its_head_rewound_is_reported_down_to_the_checkpoint(
@@ -149,8 +149,10 @@ def test_a_cut_tail_with_its_head_rewound_is_reported_down_to_the_checkpoint(
 
     code, out, err = verify(capsys)
     assert code == 1
-    assert f"FAIL truncated chain={north.pk} sequence={signed}: the chain ends at " \
-        f"#{signed - 5}, but checkpoint #{signed} signed " in err  # fmt: skip
+    assert (
+        f"FAIL truncated chain={north.pk} sequence={signed}: the chain ends at "
+        f"#{signed - 5}, but checkpoint #{signed} signed "
+    ) in err
     assert err.count("FAIL ") == 1  # the other chains verify
     assert "lab 0: chain intact" in out
 
@@ -190,9 +192,11 @@ def test_a_whole_chain_deleted_is_reported_missing(anchored, labs, capsys):
 
     code, out, err = verify(capsys)
     assert code == 1
-    assert f"FAIL missing chain={north.pk} sequence=0: lab {north.pk}'s chain is " \
-        "gone: no seal is left, though registry, recorded checkpoints, " \
-        "signed checkpoints say it exists" in err  # fmt: skip
+    assert (
+        f"FAIL missing chain={north.pk} sequence=0: lab {north.pk}'s chain is "
+        "gone: no seal is left, though registry, recorded checkpoints, "
+        "signed checkpoints say it exists"
+    ) in err
     assert f"lab {south.pk}: chain intact" in out
 
 
@@ -209,8 +213,10 @@ def test_a_chain_erased_with_its_registry_row_is_named_by_storage(
 
     code, _, err = verify(capsys)
     assert code == 1
-    assert f"FAIL missing chain={north.pk} sequence=0: lab {north.pk}'s chain is " \
-        "gone: no seal is left, though signed checkpoints say it exists" in err  # fmt: skip
+    assert (
+        f"FAIL missing chain={north.pk} sequence=0: lab {north.pk}'s chain is "
+        "gone: no seal is left, though signed checkpoints say it exists"
+    ) in err
 
 
 @requires_postgresql
@@ -263,8 +269,10 @@ def test_an_entry_edited_and_every_later_link_rehashed_fails_at_the_checkpoint(
 
     code, _, err = verify(capsys)
     assert code == 1
-    assert f"FAIL checkpoint chain={north.pk} sequence={signed}: checkpoint " \
-        f"#{signed} signed " in err  # fmt: skip
+    assert (
+        f"FAIL checkpoint chain={north.pk} sequence={signed}: checkpoint "
+        f"#{signed} signed "
+    ) in err
     assert "the chain no longer has this hash" in err
 
 
@@ -278,7 +286,7 @@ def test_a_sealed_flag_set_back_stops_only_its_own_labs_sealing(anchored, labs, 
     maintenance_round()
     sealed_at = ActivityLogSeal.objects.get(entry_id=victim.id).sequence
     behind_the_back(
-        f"UPDATE core_activitylog SET sealed = false WHERE id = {victim.id}"
+        f"UPDATE core_activitylog SET sealed = false WHERE id = {victim.id}"  # noqa: S608
     )
     waiting = write(south, 2)
 
@@ -287,8 +295,10 @@ def test_a_sealed_flag_set_back_stops_only_its_own_labs_sealing(anchored, labs, 
         call_command("seal_activity_logs", stdout=io.StringIO(), stderr=err)
 
     assert sealing.value.returncode == 1
-    assert f"FAIL seal chain={north.pk} sequence={sealed_at}: entry {victim.id} " \
-        f"is marked unsealed but is already sealed at #{sealed_at}" in err.getvalue()  # fmt: skip
+    assert (
+        f"FAIL seal chain={north.pk} sequence={sealed_at}: entry {victim.id} "
+        f"is marked unsealed but is already sealed at #{sealed_at}"
+    ) in err.getvalue()
     assert (
         ActivityLogSeal.objects.filter(entry_id__in=[e.id for e in waiting]).count()
         == 2
