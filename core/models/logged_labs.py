@@ -12,6 +12,9 @@ from django.db import connections, models, router
 
 from core.models.activity_log_base import ActivityLogBase
 
+#: The column a lab-scoped model keeps its lab in (LabScopedMixin's `lab`).
+LAB_ID = "lab_id"
+
 
 def labs_with_logged_records() -> set[int]:
     """The ids of labs holding at least one row of a logged model with a
@@ -29,9 +32,9 @@ def labs_with_logged_records() -> set[int]:
             and model._meta.db_table in tables.get(router.db_for_read(model), ())
         ):
             labs.update(
-                model._base_manager.exclude(lab_id=None)
+                model._base_manager.exclude(**{LAB_ID: None})
                 .order_by()
-                .values_list("lab_id", flat=True)
+                .values_list(LAB_ID, flat=True)
                 .distinct()
             )
     return labs
@@ -46,4 +49,4 @@ def _tables() -> dict[str, set[str]]:
 
 
 def _has_lab(model: type[models.Model]) -> bool:
-    return any(field.attname == "lab_id" for field in model._meta.concrete_fields)
+    return any(field.attname == LAB_ID for field in model._meta.concrete_fields)
