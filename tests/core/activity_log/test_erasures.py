@@ -24,6 +24,7 @@ from core.activity_log.chain import seal_all
 from core.activity_log.checkpoints import checkpoint_due, stored_checkpoints
 from core.models import (
     ActivityLog,
+    ActivityLogChain,
     ActivityLogChainHead,
     ActivityLogCheckpoint,
     ActivityLogSeal,
@@ -233,6 +234,24 @@ def test_postgresql_refuses_truncate_on_every_audit_table(anchored, labs, table)
             cursor.execute(f"TRUNCATE {table} CASCADE")
 
     assert (ActivityLog.objects.count(), ActivityLogSeal.objects.count()) == before
+
+
+@requires_postgresql
+def test_postgresql_refuses_to_remove_a_chain_from_the_registry(anchored, labs):
+    write(labs["north"], 1)
+    seal_all()
+
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "DELETE FROM core_activitylogchain WHERE chain_lab_id = %s",
+            [labs["north"].pk],
+        )
+
+    assert ActivityLogChain.objects.filter(chain_lab_id=labs["north"].pk).exists()
 
 
 @requires_postgresql
