@@ -96,18 +96,19 @@ def seal_each() -> SealRound:
     labs = set(
         ActivityLog.objects.filter(sealed=False).values_list("lab_id", flat=True)
     )
-    round = SealRound()
+    result = SealRound()
     for lab in sorted(labs, key=chain_lab):
         try:
-            round.sealed += seal_lab(lab)
+            result.sealed += seal_lab(lab)
         except OperationalError:
             raise
         except DatabaseError as exc:
             failure = seal_failure(chain_lab(lab), exc)
-            logger.error("lab %s's chain cannot be sealed: %s", failure.lab,
-                         failure.problem)  # fmt: skip
-            round.failed.append(failure)
-    return round
+            logger.error(
+                "lab %s's chain cannot be sealed: %s", failure.lab, failure.problem
+            )
+            result.failed.append(failure)
+    return result
 
 
 def seal_failure(lab: int, exc: Exception) -> SealFailure:
@@ -126,7 +127,26 @@ def seal_failure(lab: int, exc: Exception) -> SealFailure:
             f"#{seal.sequence} of chain {seal.chain_lab_id} (its sealed flag was "
             "set back behind the application's back)",
         )  # fmt: skip
+    head = ActivityLogChainHead.objects.filter(pk=lab).first()
+    last = _last_sequence(lab)
+    if head is not None and head.sequence < last:
+        return SealFailure(
+            lab, head.sequence,
+            f"the chain head says #{head.sequence} but seals run to #{last} (the "
+            "head was rewound behind the application's back)",
+        )  # fmt: skip
     return SealFailure(lab, 0, f"sealing fails: {exc}")
+
+
+def _last_sequence(lab: int) -> int:
+    """The highest sequence sealed in lab `lab`'s chain (0: none)."""
+    last = (
+        ActivityLogSeal.objects.filter(chain_lab_id=lab)
+        .order_by("-sequence")
+        .values_list("sequence", flat=True)
+        .first()
+    )
+    return int(last or 0)
 
 
 def _lab_filter(lab: int) -> dict[str, Any]:

@@ -18,16 +18,16 @@ class Command(BaseCommand):
     help = "Seal activity log entries that are not yet in their lab's hash chain."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        round = seal_each()
-        self.stdout.write(f"sealed {round.sealed} entries")
-        for failure in round.failed:
+        result = seal_each()
+        self.stdout.write(f"sealed {result.sealed} entries")
+        for failure in result.failed:
             self.stderr.write(
                 f"FAIL seal chain={failure.lab} sequence={failure.sequence}: "
                 f"{failure.problem}"
             )
-        if round.failed:
+        if result.failed:
             raise CommandError(
-                f"{len(round.failed)} chains could not be sealed; run "
+                f"{len(result.failed)} chains could not be sealed; run "
                 "verify_activity_logs.",
                 returncode=1,
             )

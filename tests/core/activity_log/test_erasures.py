@@ -329,6 +329,33 @@ def test_a_sealed_flag_set_back_stops_only_its_own_labs_sealing(anchored, labs, 
     assert f"lab {south.pk}: chain intact" in out
 
 
+def test_a_head_rewound_behind_its_seals_is_reported_and_other_labs_seal(
+    anchored, labs, capsys
+):
+    north, south = labs["north"], labs["south"]
+    write(north, 3)
+    write(south, 1)
+    maintenance_round()
+    first = ActivityLogSeal.objects.get(chain_lab_id=north.pk, sequence=1)
+    behind_the_back(
+        f"UPDATE core_activitylogchainhead SET sequence = 1, "  # noqa: S608
+        f"last_hash = '{first.entry_hash}' WHERE chain_lab_id = {north.pk}"
+    )
+    write(north, 1)
+    waiting = write(south, 1)
+
+    code, out, err = verify(capsys)
+
+    assert code == 1
+    assert (
+        f"FAIL seal chain={north.pk} sequence=1: the chain head says #1 but seals "
+        "run to #"
+    ) in err
+    assert f"FAIL head chain={north.pk} sequence=1: the chain head says #1" in err
+    assert ActivityLogSeal.objects.filter(entry_id=waiting[0].id).exists()
+    assert f"lab {south.pk}: chain intact" in out
+
+
 def test_an_intact_trail_verifies_with_every_chain_listed(anchored, labs, capsys):
     write(labs["north"], 2)
     write(labs["south"], 2)
