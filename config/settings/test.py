@@ -32,3 +32,10 @@ LOCAL_SERVICES = ["cache", "docdb", "es", "pusher", "s3", "slack"]
 # allows them, or the environment does for a test's worker processes (base
 # allows them whenever DEBUG is on, for development).
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
+
+# Django empties the test database between transactional tests with TRUNCATE,
+# which PostgreSQL refuses on the audit tables (core migration 0022) unless
+# the session set `lis.audit_flush`. Only the test suite's connections do;
+# a test of the refusal turns it off for its own transaction.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c lis.audit_flush=on"

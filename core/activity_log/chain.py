@@ -17,20 +17,30 @@ or a seal whose entry is gone (deleted) unless a recorded retention prune
 removed it (retention.py). Each seal is checked in the format it was made
 in; formats only ever go up along a chain (a seal in an older format after
 a newer one is a break), so history keeps its hashes across a format change.
+
+Sealing is isolated per lab: a lab whose chain cannot be extended (an
+entry whose `sealed` flag was set back, a head rewound behind its seals)
+fails in its own savepoint, is logged and reported (`seal_each`), and every
+other lab keeps sealing.
 """
 
+import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, transaction
 
 from core.activity_log.hashing import CURRENT_FORMAT, GENESIS_HASH, entry_hash
 from core.activity_log.models import (
     ActivityLog,
+    ActivityLogChain,
     ActivityLogChainHead,
     ActivityLogPrune,
     ActivityLogSeal,
 )
+
+logger = logging.getLogger(__name__)
 
 #: How many entries one sealing transaction takes.
 SEAL_BATCH_SIZE = 500
@@ -52,19 +62,102 @@ def seal_lab(lab_id: int | None, *, format: int = CURRENT_FORMAT) -> int:
 
 
 def seal_all() -> int:
-    """Seal every lab's unsealed entries. Returns how many."""
+    """Seal every lab's unsealed entries. Returns how many. A lab whose
+    sealing fails is logged and skipped (`seal_each`); the others seal."""
+    return seal_each().sealed
+
+
+@dataclass(frozen=True)
+class SealFailure:
+    """A lab whose pending entries cannot be sealed onto its chain.
+
+    Example: `SealFailure(lab=3, sequence=17, problem="entry 920 is marked
+    unsealed but is already sealed at #17 (its sealed flag was set back)")`.
+    """
+
+    lab: int
+    sequence: int
+    problem: str
+
+
+@dataclass
+class SealRound:
+    """One round over every lab: entries sealed, and the labs that failed."""
+
+    sealed: int = 0
+    failed: list[SealFailure] = field(default_factory=list)
+
+
+def seal_each() -> SealRound:
+    """Seal every lab's unsealed entries, each lab on its own: a lab whose
+    chain cannot be extended is rolled back to its savepoint (each batch is
+    an atomic block), logged and reported, and the other labs still seal.
+    A lost database connection is not one lab's problem: it propagates."""
     labs = set(
         ActivityLog.objects.filter(sealed=False).values_list("lab_id", flat=True)
     )
-    return sum(seal_lab(lab) for lab in labs)
+    result = SealRound()
+    for lab in sorted(labs, key=chain_lab):
+        try:
+            result.sealed += seal_lab(lab)
+        except OperationalError:
+            raise
+        except DatabaseError as exc:
+            failure = seal_failure(chain_lab(lab), exc)
+            logger.error(
+                "lab %s's chain cannot be sealed: %s", failure.lab, failure.problem
+            )
+            result.failed.append(failure)
+    return result
+
+
+def seal_failure(lab: int, exc: Exception) -> SealFailure:
+    """Why lab `lab`'s pending entries would not seal, in words."""
+    sealed_ids = ActivityLogSeal.objects.values("entry_id")
+    reset = (
+        ActivityLog.objects.filter(sealed=False, id__in=sealed_ids, **_lab_filter(lab))
+        .order_by("id")
+        .first()
+    )
+    if reset is not None:
+        seal = ActivityLogSeal.objects.get(entry_id=reset.id)
+        return SealFailure(
+            lab, seal.sequence,
+            f"entry {reset.id} is marked unsealed but is already sealed at "
+            f"#{seal.sequence} of chain {seal.chain_lab_id} (its sealed flag was "
+            "set back behind the application's back)",
+        )  # fmt: skip
+    head = ActivityLogChainHead.objects.filter(pk=lab).first()
+    last = _last_sequence(lab)
+    if head is not None and head.sequence < last:
+        return SealFailure(
+            lab, head.sequence,
+            f"the chain head says #{head.sequence} but seals run to #{last} (the "
+            "head was rewound behind the application's back)",
+        )  # fmt: skip
+    return SealFailure(lab, 0, f"sealing fails: {exc}")
+
+
+def _last_sequence(lab: int) -> int:
+    """The highest sequence sealed in lab `lab`'s chain (0: none)."""
+    last = (
+        ActivityLogSeal.objects.filter(chain_lab_id=lab)
+        .order_by("-sequence")
+        .values_list("sequence", flat=True)
+        .first()
+    )
+    return int(last or 0)
+
+
+def _lab_filter(lab: int) -> dict[str, Any]:
+    return {"lab_id": lab} if lab else {"lab_id__isnull": True}
 
 
 def _seal_batch(lab: int, format: int) -> int:
     with transaction.atomic():
         head = _locked_head(lab)
-        lab_filter = {"lab_id": lab} if lab else {"lab_id__isnull": True}
         pending = list(
-            ActivityLog.objects.filter(sealed=False, **lab_filter).order_by("id")[
+            ActivityLog.objects.filter(sealed=False, **_lab_filter(lab)).order_by("id")[
                 :SEAL_BATCH_SIZE
             ]
         )
@@ -91,7 +184,9 @@ def _seal_batch(lab: int, format: int) -> int:
 
 
 def _locked_head(lab: int) -> ActivityLogChainHead:
-    """The lab's chain head, locked until the transaction ends."""
+    """The lab's chain head, locked until the transaction ends. A chain's
+    first head also registers the chain (ActivityLogChain, which only
+    grows), so that verification expects it from then on."""
     try:
         return ActivityLogChainHead.objects.select_for_update().get(pk=lab)
     except ActivityLogChainHead.DoesNotExist:
@@ -100,6 +195,9 @@ def _locked_head(lab: int) -> ActivityLogChainHead:
                 ActivityLogChainHead.objects.create(chain_lab_id=lab)
         except IntegrityError:
             pass  # another sealer created it first
+        ActivityLogChain.objects.bulk_create(
+            [ActivityLogChain(chain_lab_id=lab)], ignore_conflicts=True
+        )
         return ActivityLogChainHead.objects.select_for_update().get(pk=lab)
 
 
@@ -114,6 +212,11 @@ class ChainBreak:
     sequence: int
     entry_id: int
     problem: str
+
+    @property
+    def kind(self) -> str:
+        """The problem's first word: `edited`, `deleted`, `reordered`, `format`."""
+        return self.problem.split(":")[0].split()[0]
 
 
 def verify_lab(lab: int) -> ChainBreak | None:

@@ -8,6 +8,9 @@
   lab's writers are not serialised on the chain while they save.
 - `ActivityLogChainHead`: the last sequence and hash of each lab's chain;
   bookkeeping for the sealer, never trusted by verification.
+- `ActivityLogChain`: the registry of chains, one row per chain ever
+  started; it only grows (append-only), so a chain deleted whole is still
+  expected by verification (core/activity_log/completeness.py).
 - `ActivityLogCheckpoint`: a chain head signed and stored outside the
   database (checkpoints.py). Append-only.
 - `ActivityLogPrune`: where a retention prune cut a lab's chain (only when
@@ -21,7 +24,8 @@ the trigger allows exactly those changes.
 Append-only is enforced three times: the models refuse to save an existing
 row or delete one, their querysets refuse update() and delete(), and on
 PostgreSQL a trigger refuses UPDATE and DELETE (migrations 0004, 0008,
-0010). The one way out is the retention prune of sealed, shipped entries.
+0010) and TRUNCATE (0022; the chain heads too). The one way out is the
+retention prune of sealed, shipped entries.
 These are plain Models, not BaseModels: the log does not log itself.
 """
 
@@ -245,6 +249,21 @@ class ActivityLogCheckpoint(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"lab {self.chain_lab_id} #{self.sequence} signed {self.signed_at}"
+
+
+class ActivityLogChain(AppendOnlyModel):
+    """One chain that was ever started (0 = records without a lab): written
+    with the chain's head, never changed or removed. Verification expects a
+    chain for every row here, so deleting a lab's whole chain (entries,
+    seals and head) still leaves it reported as missing."""
+
+    chain_lab_id = models.BigIntegerField(
+        unique=True, help_text="0 for records without a lab."
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"lab {self.chain_lab_id}'s chain"
 
 
 class ActivityLogChainHead(models.Model):

@@ -2,6 +2,7 @@
 
 from core.activity_log.models import (
     ActivityLog,
+    ActivityLogChain,
     ActivityLogChainHead,
     ActivityLogCheckpoint,
     ActivityLogPrune,
@@ -39,6 +40,7 @@ from core.models.webhook import (
 __all__ = [
     "ActivityLog",
     "ActivityLogBase",
+    "ActivityLogChain",
     "ActivityLogChainHead",
     "ActivityLogCheckpoint",
     "ActivityLogPrune",
