@@ -1,20 +1,48 @@
-"""`manage.py ship_activity_logs`: send unshipped activity log entries to the
-search store now (schedule it, or run the `ship_activity_logs` job)."""
+"""`manage.py ship_activity_logs [--resend]`: send unshipped activity log
+entries to the search store now (schedule it, or run the
+`ship_activity_logs` job). `--resend` first sends again every entry already
+shipped, for a store that lost its data (docs/operations.md, "Elasticsearch
+lost")."""
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from core.activity_log.shipping import ship_all, shipping_lag_seconds
+from core.activity_log.shipping import (
+    ShipResult,
+    resend_shipped,
+    ship_all,
+    shipping_lag_seconds,
+)
 from core.utils.elastic_search.errors import SearchNotConfigured
 
 
 class Command(BaseCommand):
     help = "Ship unshipped activity log entries to Elasticsearch (needs ES_URL)."
 
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--resend",
+            action="store_true",
+            help=(
+                "First send again every entry already marked shipped (after the "
+                "search store lost its data); harmless to repeat."
+            ),
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            result = ship_all()
+            if options["resend"]:
+                resent = resend_shipped()
+                self.stdout.write(f"resent {resent.shipped}")
+                if resent.failed:
+                    raise CommandError(
+                        f"{resent.failed} entries were not confirmed; run "
+                        "`ship_activity_logs --resend` again."
+                    )
+            result: ShipResult = ship_all()
+        except CommandError:
+            raise
         except SearchNotConfigured as exc:
             # Says to set ES_URL; nothing was marked shipped.
             raise CommandError(str(exc)) from exc
