@@ -13,19 +13,27 @@ must equal the stored ones.
 """
 
 import ast
+import base64
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
+import uuid
 from pathlib import Path
+from unittest import mock
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.db import connection
 
 from admin.account.models import Lab
 from core.models.documentdb import DocumentDBConnection
+from core.models.encrypted_fields import associated_data_for
 from core.models.webhook import WebhookEndpoint
+from core.utils import encryption
+from core.utils.blind_index import global_blind_index, lab_blind_index
 from patients.models import Patient
 from tests.core.models.encrypted_record import SealedRecord
 
@@ -323,3 +331,95 @@ def test_the_tool_imports_only_the_standard_library_and_cryptography():
     }
 
     assert imported - set(sys.stdlib_module_names) == {"cryptography"}
+
+
+# -- the specification's test vectors -------------------------------------------
+
+SPEC = (Path(__file__).resolve().parents[2] / "docs" / "encrypted-data.md").read_text(
+    encoding="utf-8"
+)
+VECTOR_KEY = bytes(range(32))
+VECTOR_INDEX_KEY = bytes(range(32, 64))
+VECTOR_NONCE = bytes(range(0xA0, 0xAC))
+VECTOR_CONTEXT = uuid.UUID("6f1c0b2e-5d4a-4b3c-9e8f-0a1b2c3d4e5f")
+PHONE = "+919876543210"
+RESULTS_VALUE = {"hb": 13.2, "flag": "منخفض"}
+
+
+def spec_token(field: str) -> str:
+    """The token the specification gives for `field`."""
+    (token,) = re.findall(rf"`{field}`.*?token `(enc1:[^`]+)`", SPEC, re.DOTALL)
+    return token
+
+
+def spec_decrypt(token: str, kind: str, model: str, field: str, context: str) -> bytes:
+    """Decryption written from docs/encrypted-data.md alone."""
+    _, key_id, payload = token.split(":")
+    raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    aad = f"enc1|{kind}|{key_id}|{model}|{field}|{context}".encode()
+    return AESGCM(VECTOR_KEY).decrypt(raw[:12], raw[12:], aad)
+
+
+def test_the_specifications_vectors_are_what_the_project_makes(settings):
+    settings.ENCRYPTION_KEYS = "k1:" + base64.b64encode(VECTOR_KEY).decode()
+    settings.BLIND_INDEX_KEY = base64.b64encode(VECTOR_INDEX_KEY).decode()
+
+    with mock.patch.object(encryption.os, "urandom", return_value=VECTOR_NONCE):
+        phone = encryption.encrypt_str(
+            PHONE, associated_data_for("patients.patient", "phone", VECTOR_CONTEXT)
+        )
+        results = encryption.encrypt_json(
+            RESULTS_VALUE,
+            associated_data_for(
+                "lifecycle_tests.sealedrecord", "results", VECTOR_CONTEXT
+            ),
+        )
+
+    assert (phone, results) == (spec_token("phone"), spec_token("results"))
+    domain = "patients.patient|phone"
+    assert f"v2 `{lab_blind_index(PHONE, domain=domain, lab_id=3)}`" in SPEC
+    assert f"v1\n  `{global_blind_index(PHONE, domain=domain)}`" in SPEC
+
+
+def test_the_specifications_vectors_decrypt_by_the_page_alone_and_by_the_tool(
+    tmp_path,
+):
+    context = str(VECTOR_CONTEXT)
+    rows = tmp_path / "vectors.jsonl"
+    rows.write_text(
+        json.dumps(
+            {
+                "encryption_context": context.replace("-", ""),
+                "phone": spec_token("phone"),
+            }
+        )
+        + "\n"
+    )
+    keys = {
+        "LIS_ENCRYPTION_KEYS": "k1:" + base64.b64encode(VECTOR_KEY).decode(),
+        "LIS_BLIND_INDEX_KEY": base64.b64encode(VECTOR_INDEX_KEY).decode(),
+    }
+
+    by_hand = spec_decrypt(
+        spec_token("phone"), "str", "patients.patient", "phone", context
+    )
+    results = spec_decrypt(
+        spec_token("results"),
+        "json",
+        "lifecycle_tests.sealedrecord",
+        "results",
+        context,
+    )
+    by_tool = run_tool(
+        "decrypt", "--model", "patients.patient", "--jsonl", str(rows), keys=keys
+    )
+    index = run_tool(
+        "blind-index", "--model", "patients.patient", "--field", "phone", "--lab", "3",
+        PHONE, keys=keys,
+    )  # fmt: skip
+
+    assert by_hand.decode() == PHONE
+    assert json.loads(results) == RESULTS_VALUE
+    assert results.decode() == '{"hb":13.2,"flag":"منخفض"}'
+    assert json.loads(by_tool.stdout)["phone"] == PHONE
+    assert f"v2 `{index.stdout.strip()}`" in SPEC

@@ -68,6 +68,8 @@ class Command(BatchedRowCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         """See the module docstring."""
         self.every_row = options["every_row"]
+        if self.every_row:
+            self.dry_run_all_done = None  # rows to check, not rows left
         super().handle(*args, **options)
 
     def pending(self, model: type[models.Model]) -> Q:
@@ -78,13 +80,15 @@ class Command(BatchedRowCommand):
         """Rewrite the row's indexes under its lab (`reindex()`)."""
         return bool(row.reindex())
 
-    dry_run_all_done = (
+    dry_run_all_done: str | None = (
         "No global blind index is left: the transition is over. Set "
         "LIS_BLIND_INDEX_LEGACY_LOOKUPS=off so lookups stop matching them."
     )
 
     def dry_run_line(self, label: str, count: int) -> str:
         """E.g. "patients.patient: 3 rows have global blind indexes"."""
+        if self.every_row:
+            return f"{label}: {count} rows to check"
         return f"{label}: {count} rows have global blind indexes"
 
     def done_line(self, progress: Progress) -> str:

@@ -31,18 +31,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["resend"]:
+            self._resend()
         try:
-            if options["resend"]:
-                resent = resend_shipped()
-                self.stdout.write(f"resent {resent.shipped}")
-                if resent.failed:
-                    raise CommandError(
-                        f"{resent.failed} entries were not confirmed; run "
-                        "`ship_activity_logs --resend` again."
-                    )
-            result: ShipResult = ship_all()
-        except CommandError:
-            raise
+            result = ship_all()
         except SearchNotConfigured as exc:
             # Says to set ES_URL; nothing was marked shipped.
             raise CommandError(str(exc)) from exc
@@ -58,3 +50,22 @@ class Command(BaseCommand):
         )
         if result.failed:
             raise CommandError(f"{result.failed} entries were not confirmed.")
+
+    def _resend(self) -> None:
+        """Send every shipped entry again; an error says to run it again."""
+        again = (
+            "run `ship_activity_logs --resend` again (each document keeps its "
+            "id, so the store holds each entry once)."
+        )
+        try:
+            resent: ShipResult = resend_shipped()
+        except SearchNotConfigured as exc:
+            raise CommandError(str(exc)) from exc
+        except Exception as exc:
+            raise CommandError(
+                f"the search store did not take the entries ({type(exc).__name__}); "
+                + again
+            ) from exc
+        self.stdout.write(f"resent {resent.shipped}")
+        if resent.failed:
+            raise CommandError(f"{resent.failed} entries were not confirmed; " + again)
