@@ -183,3 +183,22 @@ def test_a_new_secret_key_signs_users_out_and_leaves_api_keys_and_data(
     )
     assert integration.status_code == 200
     assert Patient.objects.get(pk=patient.pk).phone == PHONES[0]
+
+
+def test_a_new_health_check_token_replaces_the_old_one_at_once(settings):
+    settings.HEALTH_CHECK_ALLOWED_IPS = []  # only the token lets a monitor in
+    settings.HEALTH_CHECK_TIMEOUT_SECONDS = 0.2  # the answer is not the point
+    settings.HEALTH_CHECK_DEADLINE_SECONDS = 0.5
+    settings.HEALTH_CHECK_TOKEN = "old-monitor-token-1234567890"
+
+    def status(token: str) -> int:
+        response = Client().get(
+            "/core/view/ready/", headers={"Authorization": f"Bearer {token}"}
+        )
+        return response.status_code
+
+    assert status("old-monitor-token-1234567890") != 403
+    settings.HEALTH_CHECK_TOKEN = "new-monitor-token-0987654321"
+
+    assert status("old-monitor-token-1234567890") == 403
+    assert status("new-monitor-token-0987654321") != 403
