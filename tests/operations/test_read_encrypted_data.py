@@ -35,6 +35,7 @@ from core.models.webhook import WebhookEndpoint
 from core.utils import encryption
 from core.utils.blind_index import global_blind_index, lab_blind_index
 from patients.models import Patient
+from tests.core.fusion.processes import database_url
 from tests.core.models.encrypted_record import SealedRecord
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sealed_record_table")]
@@ -423,3 +424,56 @@ def test_the_specifications_vectors_decrypt_by_the_page_alone_and_by_the_tool(
     assert results.decode() == '{"hb":13.2,"flag":"منخفض"}'
     assert json.loads(by_tool.stdout)["phone"] == PHONE
     assert f"v2 `{index.stdout.strip()}`" in SPEC
+
+
+def documented_commands() -> tuple[str, str, str]:
+    """The psql dump, the sqlite3 dump and the tool's run, as the
+    specification writes them."""
+    (block,) = re.findall(
+        r"## `tools/decrypt_fields.py`.*?```sh\n(.*?)```", SPEC, re.DOTALL
+    )
+    psql, sqlite, tool = block.replace("\\\n", " ").splitlines()
+    return psql, sqlite.removeprefix("# or: "), tool
+
+
+@pytest.mark.django_db(transaction=True)  # the dump reads what was committed
+def test_the_documented_dump_and_decrypt_commands_work_as_written(
+    labs, encryption_keys, tmp_path
+):
+    lab = labs["north"]
+    saved = []
+    for number, email in enumerate(["asha@example.com", "ravi@उदाहरण.भारत"]):
+        if number:
+            encryption_keys.rotate_to("k1", "k2")
+        patient = Patient(
+            lab=lab, first_name="P", sex="F", phone=f"+91987654321{number}", email=email
+        )
+        patient.save()
+        saved.append(patient)
+    psql, sqlite, tool = documented_commands()
+    dump = (
+        psql
+        if connection.vendor == "postgresql"
+        else sqlite.replace("var/db.sqlite3", str(connection.settings_dict["NAME"]))
+    )
+    keys = f"k1:{encryption_keys.k1},k2:{encryption_keys.k2}"
+    run = tool.replace("'k1:...,k2:...'", f"'{keys}'").replace(
+        "python3 tools/decrypt_fields.py", f"{sys.executable} -I {TOOL}"
+    )
+
+    done = subprocess.run(
+        ["bash", "-c", f"set -e\n{dump}\n{run}"],
+        cwd=tmp_path,
+        env={"PATH": os.environ["PATH"], "DATABASE_URL": database_url()},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+    assert done.returncode == 0, done.stderr
+    plain = (tmp_path / "patients-plain.csv").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(plain.splitlines()))
+    assert [(r["id"], r["phone"], r["email"]) for r in rows] == [
+        (str(p.pk), p.phone, p.email) for p in saved
+    ]
