@@ -122,6 +122,30 @@ def ship_all(batch_size: int = SHIP_BATCH_SIZE) -> ShipResult:
             return ShipResult(shipped, failed, quarantined)
 
 
+def resend_shipped(batch_size: int = SHIP_BATCH_SIZE) -> ShipResult:
+    """Send every entry already marked shipped again, oldest first: after
+    the search store lost its data (a new, empty cluster), which `shipped`
+    cannot say, since it only ever flips from false to true. Each document
+    keeps its id, so what the store still holds is overwritten with the
+    same content. Stops at the first batch the store did not fully take
+    (down, 429): run it again, from the start. Entries the retention prune
+    removed from the table cannot be sent again; only a snapshot of the
+    store has them.
+    """
+    shipped = ActivityLog.objects.filter(shipped=True).order_by("id")
+    sent = quarantined = 0
+    last_id = 0
+    while True:
+        batch = list(shipped.filter(id__gt=last_id)[:batch_size])
+        if not batch:
+            return ShipResult(sent, 0, quarantined)
+        result = _ship(batch)
+        sent, quarantined = sent + result.shipped, quarantined + result.quarantined
+        if result.failed:
+            return ShipResult(sent, result.failed, quarantined)
+        last_id = batch[-1].id
+
+
 def retry_quarantined(
     entry_ids: Sequence[int] | None = None, batch_size: int = SHIP_BATCH_SIZE
 ) -> ShipResult:

@@ -250,6 +250,15 @@ class FusionCeleryBackend(FusionEngine, BaseTaskBackend):
             FusionJob.objects.filter(pk__in=published).update(published_at=now)
         return len(published)
 
+    def forget_publications(self) -> int:
+        """See `FusionEngine.forget_publications`. Harmless when the messages
+        were not lost after all: a worker claims a job only while it is READY
+        and due (one UPDATE guarded by its status and attempts), so the
+        second message of a job finds it taken, or finished, and is dropped."""
+        return FusionJob.objects.filter(
+            backend_name=self.alias, status=_READY, published_at__isnull=False
+        ).update(published_at=None)
+
     def recover_stale_jobs(self) -> int:
         """See `FusionEngine.recover_stale_jobs`."""
         now = timezone.now()

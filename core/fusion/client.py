@@ -88,10 +88,15 @@ class FusionClient(ServiceClient):
 
         return self.timed_check(probe)
 
-    def recover(self) -> dict[str, int]:
+    def recover(self, *, republish: bool = False) -> dict[str, int]:
         """One maintenance round now (what workers do periodically); e.g.
-        `{"recovered": 1, "relayed": 0, "pruned": 0}`."""
-        return self.engine().maintain()
+        `{"recovered": 1, "relayed": 0, "pruned": 0}`. `republish`: first
+        count every waiting job as unpublished, so the round publishes it
+        again (after the broker lost its messages); adds `"republished"`."""
+        engine = self.engine()
+        forgotten = engine.forget_publications() if republish else None
+        report = engine.maintain()
+        return report if forgotten is None else {"republished": forgotten, **report}
 
     def dead_letters(
         self, *, include_retried: bool = False

@@ -59,6 +59,13 @@ class FusionEngine(ABC):
         """Publish jobs that were committed but not published (broker only)."""
         return 0
 
+    def forget_publications(self) -> int:
+        """Count every waiting job as never published, so the next relay
+        publishes it again: after the broker lost its messages (broker only;
+        the database engine keeps its queue in the database). Returns how
+        many jobs will be published again."""
+        return 0
+
     def maintain(self) -> dict[str, int]:
         """One round of what every worker does periodically.
 

@@ -13,7 +13,11 @@ from core.models import ActivityLog
 from core.tenancy import trusted_scope
 from core.utils.blind_index import global_blind_index
 from patients.models import Patient
-from tests.core.models.encrypted_record import overwrite_column, stored_column
+from tests.core.models.encrypted_record import (
+    new_key,
+    overwrite_column,
+    stored_column,
+)
 
 pytestmark = [
     pytest.mark.django_db,
@@ -215,3 +219,28 @@ def test_cached_rows_are_invalidated(labs):
     cached = Patient.get_cached_instance(patient.pk, labs["north"].pk)
     assert cached.phone_index.startswith("v2:")
     assert cached.version == 2
+
+
+def test_every_row_re_indexes_under_a_new_key_and_mixes_global_ones_in(
+    labs, legacy, settings
+):
+    # Given rows indexed per lab under the old key, and one global index left
+    reindex()
+    overwrite_column(
+        legacy["south"],
+        "phone_index",
+        global_blind_index(PHONE, domain="patients.patient|phone"),
+    )
+
+    # When the blind index key changes and every row is checked
+    settings.BLIND_INDEX_KEY = new_key()
+    assert found_by(labs, "north") == set()
+    dry_run = reindex("--every-row", "--dry-run")
+    output = reindex("--every-row")
+
+    # Then every row is found again under the new key, with nothing left
+    assert "patients.patient: 5 rows to check" in dry_run
+    assert "transition is over" not in dry_run
+    assert "patients.patient: 5 rows re-indexed per lab." in output
+    assert_every_lookup_finds_its_scope(labs)
+    assert "patients.patient: 0 rows re-indexed per lab." in reindex("--every-row")

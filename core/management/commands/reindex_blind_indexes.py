@@ -22,10 +22,19 @@ after commit and writes no activity log entry, since no data changes. A
 value that cannot be decrypted (so cannot be indexed) is reported by model
 and row, never by value; the run goes on and ends with an error listing
 them. (The batching is core/management/batched.py's.)
+
+`--every-row`: check every row, not only those holding a global index, and
+rewrite each index that is not its row's under the current key: after
+LIS_BLIND_INDEX_KEY was replaced (docs/operations.md, "Rotate keys"). Until
+a row is rewritten, lookups do not find it (its index was made with the old
+key), so run it in a maintenance window. `--dry-run --every-row` counts the
+rows to check, not the rows left: without the old key nothing can tell
+them apart.
 """
 
 from typing import Any
 
+from django.core.management.base import CommandParser
 from django.db import models
 from django.db.models import Q
 
@@ -42,21 +51,44 @@ class Command(BatchedRowCommand):
         "where it stopped. --dry-run counts the rows left."
     )
 
+    every_row = False
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        """The batch options, and --every-row."""
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--every-row",
+            action="store_true",
+            help=(
+                "Check every row's indexes, not only global ones: after "
+                "LIS_BLIND_INDEX_KEY was replaced."
+            ),
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        """See the module docstring."""
+        self.every_row = options["every_row"]
+        if self.every_row:
+            self.dry_run_all_done = None  # rows to check, not rows left
+        super().handle(*args, **options)
+
     def pending(self, model: type[models.Model]) -> Q:
-        """Rows holding at least one global index."""
-        return legacy_indexed_rows(model)
+        """Rows holding at least one global index (every row, --every-row)."""
+        return Q() if self.every_row else legacy_indexed_rows(model)
 
     def process(self, row: Any) -> bool:
         """Rewrite the row's indexes under its lab (`reindex()`)."""
         return bool(row.reindex())
 
-    dry_run_all_done = (
+    dry_run_all_done: str | None = (
         "No global blind index is left: the transition is over. Set "
         "LIS_BLIND_INDEX_LEGACY_LOOKUPS=off so lookups stop matching them."
     )
 
     def dry_run_line(self, label: str, count: int) -> str:
         """E.g. "patients.patient: 3 rows have global blind indexes"."""
+        if self.every_row:
+            return f"{label}: {count} rows to check"
         return f"{label}: {count} rows have global blind indexes"
 
     def done_line(self, progress: Progress) -> str:

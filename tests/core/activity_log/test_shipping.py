@@ -3,6 +3,8 @@ Elasticsearch stand-in (tests/standins/elasticsearch.py; no Elasticsearch can
 run here). Nothing is lost when the store goes away mid-shipping, and
 without a search server nothing is marked shipped."""
 
+import io
+
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -180,3 +182,43 @@ def test_a_search_client_that_does_not_say_it_is_a_server_is_not_shipped_to(
     assert shipped == 0
     assert shipped_ids(elasticsearch) == set()
     assert ActivityLog.objects.filter(shipped=False).count() == 2
+
+
+def test_resend_sends_shipped_entries_again_and_marks_nothing_twice(elasticsearch):
+    # Given shipped entries, a store that lost them, and one pending entry
+    entries = write_entries(3)
+    ship_all()
+    elasticsearch.reset()
+    pending = write_entries(1)
+
+    # When they are re-sent
+    out = io.StringIO()
+    call_command("ship_activity_logs", "--resend", stdout=out)
+
+    # Then the store holds every entry once, and the pending one is shipped
+    assert out.getvalue().splitlines()[0] == "resent 3"
+    assert "shipped 1, not confirmed 0" in out.getvalue()
+    assert shipped_ids(elasticsearch) == {str(e.id) for e in entries + pending[-1:]}
+    assert not ActivityLog.objects.filter(shipped=False).exists()
+
+
+def test_resend_stopped_by_the_store_says_to_run_it_again(elasticsearch):
+    entries = write_entries(3)
+    ship_all()
+    elasticsearch.reset()
+    elasticsearch.reject_item(str(entries[2].id), 503)
+
+    with pytest.raises(CommandError, match=r"1 entries were not confirmed; run `ship"):
+        call_command("ship_activity_logs", "--resend", stdout=io.StringIO())
+    elasticsearch.fail_next(503, times=10)
+    with pytest.raises(CommandError, match=r"3 entries were not confirmed; run `ship"):
+        call_command("ship_activity_logs", "--resend", stdout=io.StringIO())
+
+    assert ActivityLog.objects.filter(shipped=True).count() == 3  # flags untouched
+
+
+def test_resend_without_a_search_server_says_to_set_es_url():
+    write_entries(1)
+
+    with pytest.raises(CommandError, match="Set ES_URL"):
+        call_command("ship_activity_logs", "--resend", stdout=io.StringIO())

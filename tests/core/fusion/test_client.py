@@ -1,7 +1,10 @@
 """get_client("fusion") and the settings that choose the engine."""
 
+import io
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
 from django.db import transaction
 from django.tasks import task_backends
 
@@ -99,3 +102,12 @@ def test_a_save_commits_even_when_its_effect_s_service_is_down(run_worker, job_f
     letter = FusionDeadLetter.objects.get()
     assert (letter.job_id, letter.attempts) == (result.id, 2)
     assert letter.error_class == "urllib.error.URLError"
+
+
+@pytest.mark.django_db
+def test_republish_on_the_database_engine_has_nothing_to_publish(database_engine):
+    out = io.StringIO()
+
+    call_command("fusion_recover", "--republish", stdout=out)
+
+    assert out.getvalue().startswith("republished 0, recovered 0, relayed 0")
