@@ -94,4 +94,5 @@ def test_a_restore_run_as_documented_serves_the_restored_rows(
     errors = io.StringIO()
     with pytest.raises(CommandError, match="chains are broken"):
         call_command("verify_activity_logs", stdout=io.StringIO(), stderr=errors)
-    assert "rewritten after it was signed" in errors.getvalue()
+    assert "FAIL truncated chain=" in errors.getvalue()
+    assert "links after #" in errors.getvalue()
