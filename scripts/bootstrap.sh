@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Make the project's virtual environment ready: .venv in the repository root,
-# on a Python >= 3.12, with exactly what requirements.lock pins (hash-checked).
+# on a Python >= 3.12, with exactly what a lock file pins (hash-checked):
+# requirements.lock, what the app runs on (the default, and all production
+# installs), or requirements-dev.lock, that plus the test and lint tools
+# (LIS_LOCK_FILE=requirements-dev.lock; scripts/test.sh asks for it). The
+# development lock pins every runtime package at the runtime lock's version.
 #
 # Use it either way:
 #   scripts/bootstrap.sh              # run: prepare .venv and exit
@@ -12,15 +16,17 @@
 # PATH, else pyenv's 3.13.x / 3.12.x (under `pyenv root`, $PYENV_ROOT or
 # ~/.pyenv). Each candidate is asked for its own version.
 #
-# Repeated runs are fast: the install is skipped while .venv/.requirements.sha256
-# matches requirements.lock. Delete .venv to start over.
+# Repeated runs are fast: the install is skipped while .venv's stamp for the
+# lock file (.venv/.<lock file>.sha256) matches it. Delete .venv to start over.
 set -euo pipefail
 
 LIS_MIN_PYTHON=(3 12)
 LIS_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LIS_VENV="$LIS_REPO_ROOT/.venv"
-LIS_LOCK="$LIS_REPO_ROOT/requirements.lock"
-LIS_STAMP="$LIS_VENV/.requirements.sha256"
+LIS_LOCK="$LIS_REPO_ROOT/${LIS_LOCK_FILE:-requirements.lock}"
+LIS_STAMP="$LIS_VENV/.$(basename "$LIS_LOCK").sha256"
+# pip itself is pinned in the development lock (pip-tools needs it there).
+LIS_PIP_LOCK="$LIS_REPO_ROOT/requirements-dev.lock"
 
 _lis_say() { printf 'bootstrap: %s\n' "$*" >&2; }
 
@@ -124,14 +130,14 @@ EOF
 
     lock_hash="$(_lis_sha256 "$LIS_LOCK")"
     if [[ -f "$LIS_STAMP" && "$(cat "$LIS_STAMP")" == "$lock_hash" ]]; then
-        return 0  # .venv already matches requirements.lock
+        return 0  # .venv already has what the lock pins
     fi
 
-    _lis_say "installing requirements.lock into .venv"
+    _lis_say "installing $(basename "$LIS_LOCK") into .venv"
     # pip first, at the version the lock pins and with its hashes, so the rest
     # is installed by a known pip. Its block is "pip==X \" plus the indented
     # lines that follow.
-    pip_pin="$(awk '/^pip==/ {on=1; print; next} on && /^[[:space:]]+--hash/ {print; next} {on=0}' "$LIS_LOCK")"
+    pip_pin="$(awk '/^pip==/ {on=1; print; next} on && /^[[:space:]]+--hash/ {print; next} {on=0}' "$LIS_PIP_LOCK")"
     if [[ -n "$pip_pin" ]]; then
         printf '%s\n' "$pip_pin" >"$LIS_VENV/.pip-pin.txt"
         "$LIS_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes -r "$LIS_VENV/.pip-pin.txt"

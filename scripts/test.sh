@@ -17,6 +17,8 @@
 # if any failed. pytest's "no tests collected" (exit 5) counts as a failure.
 set -euo pipefail
 
+# The development lock: the runtime packages plus the test and lint tools.
+LIS_LOCK_FILE=requirements-dev.lock
 # shellcheck source=scripts/bootstrap.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/bootstrap.sh"
 # Now in the repository root, with .venv/bin first on PATH.
