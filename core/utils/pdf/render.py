@@ -30,6 +30,7 @@ from weasyprint.urls import FatalURLFetchingError  # type: ignore[import-untyped
 
 from core.utils.image import open_image, thumbnail, to_data_uri
 from core.utils.numbers import NumberStyle
+from core.utils.pdf.actual_text import actual_text
 from core.utils.pdf.errors import PdfHtmlTooLarge, PdfResourceRefused, PdfTooManyPages
 from core.utils.pdf.fetcher import ReportURLFetcher, ResourceStop, static_base_url
 from core.utils.pdf.limits import check_elements
@@ -241,7 +242,8 @@ def html_to_pdf(
             rendered = HTML(
                 string=html, base_url=base_url, url_fetcher=ReportURLFetcher()
             ).render()
-        pdf: bytes = rendered.write_pdf()  # no target: the bytes are returned
+        with actual_text():
+            pdf: bytes = rendered.write_pdf()  # no target: the bytes are returned
     except ResourceStop as stop:
         raise stop.error from None
     except PageLimitReached:
