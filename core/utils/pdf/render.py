@@ -13,10 +13,16 @@ HTML into a PDF:
   page limit (PdfTooManyElements, limits.py), is refused before parsing;
 - layout stops as soon as the page past the limit is made (page_limit.py):
   `max_pages` when the caller gives one (a report's own limit), never more
-  than settings.PDF_MAX_PAGES (PdfTooManyPages).
+  than settings.PDF_MAX_PAGES (PdfTooManyPages);
+- each line of text carries its text as ActualText (actual_text.py), so it
+  extracts as it reads;
+- `archival=True` makes a PDF/A-3b file (ARCHIVAL_VARIANT: embedded fonts,
+  an sRGB output intent, XMP metadata) and `attachments` are embedded as
+  its associated files (attachments.py): a released report carries its
+  results as data.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -31,6 +37,7 @@ from weasyprint.urls import FatalURLFetchingError  # type: ignore[import-untyped
 from core.utils.image import open_image, thumbnail, to_data_uri
 from core.utils.numbers import NumberStyle
 from core.utils.pdf.actual_text import actual_text
+from core.utils.pdf.attachments import PdfAttachment
 from core.utils.pdf.errors import PdfHtmlTooLarge, PdfResourceRefused, PdfTooManyPages
 from core.utils.pdf.fetcher import ReportURLFetcher, ResourceStop, static_base_url
 from core.utils.pdf.limits import check_elements
@@ -51,6 +58,10 @@ LOGO_MAX_HEIGHT_PX = 240
 WATERMARK_MAX_CHARS = 40
 #: The key under which render_pdf gives its template the report's frame.
 FRAME_KEY = "pdf"
+#: The PDF/A flavour of archived reports: PDF/A-3 allows embedded files of
+#: any type (the results as JSON), level b (the page looks right; the
+#: text layer is ours, actual_text.py).
+ARCHIVAL_VARIANT = "pdf/a-3b"
 
 
 @dataclass(frozen=True)
@@ -179,6 +190,8 @@ def render_pdf(
     base_url: str | None = None,
     max_pages: int | None = None,
     texts: Mapping[str, str] | None = None,
+    archival: bool = False,
+    attachments: Sequence[PdfAttachment] = (),
 ) -> bytes:
     """The PDF of `template_name` rendered with `context`.
 
@@ -201,6 +214,9 @@ def render_pdf(
       for the catalogue's. Given, not looked up here: this module reads no
       database (it runs in forked render processes, core/pdf_sync.py), so
       the caller, which has the lab, reads them before.
+    - `archival`: a PDF/A-3b file (ARCHIVAL_VARIANT), for what is kept.
+    - `attachments`: files to embed (PdfAttachment), associated files of
+      the document when `archival`.
 
     The template receives `context` plus `pdf` (a ReportFrame). Raises
     PdfResourceRefused, PdfHtmlTooLarge, PdfTooManyElements or
@@ -217,16 +233,28 @@ def render_pdf(
     frame = _frame(lab, watermark, language, page or PageSetup(), texts)
     with translation.override(frame.language):
         html = render_to_string(template_name, {**context, FRAME_KEY: frame})
-    return html_to_pdf(html, base_url=base_url, max_pages=max_pages)
+    return html_to_pdf(
+        html,
+        base_url=base_url,
+        max_pages=max_pages,
+        archival=archival,
+        attachments=attachments,
+    )
 
 
 def html_to_pdf(
-    html: str, *, base_url: str | None = None, max_pages: int | None = None
+    html: str,
+    *,
+    base_url: str | None = None,
+    max_pages: int | None = None,
+    archival: bool = False,
+    attachments: Sequence[PdfAttachment] = (),
 ) -> bytes:
     """The PDF of an HTML document, with render_pdf's limits and fetcher.
 
     For HTML that does not come from a template (the stamp overlay, a
-    benchmark); `base_url` and `max_pages` as in render_pdf.
+    benchmark); `base_url`, `max_pages`, `archival` and `attachments` as
+    in render_pdf.
     """
     limit: int = settings.PDF_MAX_PAGES
     if max_pages is not None:
@@ -243,7 +271,11 @@ def html_to_pdf(
                 string=html, base_url=base_url, url_fetcher=ReportURLFetcher()
             ).render()
         with actual_text():
-            pdf: bytes = rendered.write_pdf()  # no target: the bytes are returned
+            # No target: the bytes are returned.
+            pdf: bytes = rendered.write_pdf(
+                pdf_variant=ARCHIVAL_VARIANT if archival else None,
+                attachments=[item.for_weasyprint() for item in attachments],
+            )
     except ResourceStop as stop:
         raise stop.error from None
     except PageLimitReached:
