@@ -38,6 +38,8 @@ import pydyf  # type: ignore[import-untyped]
 import weasyprint.draw.text  # type: ignore[import-untyped]
 from django.core.exceptions import ImproperlyConfigured
 
+from core.utils.pdf.text_map import has_marks
+
 #: The function of weasyprint.draw.text that draws one line of a text box.
 LINE_DRAWER = "draw_first_line"
 #: The marked-content tag of a line's span (ISO 32000-1 §14.9.4: a Span
@@ -51,18 +53,30 @@ SPAN_TAG = "Span"
 #: their letters).
 RTL_CLASSES = frozenset({"R", "AL"})
 
-_active: ContextVar[bool] = ContextVar("pdf_actual_text", default=False)
+
+
+class Spans:
+    """What the spans of one render held: `marks` is True once a line with
+    a combining mark (Devanagari's vowel signs and virama...) was drawn,
+    the lines whose glyph map may be wrong (text_map.py fixes those)."""
+
+    def __init__(self) -> None:
+        self.marks = False
+
+
+_active: ContextVar[Spans | None] = ContextVar("pdf_actual_text", default=None)
 _install_lock = threading.Lock()
 
 
 @contextmanager
-def actual_text() -> Iterator[None]:
+def actual_text() -> Iterator[Spans]:
     """Inside the block, each line WeasyPrint draws in this context carries
-    its text as ActualText."""
+    its text as ActualText; the Spans yielded say what they held."""
     install()
-    token = _active.set(True)
+    spans = Spans()
+    token = _active.set(spans)
     try:
-        yield
+        yield spans
     finally:
         _active.reset(token)
 
@@ -100,8 +114,10 @@ def _spanning(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def draw_first_line(stream: Any, textbox: Any, *args: Any, **kwargs: Any) -> Any:
         text = " ".join(str(textbox.text).split())
-        if not _active.get() or not text or _right_to_left(text):
+        spans = _active.get()
+        if spans is None or not text or _right_to_left(text):
             return original(stream, textbox, *args, **kwargs)
+        spans.marks = spans.marks or has_marks(text)
         properties = pydyf.Dictionary({"ActualText": pdf_text_string(text)})
         stream.begin_marked_content(SPAN_TAG, properties)
         try:

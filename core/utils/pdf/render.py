@@ -42,6 +42,7 @@ from core.utils.pdf.errors import PdfHtmlTooLarge, PdfResourceRefused, PdfTooMan
 from core.utils.pdf.fetcher import ReportURLFetcher, ResourceStop, static_base_url
 from core.utils.pdf.limits import check_elements
 from core.utils.pdf.page_limit import PageLimitReached, page_limit
+from core.utils.pdf.text_map import fix_text_map
 from core.utils.pdf.weasyprint_logs import install as install_log_filters
 from core.utils.translation import REPORT_TEXTS, default_texts
 
@@ -270,7 +271,7 @@ def html_to_pdf(
             rendered = HTML(
                 string=html, base_url=base_url, url_fetcher=ReportURLFetcher()
             ).render()
-        with actual_text():
+        with actual_text() as spans:
             # No target: the bytes are returned.
             pdf: bytes = rendered.write_pdf(
                 pdf_variant=ARCHIVAL_VARIANT if archival else None,
@@ -287,6 +288,8 @@ def html_to_pdf(
         raise PdfResourceRefused(
             f"The report could not load a resource: {url}", url=url
         ) from failure.__cause__
+    if spans.marks:  # lines whose glyph map may be wrong: fix it
+        pdf = fix_text_map(pdf)
     return pdf
 
 

@@ -1,0 +1,291 @@
+"""The glyph-to-text map of a finished report rewritten from its ActualText
+spans, for text extractors that read no marked content (pypdf, and many
+search indexers): each word of a span whose glyphs do not map to the word
+gets glyph codes of its own, the first mapping to the whole word and the
+others to nothing, so that the map gives the word back in any context.
+
+Why: a font's ToUnicode CMap (ISO 32000-1 §9.10.3) maps each glyph code to
+one text; WeasyPrint writes the glyph id as the code (Identity-H), so a
+Devanagari glyph that several clusters share maps to one of them only
+("शर्करा" came out of pypdf as "शर्ष रा"). A CID font may draw one glyph
+under several codes (its CIDToGIDMap, §9.7.4.2), each with its own text;
+this module adds such codes. The page looks the same (same glyphs, same
+widths); pdftotext, which reads ActualText (actual_text.py), gives the
+same text as before.
+
+Only lines WeasyPrint drew with a span (actual_text.py) are touched, and
+only the words whose map is wrong: a report without combining marks
+(Latin, Arabic) is returned as it was, without being parsed.
+
+pypdf does the work (compose.py says why the project uses it): the content
+streams of the pages that need it are parsed and written again, and each
+font gets a CIDToGIDMap stream, /W widths and ToUnicode entries for its
+new codes.
+"""
+
+import io
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import (
+    ArrayObject,
+    ByteStringObject,
+    DecodedStreamObject,
+    DictionaryObject,
+    NameObject,
+    NumberObject,
+    StreamObject,
+)
+
+#: Codes are two bytes (Identity-H): at most 65,536 per font.
+MAX_CODE = 0xFFFF
+#: A bfchar entry of a ToUnicode CMap as WeasyPrint writes it.
+BFCHAR = re.compile(rb"<([0-9a-fA-F]{4})>\s*<([0-9a-fA-F]*)>")
+#: The CMap WeasyPrint writes, with our entries in its place.
+CMAP_HEAD = (
+    b"/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
+    b"/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
+    b"/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
+    b"1 begincodespacerange\n<0000> <ffff>\nendcodespacerange\n"
+)
+CMAP_TAIL = b"endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n"
+#: The most entries of one bfchar block (PostScript's limit is 100).
+BFCHAR_BLOCK = 100
+
+
+def fix_text_map(pdf: bytes) -> bytes:
+    """`pdf` (a WeasyPrint PDF with ActualText spans) with new glyph codes
+    for the words its glyph map gives back wrong; `pdf` itself when none.
+    """
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    fonts: dict[int, _Font] = {}
+    changed = False
+    for page in writer.pages:
+        changed |= _fix_page(page, writer, fonts)
+    if not changed:
+        return pdf
+    for font in fonts.values():
+        font.write(writer)
+    output = io.BytesIO()
+    writer.write(output)
+    return output.getvalue()
+
+
+@dataclass
+class _Font:
+    """A Type0 font of the document: its glyph map, and the codes added."""
+
+    dictionary: DictionaryObject
+    texts: dict[int, str]
+    widths: dict[int, Any]
+    next_code: int
+    added: dict[tuple[int, str], int] = field(default_factory=dict)
+    glyph_of: dict[int, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, dictionary: DictionaryObject) -> "_Font | None":
+        """The font, or None for one this module cannot extend (not a
+        CIDFontType2 with an identity map and a ToUnicode CMap)."""
+        if dictionary.get("/Subtype") != "/Type0" or "/ToUnicode" not in dictionary:
+            return None
+        cid_font = dictionary["/DescendantFonts"][0].get_object()
+        if cid_font.get("/CIDToGIDMap") != "/Identity":
+            return None
+        texts = {
+            int(code, 16): bytes.fromhex(text.decode()).decode("utf-16-be")
+            for code, text in BFCHAR.findall(
+                dictionary["/ToUnicode"].get_object().get_data()
+            )
+        }
+        widths = _widths(cid_font.get("/W") or ArrayObject())
+        top = max([*texts, *widths, 0])
+        return cls(dictionary, texts, widths, next_code=top + 1)
+
+    def code_for(self, glyph: int, text: str) -> int:
+        """A code drawing `glyph` and mapping to `text` (added once)."""
+        if self.texts.get(glyph) == text:
+            return glyph
+        key = (self.glyph_of.get(glyph, glyph), text)
+        if key not in self.added:
+            if self.next_code > MAX_CODE:
+                raise OverflowError("A font has no glyph codes left.")
+            code = self.next_code
+            self.next_code += 1
+            self.added[key] = code
+            self.glyph_of[code] = key[0]
+            self.texts[code] = text
+            self.widths[code] = self.widths.get(key[0], NumberObject(0))
+        return self.added[key]
+
+    def write(self, writer: PdfWriter) -> None:
+        """Put the added codes in the font: CIDToGIDMap, /W and ToUnicode."""
+        if not self.added:
+            return
+        cid_font = self.dictionary["/DescendantFonts"][0].get_object()
+        mapping = bytearray()
+        for code in range(self.next_code):
+            mapping += self.glyph_of.get(code, code).to_bytes(2, "big")
+        cid_font[NameObject("/CIDToGIDMap")] = writer._add_object(_flate(bytes(mapping)))
+        widths = ArrayObject()
+        for code in sorted(self.widths):
+            widths += [NumberObject(code), ArrayObject([self.widths[code]])]
+        cid_font[NameObject("/W")] = widths
+        self.dictionary[NameObject("/ToUnicode")] = writer._add_object(
+            _flate(_cmap(self.texts))
+        )
+
+
+def _fix_page(page: Any, writer: PdfWriter, fonts: dict[int, _Font]) -> bool:
+    resources = page.get("/Resources")
+    if resources is None or "/Font" not in resources.get_object():
+        return False
+    names = resources.get_object()["/Font"]
+    by_name: dict[str, _Font | None] = {}
+    for name, reference in names.items():
+        dictionary = reference.get_object()
+        if id(dictionary) not in fonts:
+            font = _Font.of(dictionary)
+            if font is None:
+                by_name[name] = None
+                continue
+            fonts[id(dictionary)] = font
+        by_name[name] = fonts[id(dictionary)]
+    content = page.get_contents()
+    if content is None:
+        return False
+    operations = content.operations
+    changed = False
+    for span, glyphs in _spans(operations, by_name):
+        changed |= _remap(span, glyphs)
+    if changed:
+        content.operations = operations
+        page.replace_contents(content)
+        page.compress_content_streams()
+    return changed
+
+
+#: A glyph drawn in a span: its font, its code, and where the code sits
+#: (the TJ array and the index of its string) to write a new one back.
+_Glyph = tuple[_Font, int, list[Any], int, int]
+
+
+def _spans(
+    operations: list[Any], fonts: dict[str, "_Font | None"]
+) -> Iterator[tuple[str, list[_Glyph]]]:
+    """Each ActualText span's text and the glyphs drawn inside it."""
+    font: _Font | None = None
+    span: str | None = None
+    depth = 0
+    glyphs: list[_Glyph] = []
+    for operands, operator in operations:
+        if operator == b"Tf":
+            font = fonts.get(operands[0])
+        elif operator == b"BDC":
+            depth += 1
+            properties = operands[1] if len(operands) > 1 else None
+            if span is None and isinstance(properties, DictionaryObject):
+                actual = properties.get("/ActualText")
+                if actual is not None:
+                    span, depth, glyphs = str(actual), 1, []
+        elif operator == b"EMC":
+            depth -= 1
+            if span is not None and depth == 0:
+                yield span, glyphs
+                span = None
+        elif operator == b"TJ" and span is not None and font is not None:
+            items = operands[0]
+            for index, item in enumerate(items):
+                if isinstance(item, bytes | str) and not isinstance(item, NameObject):
+                    raw = _raw(item)
+                    for offset in range(0, len(raw) - 1, 2):
+                        code = int.from_bytes(raw[offset : offset + 2], "big")
+                        glyphs.append((font, code, items, index, offset))
+
+
+def _remap(text: str, glyphs: list[_Glyph]) -> bool:
+    """Give the words of `text` whose glyphs map wrong codes of their own;
+    whether any code changed."""
+    words = text.split(" ")
+    groups: list[list[_Glyph]] = [[]]
+    for glyph in glyphs:
+        if glyph[0].texts.get(glyph[1], "").isspace():
+            groups.append([])
+        else:
+            groups[-1].append(glyph)
+    groups = [group for group in groups if group]
+    if len(groups) != len(words):  # no one-to-one word split: the whole span
+        groups, words = [glyphs], [text]
+    changed = False
+    for word, group in zip(words, groups, strict=True):
+        mapped = "".join(font.texts.get(code, "") for font, code, *_ in group)
+        if mapped == word and not has_marks(word):
+            continue
+        last = len(group) - 1
+        for number, (font, code, items, index, offset) in enumerate(group):
+            new = font.code_for(code, word if number == last else "")
+            raw = bytearray(_raw(items[index]))
+            raw[offset : offset + 2] = new.to_bytes(2, "big")
+            items[index] = ByteStringObject(bytes(raw))
+        changed = True
+    return changed
+
+
+def has_marks(text: str) -> bool:
+    """Whether `text` holds a combining mark (Devanagari's vowel signs and
+    virama...): its glyphs may be drawn out of order or moved apart, and
+    extractors that place text by glyph positions split or reorder it, even
+    where the map is right."""
+    return any(
+        unicodedata.combining(char) or unicodedata.category(char) == "Mc"
+        for char in text
+    )
+
+
+def _raw(item: Any) -> bytes:
+    """The bytes of a string operand as written in the content stream."""
+    original = getattr(item, "original_bytes", None)
+    if original is not None:
+        return bytes(original)
+    return bytes(item) if isinstance(item, bytes) else str(item).encode("latin-1")
+
+
+def _widths(array: ArrayObject) -> dict[int, Any]:
+    """A CIDFont's /W array as code -> width (both of its forms)."""
+    widths: dict[int, Any] = {}
+    index = 0
+    while index < len(array):
+        first = int(array[index])
+        following = array[index + 1]
+        if isinstance(following, ArrayObject):
+            for offset, width in enumerate(following):
+                widths[first + offset] = width
+            index += 2
+        else:
+            for code in range(first, int(following) + 1):
+                widths[code] = array[index + 2]
+            index += 3
+    return widths
+
+
+def _cmap(texts: dict[int, str]) -> bytes:
+    """A ToUnicode CMap with `texts` (code -> text; "" maps to nothing)."""
+    entries = [
+        b"<%04x> <%s>" % (code, text.encode("utf-16-be").hex().encode())
+        for code, text in sorted(texts.items())
+    ]
+    blocks = []
+    for start in range(0, len(entries), BFCHAR_BLOCK):
+        block = entries[start : start + BFCHAR_BLOCK]
+        blocks.append(b"%d beginbfchar\n" % len(block))
+        blocks.append(b"\n".join(block) + b"\nendbfchar\n")
+    return CMAP_HEAD + b"".join(blocks) + CMAP_TAIL
+
+
+def _flate(data: bytes) -> StreamObject:
+    stream = DecodedStreamObject()
+    stream.set_data(data)
+    return stream.flate_encode()
