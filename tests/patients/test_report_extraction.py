@@ -9,7 +9,7 @@ Each test prints its extraction rate per language (`pytest -s` shows it).
 import pytest
 
 from patients.release import release_pdf
-from tests.patients.extraction import EXTRACTORS, extract
+from tests.pdf_tools import EXTRACTORS, extract
 from tests.patients.report_examples import report_lab
 from tests.patients.report_terms import TERMS, UNITS, corpus_size
 from patients.models import Patient, Report

@@ -89,7 +89,7 @@ def copy_attachments(reader: PdfReader, writer: PdfWriter, taken: set[str]) -> N
     """Embed `reader`'s attachments in `writer` with their media type,
     description and relationship, each listed in the catalog's /AF. A name
     already in `taken` (two merged reports each carry "report.fhir.json")
-    gets a number: "report.fhir-2.json". `taken` is updated."""
+    gets a number: "report-2.fhir.json". `taken` is updated."""
     for source in reader.attachment_list:
         unique = _unique(source.name, taken)
         taken.add(unique)
