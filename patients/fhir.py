@@ -94,9 +94,11 @@ def _observation(number: int, result: dict[str, Any], status: str) -> dict[str, 
         "resourceType": "Observation",
         "id": f"result-{number}",
         "status": status,
-        "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "laboratory"}]}],
+        "category": [
+            {"coding": [{"system": OBSERVATION_CATEGORY, "code": "laboratory"}]}
+        ],
         "code": {"text": str(result["test"])},
-    }  # fmt: skip
+    }
     value = result["value"]
     if _is_number(value):
         observation["valueQuantity"] = _quantity(value, unit)

@@ -33,7 +33,9 @@ TOOL_TIMEOUT_SECONDS = 60
 PACKAGES = {"pdftotext": "poppler-utils", "pdftoppm": "poppler-utils", "qpdf": "qpdf"}
 
 
-def run_tool(name: str, *args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+def run_tool(
+    name: str, *args: str, stdin: bytes = b""
+) -> subprocess.CompletedProcess[bytes]:
     """Run tool `name` with `args` (its exit status is the caller's to read)."""
     tool = shutil.which(name)
     if tool is None:
@@ -41,7 +43,7 @@ def run_tool(name: str, *args: str, stdin: bytes = b"") -> subprocess.CompletedP
             f"{name} is missing: apt-get install {PACKAGES[name]} "
             "(scripts/test.sh installs it)."
         )
-    return subprocess.run(  # noqa: S603 (a fixed tool, our own bytes)
+    return subprocess.run(
         [tool, *args],
         input=stdin,
         capture_output=True,
@@ -144,8 +146,7 @@ class Extraction:
         """One line for the test log, e.g. `hi pdftotext: 46/46 (100.0%)`."""
         intact = len(self.terms) - len(self.missing)
         return (
-            f"{language} {self.extractor}: {intact}/{len(self.terms)} "
-            f"({self.rate:.1%})"
+            f"{language} {self.extractor}: {intact}/{len(self.terms)} ({self.rate:.1%})"
         )
 
 

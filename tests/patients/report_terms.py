@@ -11,7 +11,7 @@ English has the ligatures "fi" and "fl".
 
 `TERMS` maps each language to its terms; `UNITS` are printed the same in
 every language (they sit in the unit column of the rendered report).
-"""  # noqa: RUF002
+"""
 
 #: Test names and headings, as each language's labs print them.
 TERMS: dict[str, list[str]] = {

@@ -51,7 +51,9 @@ def test_a_report_is_a_valid_diagnostic_report() -> None:
 
 
 def test_a_value_that_is_not_a_number_is_text() -> None:
-    report = report_with({"test": "HIV 1/2", "value": "Non-reactive"}, {"test": "x", "value": True})
+    report = report_with(
+        {"test": "HIV 1/2", "value": "Non-reactive"}, {"test": "x", "value": True}
+    )
 
     first, second = observations(diagnostic_report(report))
 
@@ -70,7 +72,9 @@ def test_critical_values_are_flagged(value: float, code: str | None) -> None:
 
     (observation,) = observations(diagnostic_report(report))
 
-    flagged = [c["code"] for i in observation.get("interpretation", []) for c in i["coding"]]
+    flagged = [
+        c["code"] for i in observation.get("interpretation", []) for c in i["coding"]
+    ]
     assert flagged == ([code] if code else [])
 
 

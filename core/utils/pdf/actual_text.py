@@ -54,7 +54,6 @@ SPAN_TAG = "Span"
 RTL_CLASSES = frozenset({"R", "AL"})
 
 
-
 class Spans:
     """What the spans of one render held: `marks` is True once a line with
     a combining mark (Devanagari's vowel signs and virama...) was drawn,

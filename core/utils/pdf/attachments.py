@@ -14,10 +14,10 @@ values without parsing the page text (as e-invoices carry their XML).
 
 import io
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from pypdf import PdfReader, PdfWriter
-from pypdf.generic import ArrayObject, NameObject, TextStringObject
+from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringObject
 
 #: The relationships ISO 32000-2 §7.11.3 names for an associated file.
 #: Data: the file holds the data the document shows (a report's results).
@@ -76,10 +76,10 @@ def relationships_of(pdf: bytes) -> dict[str, str]:
     """Each attachment's /AFRelationship, for those the catalog's /AF lists
     (name -> "Data"); an attachment the catalog does not list is absent."""
     reader = PdfReader(io.BytesIO(pdf))
-    listed = reader.trailer["/Root"].get("/AF") or []
+    listed = reader.root_object.get("/AF") or []
     found = {}
     for reference in listed:
-        spec = reference.get_object()
+        spec = cast(DictionaryObject, reference.get_object())
         name = str(spec.get("/UF") or spec.get("/F"))
         found[name] = str(spec.get("/AFRelationship", "/Unspecified"))[1:]
     return found
@@ -95,8 +95,10 @@ def copy_attachments(reader: PdfReader, writer: PdfWriter, taken: set[str]) -> N
         taken.add(unique)
         copy = writer.add_attachment(unique, source.content)
         copy.pdf_object[NameObject("/UF")] = TextStringObject(unique)
-        copy.subtype = source.subtype and NameObject(source.subtype)
-        copy.description = source.description and TextStringObject(source.description)
+        if source.subtype:
+            copy.subtype = NameObject(source.subtype)
+        if source.description:
+            copy.description = TextStringObject(source.description)
         copy.associated_file_relationship = NameObject(
             source.associated_file_relationship
         )

@@ -19,9 +19,10 @@ writes.
 import hashlib
 import re
 from collections.abc import Iterator
+from typing import cast
 
 from pypdf import PdfWriter
-from pypdf.generic import DictionaryObject, NameObject
+from pypdf.generic import DictionaryObject, NameObject, StreamObject
 
 #: A subset font's name: tag, "+", the font's name (ISO 32000-1 §9.6.4).
 SUBSET_NAME = re.compile(r"^/([A-Z]{6})\+(.+)$")
@@ -43,7 +44,7 @@ def retag_fonts(writer: PdfWriter) -> None:
         )
         if program is None:
             continue
-        tag = program_tag(program.get_object().get_data())
+        tag = program_tag(cast(StreamObject, program.get_object()).get_data())
         for holder, key in (
             (font, "/BaseFont"), (_descendant(font), "/BaseFont"),
             (descriptor, "/FontName"),
