@@ -27,6 +27,7 @@ text_map.py rewrites it from these spans when the PDF is finished.
 """
 
 import functools
+import re
 import threading
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -42,6 +43,9 @@ from core.utils.pdf.text_map import has_marks
 
 #: The function of weasyprint.draw.text that draws one line of a text box.
 LINE_DRAWER = "draw_first_line"
+#: Runs of the spaces and line breaks layout leaves in a line's text;
+#: a no-break space (U+00A0, U+202F) is kept, it is part of the text.
+LAYOUT_SPACE = re.compile(r"[ \t\r\n\f]+")
 #: The marked-content tag of a line's span (ISO 32000-1 §14.9.4: a Span
 #: with ActualText).
 SPAN_TAG = "Span"
@@ -112,7 +116,7 @@ def install() -> None:
 def _spanning(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def draw_first_line(stream: Any, textbox: Any, *args: Any, **kwargs: Any) -> Any:
-        text = " ".join(str(textbox.text).split())
+        text = LAYOUT_SPACE.sub(" ", str(textbox.text)).strip(" ")
         spans = _active.get()
         if spans is None or not text or _right_to_left(text):
             return original(stream, textbox, *args, **kwargs)
