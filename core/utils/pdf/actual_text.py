@@ -35,7 +35,6 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-import pydyf  # type: ignore[import-untyped]
 import weasyprint.draw.text  # type: ignore[import-untyped]
 from django.core.exceptions import ImproperlyConfigured
 
@@ -121,7 +120,8 @@ def _spanning(original: Callable[..., Any]) -> Callable[..., Any]:
         if spans is None or not text or _right_to_left(text):
             return original(stream, textbox, *args, **kwargs)
         spans.marks = spans.marks or has_marks(text)
-        properties = pydyf.Dictionary({"ActualText": pdf_text_string(text)})
+        # The property list as bytes: pydyf writes bytes into the stream as is.
+        properties = b"<</ActualText " + pdf_text_string(text) + b">>"
         stream.begin_marked_content(SPAN_TAG, properties)
         try:
             return original(stream, textbox, *args, **kwargs)
