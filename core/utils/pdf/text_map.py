@@ -1,8 +1,12 @@
 """The glyph-to-text map of a finished report rewritten from its ActualText
 spans, for text extractors that read no marked content (pypdf, and many
-search indexers): each word of a span whose glyphs do not map to the word
-gets glyph codes of its own, the first mapping to the whole word and the
-others to nothing, so that the map gives the word back in any context.
+search indexers): each word of a span that holds a combining mark, or
+whose glyphs do not map to it, gets glyph codes of its own, the last
+mapping to the whole word and the others to nothing, so that the map
+gives the word back in any context. (The last, not the first: pypdf
+writes a space where a word's glyphs are moved apart, as a reph is, and
+that space must fall before the word, not inside it. Words with marks
+are remapped even when their map is right for that reason.)
 
 Why: a font's ToUnicode CMap (ISO 32000-1 §9.10.3) maps each glyph code to
 one text; WeasyPrint writes the glyph id as the code (Identity-H), so a
@@ -14,8 +18,8 @@ widths); pdftotext, which reads ActualText (actual_text.py), gives the
 same text as before.
 
 Only lines WeasyPrint drew with a span (actual_text.py) are touched, and
-only the words whose map is wrong: a report without combining marks
-(Latin, Arabic) is returned as it was, without being parsed.
+only those words: a report without combining marks (Latin, Arabic) is
+not even parsed (render.py asks actual_text's Spans).
 
 pikepdf does the work, on purpose, where the rest of the package uses
 pypdf: this is the one place that parses and rewrites content streams, and
@@ -35,7 +39,10 @@ from typing import Any, cast
 
 import pikepdf
 
-#: Codes are two bytes (Identity-H): at most 65,536 per font.
+#: Codes are two bytes (Identity-H): at most 65,536 per font. A font out of
+#: codes leaves the remaining words as WeasyPrint mapped them (their
+#: ActualText still holds them). A remapped word takes one code per glyph
+#: the first time it is seen, none after.
 MAX_CODE = 0xFFFF
 #: A bfchar entry of a ToUnicode CMap as WeasyPrint writes it.
 BFCHAR = re.compile(rb"<([0-9a-fA-F]{4})>\s*<([0-9a-fA-F]*)>")
@@ -103,8 +110,6 @@ class _Font:
         if self.texts.get(glyph) == text:
             return glyph
         if (glyph, text) not in self.added:
-            if self.next_code > MAX_CODE:
-                raise OverflowError("A font has no glyph codes left.")
             code = self.next_code
             self.next_code += 1
             self.added[glyph, text] = code
@@ -112,6 +117,10 @@ class _Font:
             self.texts[code] = text
             self.widths[code] = self.widths.get(glyph, 0)
         return self.added[glyph, text]
+
+    def has_room(self, codes: int) -> bool:
+        """Whether `codes` more codes fit in the two bytes of a code."""
+        return self.next_code + codes <= MAX_CODE + 1
 
     def write(self, document: pikepdf.Pdf) -> None:
         """Put the added codes in the font: CIDToGIDMap, /W and ToUnicode."""
@@ -232,6 +241,8 @@ def _remap(text: str, glyphs: list[_Glyph]) -> bool:
         mapped = "".join(font.texts.get(code, "") for font, code, *_ in group)
         if mapped == word and not has_marks(word):
             continue
+        if not all(font.has_room(len(group)) for font, *_ in group):
+            continue  # out of codes (a huge report): the word keeps its map
         last = len(group) - 1
         for number, (font, code, items, index, offset) in enumerate(group):
             new = font.code_for(code, word if number == last else "")

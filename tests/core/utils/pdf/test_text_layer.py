@@ -14,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from pypdf import PdfReader
 from weasyprint import HTML  # type: ignore[import-untyped]
 
-from core.utils.pdf import html_to_pdf
+from core.utils.pdf import html_to_pdf, text_map
 from core.utils.pdf.actual_text import LINE_DRAWER, actual_text, install
 from core.utils.pdf.fetcher import ReportURLFetcher, static_base_url
 from core.utils.pdf.text_map import fix_text_map
@@ -103,6 +103,15 @@ def test_a_pdf_without_combining_marks_is_left_as_it_is() -> None:
 
     assert not drawn.marks
     assert fix_text_map(pdf) is pdf
+
+
+def test_a_font_out_of_codes_keeps_its_map(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = unfixed(html(*HINDI))
+    monkeypatch.setattr(text_map, "MAX_CODE", 0)
+
+    after = fix_text_map(before)
+
+    assert after is before
 
 
 def test_weasyprint_alone_draws_no_spans() -> None:
