@@ -43,6 +43,40 @@ def released() -> tuple[Report, bytes]:
     return report, release_pdf(report)
 
 
+def pdfa_claims(pdf: bytes) -> dict[str, str]:
+    """The PDF/A identification in the file's XMP metadata ({} for none),
+    read with the standard library's XML parser."""
+    metadata = PdfReader(io.BytesIO(pdf)).xmp_metadata
+    if metadata is None:
+        return {}
+    xmp = ElementTree.fromstring(metadata.stream.get_data())  # noqa: S314 (ours)
+    return {
+        key.split("}")[1]: value
+        for element in xmp.iter()
+        for key, value in element.attrib.items()
+        if key.startswith(f"{{{PDFA_ID}}}")
+    }
+
+
+def embedded_fonts(pdf: bytes) -> dict[str, bool]:
+    """Each font the pages use, by name, and whether its program is in the
+    file (what pdffonts calls "emb")."""
+    found = {}
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            holder = (
+                font["/DescendantFonts"][0].get_object()
+                if "/DescendantFonts" in font
+                else font
+            )
+            descriptor = holder["/FontDescriptor"].get_object()
+            found[str(font["/BaseFont"])] = any(
+                key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3")
+            )
+    return found
+
+
 def fhir_of(pdf: bytes, name: str = ATTACHMENT_NAME) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(attachments_of(pdf)[name])
     return data
@@ -54,16 +88,7 @@ def test_a_released_pdf_is_pdf_a_3b(
     _, pdf = released
     reader = PdfReader(io.BytesIO(pdf))
 
-    metadata = reader.xmp_metadata
-    assert metadata is not None
-    xmp = ElementTree.fromstring(metadata.stream.get_data())  # noqa: S314 (ours)
-    claims = {
-        key.split("}")[1]: value
-        for element in xmp.iter()
-        for key, value in element.attrib.items()
-        if key.startswith(f"{{{PDFA_ID}}}")
-    }
-    assert claims == {"part": "3", "conformance": "B"}
+    assert pdfa_claims(pdf) == {"part": "3", "conformance": "B"}
     intents = reader.trailer["/Root"]["/OutputIntents"]
     assert [intent["/S"] for intent in intents] == ["/GTS_PDFA1"]
     assert "/DestOutputProfile" in intents[0]
@@ -74,16 +99,9 @@ def test_a_released_pdf_is_pdf_a_3b(
 def test_every_font_of_a_released_pdf_is_embedded(
     released: tuple[Report, bytes],
 ) -> None:
-    reader = PdfReader(io.BytesIO(released[1]))
-    fonts = [
-        font.get_object()
-        for page in reader.pages
-        for font in page["/Resources"]["/Font"].values()
-    ]
-    descriptors = [
-        font["/DescendantFonts"][0].get_object()["/FontDescriptor"] for font in fonts
-    ]
-    assert fonts and all("/FontFile2" in d or "/FontFile3" in d for d in descriptors)
+    fonts = embedded_fonts(released[1])
+
+    assert fonts and all(fonts.values()), fonts
 
 
 def test_the_results_are_an_associated_data_file(
@@ -119,13 +137,19 @@ def test_the_attachment_holds_the_released_values(
         assert bounds.get("low", {}).get("value") == result.get("low")
 
 
-def test_the_attachment_survives_a_stamp(released: tuple[Report, bytes]) -> None:
+def test_the_attachment_survives_a_stamp(
+    released: tuple[Report, bytes], tmp_path: Path
+) -> None:
     _, pdf = released
 
     stamped = stamp_pdf(pdf, "CORRECTED")
 
     assert attachments_of(stamped) == attachments_of(pdf)
     assert relationships_of(stamped) == {ATTACHMENT_NAME: "Data"}
+    assert pdfa_claims(stamped) == {"part": "3", "conformance": "B"}
+    assert embedded_fonts(stamped) and all(embedded_fonts(stamped).values())
+    status, said = qpdf_check(stamped, tmp_path)
+    assert status == 0, said
 
 
 def test_each_attachment_survives_a_merge(
