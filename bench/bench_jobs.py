@@ -56,6 +56,7 @@ from config.settings.services import (
     FUSION_DEFAULT_BROKER_URL,
     fusion_tasks_setting,
 )
+from bench.database import prepare_database
 from core.models.fusion import FusionDeadLetter, FusionJob
 from core.utils.fusion import job
 
@@ -297,6 +298,7 @@ def main() -> None:
         f"+ {args.latency_jobs} jobs at {args.rate:g}/s (latency), medians; database "
         f"engine idle poll {poll:g} s"
     )
+    prepare_database()  # the workers' maintenance rounds need every table
     created = create_tables()
     engines: dict[str, Engine] = {}
     try:

@@ -1,0 +1,172 @@
+"""How a database worker takes jobs: batch claims, leases, one commit per job.
+
+A worker claims up to `claim_batch_size` due rows in one transaction
+(`SELECT ... FOR UPDATE SKIP LOCKED`: two workers never get the same row):
+
+- the first is *started*: RUNNING, `started_at` now, the worker's id
+  appended to `worker_ids` (the attempt is counted);
+- the others are *leased*: they stay READY, with `run_after` moved to now
+  plus `LEASE_SECONDS`, so no other worker takes them meanwhile. The worker
+  starts each in turn with one UPDATE guarded by that lease (which puts
+  their own `run_after` back). A lease that lapses (the worker died, was
+  stopped, or its current job ran long) makes the row due again for any
+  worker: no recovery round, no attempt charged, nothing run twice.
+
+`Claimer.advance()` does, in one transaction, what lies between two jobs:
+record the outcome of the job just run and start the next one, from the
+leased rows or by claiming a new batch. So a job costs one commit, and the
+claim SELECT is shared by a batch. `started_at` is when the job really
+started, so the enqueue-to-start latency it shows is true.
+"""
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import OperationalError, router
+from django.db.models import Q
+from django.tasks import TaskResultStatus
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult, DBTaskResultQuerySet
+from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
+
+from core.fusion.execution import Outcome
+
+logger = logging.getLogger(__name__)
+
+#: How long a claimed but not yet started row stays reserved to its worker.
+#: Long enough for a batch of quick jobs; short, so that behind one slow job
+#: the rest of a batch soon goes back to the other workers.
+LEASE_SECONDS = 2.0
+#: Pause between tries when SQLite reports the database locked.
+LOCKED_RETRY_SECONDS = 0.02
+
+RecordOutcome = Callable[[DBTaskResult, Outcome], bool]
+
+
+@dataclass
+class Leased:
+    """A row this worker reserved: `lease_until` is the `run_after` written
+    at the claim, `run_after` the row's own (put back when it starts)."""
+
+    row: DBTaskResult
+    lease_until: datetime
+    run_after: datetime
+
+
+@dataclass
+class Claimer:
+    """One worker's claims on the rows of backend `alias` in `queue_names`
+    (`["*"]`: every queue); see the module docstring."""
+
+    alias: str
+    worker_id: str
+    queue_names: list[str]
+    batch_size: int
+    record_outcome: RecordOutcome
+    leased: deque[Leased] = field(default_factory=deque)
+
+    def ready(self) -> DBTaskResultQuerySet:
+        """Due READY rows of this worker's backend and queues, in order."""
+        rows = DBTaskResult.objects.ready().filter(backend_name=self.alias)
+        if "*" not in self.queue_names:
+            rows = rows.filter(queue_name__in=self.queue_names)
+        return rows
+
+    def advance(
+        self, finished: tuple[DBTaskResult, Outcome] | None, *, start: bool = True
+    ) -> tuple[bool | None, DBTaskResult | None]:
+        """Record `finished` (the row just run and its outcome) and, unless
+        `start` is False, start the next job, in one transaction. Returns
+        (whether the outcome was recorded, None without one; the started row,
+        or None when no job is due). SQLite's "database is locked" is
+        retried."""
+        while True:
+            try:
+                with exclusive_transaction(router.db_for_write(DBTaskResult)):
+                    recorded = (
+                        self.record_outcome(*finished) if finished is not None else None
+                    )
+                    return recorded, self._start_next() if start else None
+            except OperationalError as exc:
+                if not is_locked_database_exception(exc):
+                    raise
+                time.sleep(LOCKED_RETRY_SECONDS)
+
+    def _start_next(self) -> DBTaskResult | None:
+        while self.leased:
+            row = self._start_leased(self.leased.popleft())
+            if row is not None:
+                return row
+        return self._claim_batch()
+
+    def _start_leased(self, leased: Leased) -> DBTaskResult | None:
+        row, now = leased.row, timezone.now()
+        worker_ids = [*row.worker_ids, self.worker_id]
+        started = DBTaskResult.objects.filter(
+            pk=row.pk, status=TaskResultStatus.READY, run_after=leased.lease_until
+        ).update(
+            status=TaskResultStatus.RUNNING,
+            started_at=now,
+            worker_ids=worker_ids,
+            run_after=leased.run_after,
+        )
+        if started != 1:
+            return None  # the lease lapsed and another worker took it
+        row.status, row.started_at, row.worker_ids = (
+            TaskResultStatus.RUNNING,
+            now,
+            worker_ids,
+        )
+        row.run_after = leased.run_after
+        return row
+
+    def _claim_batch(self) -> DBTaskResult | None:
+        rows = list(self.ready().select_for_update(skip_locked=True)[: self.batch_size])
+        if not rows:
+            return None
+        now = timezone.now()
+        first, rest = rows[0], rows[1:]
+        worker_ids = [*first.worker_ids, self.worker_id]
+        DBTaskResult.objects.filter(pk=first.pk).update(
+            status=TaskResultStatus.RUNNING, started_at=now, worker_ids=worker_ids
+        )
+        first.status, first.started_at, first.worker_ids = (
+            TaskResultStatus.RUNNING,
+            now,
+            worker_ids,
+        )
+        if rest:
+            lease_until = now + timedelta(seconds=LEASE_SECONDS)
+            DBTaskResult.objects.filter(pk__in=[row.pk for row in rest]).update(
+                run_after=lease_until
+            )
+            self.leased.extend(Leased(row, lease_until, row.run_after) for row in rest)
+        return first
+
+    def release(self) -> int:
+        """Give the leased rows back (a worker stopping); returns how many.
+        Rows whose lease lapsed meanwhile are left alone."""
+        if not self.leased:
+            return 0
+        guard = Q()
+        for leased in self.leased:
+            guard |= Q(pk=leased.row.pk, run_after=leased.lease_until)
+        # Each row gets its own run_after back: one UPDATE per distinct value
+        # (usually one: "no run_after").
+        by_run_after: dict[datetime, list[Leased]] = {}
+        for leased in self.leased:
+            by_run_after.setdefault(leased.run_after, []).append(leased)
+        released = 0
+        with exclusive_transaction(router.db_for_write(DBTaskResult)):
+            for run_after, group in by_run_after.items():
+                released += DBTaskResult.objects.filter(
+                    guard,
+                    status=TaskResultStatus.READY,
+                    pk__in=[leased.row.pk for leased in group],
+                ).update(run_after=run_after)
+        self.leased.clear()
+        return released
