@@ -101,7 +101,7 @@ class FusionDatabaseBackend(FusionEngine, DatabaseBackend):
             now=now,
         )
         if recorded:
-            _show_outcome(row, outcome, now)
+            show_outcome(row, outcome, now)
         return recorded
 
     # -- FusionEngine -----------------------------------------------------
@@ -179,7 +179,7 @@ class FusionDatabaseBackend(FusionEngine, DatabaseBackend):
         run_database_worker(self, **options)
 
 
-def _show_outcome(row: DBTaskResult, outcome: Outcome, now: datetime) -> None:
+def show_outcome(row: DBTaskResult, outcome: Outcome, now: datetime) -> None:
     """Set on `row` in memory what `record_outcome` wrote."""
     if outcome.succeeded:
         row.status, row.finished_at = TaskResultStatus.SUCCESSFUL, now

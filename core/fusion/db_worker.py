@@ -34,6 +34,10 @@ from core.fusion.wakeup import Waker, waker_for
 
 logger = logging.getLogger(__name__)
 
+#: How often a busy worker drops expired or broken database connections
+#: (an idle one does it before each wait).
+CONNECTION_CHECK_SECONDS = 1.0
+
 
 def replace_process() -> None:
     """The hard time limit: exec a fresh copy of this worker (same pid)."""
@@ -97,8 +101,19 @@ class FusionDatabaseWorker(Worker):
 
     def _loop(self, waker: Waker) -> None:
         finished: tuple[DBTaskResult, Outcome] | None = None
+        checked = 0.0
         while True:
-            close_old_connections()
+            # Like Django per request, but not per job: with conn_health_checks
+            # each check costs a query, and on SQLite (CONN_MAX_AGE 0) a
+            # reconnect. After a failed job (it may have broken the
+            # connection) and at least every CONNECTION_CHECK_SECONDS.
+            if (
+                finished is None
+                or not finished[1].succeeded
+                or (time.monotonic() - checked >= CONNECTION_CHECK_SECONDS)
+            ):
+                close_old_connections()
+                checked = time.monotonic()
             more = self.running and (
                 self.max_tasks is None or self._run_tasks < self.max_tasks
             )
@@ -125,10 +140,11 @@ class FusionDatabaseWorker(Worker):
         except (ImportError, SuspiciousOperation) as exc:  # the code is gone
             logger.error("job %s: %s is not a job; buried", row.pk, row.task_path)
             return Outcome(succeeded=False, error=exc)
-        task_started.send(sender=type(self.backend), task_result=row.task_result)
+        task_result = row.task_result
+        task_started.send(sender=type(self.backend), task_result=task_result)
         return run_attempt(
             task,
-            row.task_result,
+            task_result,
             hard_grace_seconds=self.backend.fusion_options.hard_limit_grace_seconds,
             on_hard_limit=self.on_hard_limit,
         )
