@@ -52,11 +52,11 @@ from django.test.utils import override_settings
 from django_tasks_db.models import DBTaskResult
 from kombu import Connection
 
+from bench.database import prepare_database
 from config.settings.services import (
     FUSION_DEFAULT_BROKER_URL,
     fusion_tasks_setting,
 )
-from bench.database import prepare_database
 from core.models.fusion import FusionDeadLetter, FusionJob
 from core.utils.fusion import job
 
