@@ -20,7 +20,6 @@ time, so a worker and a recovering peer can never both record an outcome.
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import router
 from django.db.models import Case, Count, F, Min, Q, When
 from django.tasks import Task, TaskResultStatus
 from django.utils import timezone
@@ -38,7 +37,6 @@ from core.fusion.execution import (
     failure_outcome,
 )
 from core.fusion.outcomes import record_attempt_outcome
-from core.fusion.wakeup import notify_job_ready
 from core.utils.fusion.exceptions import WorkerLost
 from core.utils.fusion.jobs import DEFAULT_POLICY, JobPolicy, job_payload, policy_of
 from core.utils.fusion.options import EngineOptions, FusionStats
@@ -61,15 +59,11 @@ class FusionDatabaseBackend(FusionEngine, DatabaseBackend):
         self.fusion_options = EngineOptions.from_options(alias, self.options)
 
     def enqueue(self, task: Task, args: Any, kwargs: Any) -> DatabaseTaskResult:
-        """Insert the job's row and, if it is due now, wake idle workers with
-        a NOTIFY (both in the caller's transaction, if any: see wakeup.py)."""
+        """Insert the job's row (in the caller's transaction, if any). On
+        PostgreSQL a trigger on the table wakes idle workers when the insert
+        commits (migration core 0023; see wakeup.py)."""
         job_payload(task, args, kwargs)  # a clear error for non-JSON arguments
-        result: DatabaseTaskResult[Any, Any] = super().enqueue(task, args, kwargs)
-        if task.run_after is None or task.run_after <= timezone.now():
-            notify_job_ready(
-                self.alias, task.queue_name, router.db_for_write(DBTaskResult)
-            )
-        return result
+        return super().enqueue(task, args, kwargs)
 
     # -- recording outcomes -------------------------------------------------
 

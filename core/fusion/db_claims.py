@@ -27,7 +27,6 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db import OperationalError, connections, router
 from django.db.models import Q
@@ -35,9 +34,9 @@ from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult, DBTaskResultQuerySet
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
-from psycopg.types.json import Jsonb
 
 from core.fusion.db_backend import show_outcome
+from core.fusion.db_claims_pg import claim_batch, succeed_and_start
 from core.fusion.execution import Outcome
 
 logger = logging.getLogger(__name__)
@@ -85,18 +84,21 @@ class Claimer:
         self, finished: tuple[DBTaskResult, Outcome] | None, *, start: bool = True
     ) -> tuple[bool | None, DBTaskResult | None]:
         """Record `finished` (the row just run and its outcome) and, unless
-        `start` is False, start the next job, in one transaction. Returns
-        (whether the outcome was recorded, None without one; the started row,
-        or None when no job is due). SQLite's "database is locked" is
+        `start` is False, start the next job. Returns (whether the outcome
+        was recorded, None without one; the started row, or None when no job
+        is due). On PostgreSQL each step is one statement (db_claims_pg.py);
+        elsewhere both go in one transaction, SQLite's "database is locked"
         retried."""
-        if (
-            start
-            and finished is not None
-            and finished[1].succeeded
-            and self.leased
-            and connections[self._db].vendor == "postgresql"
-        ):
+        if connections[self._db].vendor != "postgresql":
+            return self._advance_in_transaction(finished, start)
+        if start and finished is not None and finished[1].succeeded and self.leased:
             return self._succeed_and_start_leased(*finished)
+        recorded = self.record_outcome(*finished) if finished is not None else None
+        return recorded, self._start_next() if start else None
+
+    def _advance_in_transaction(
+        self, finished: tuple[DBTaskResult, Outcome] | None, start: bool
+    ) -> tuple[bool | None, DBTaskResult | None]:
         while True:
             try:
                 with exclusive_transaction(self._db):
@@ -117,30 +119,28 @@ class Claimer:
         self, row: DBTaskResult, outcome: Outcome
     ) -> tuple[bool, DBTaskResult | None]:
         """PostgreSQL: record `row`'s success (guarded like `record_outcome`)
-        and start the first leased row, in one autocommit statement."""
+        and start the first leased row, in one statement."""
         leased = self.leased.popleft()
         now = timezone.now()
         worker_ids = [*leased.row.worker_ids, self.worker_id]
-        connection = connections[self._db]
-        value = outcome.return_value
-        params: list[Any] = [
-            TaskResultStatus.SUCCESSFUL, now, None if value is None else Jsonb(value),
-            row.pk, TaskResultStatus.RUNNING, row.started_at,
-            TaskResultStatus.RUNNING, now, Jsonb(worker_ids), leased.run_after,
-            leased.row.pk, TaskResultStatus.READY, leased.lease_until,
-        ]  # fmt: skip
-        table = connection.ops.quote_name(DBTaskResult._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(_SUCCEED_AND_START.format(table=table), params)
-            finished, started = cursor.fetchone()
+        finished, started = succeed_and_start(
+            self._db,
+            finished=row,
+            return_value=outcome.return_value,
+            leased=leased.row,
+            lease_until=leased.lease_until,
+            run_after=leased.run_after,
+            worker_ids=worker_ids,
+            now=now,
+        )
         if finished:
             show_outcome(row, outcome, now)
         if not started:  # the lease lapsed: start the next one, or claim
-            return bool(finished), self.advance(None)[1]
+            return finished, self._start_next()
         next_row = leased.row
         next_row.status, next_row.started_at = TaskResultStatus.RUNNING, now
         next_row.worker_ids, next_row.run_after = worker_ids, leased.run_after
-        return bool(finished), next_row
+        return finished, next_row
 
     def _start_next(self) -> DBTaskResult | None:
         while self.leased:
@@ -171,6 +171,8 @@ class Claimer:
         return row
 
     def _claim_batch(self) -> DBTaskResult | None:
+        if connections[self._db].vendor == "postgresql":
+            return self._claim_batch_in_one_statement()
         rows = list(self.ready().select_for_update(skip_locked=True)[: self.batch_size])
         if not rows:
             return None
@@ -191,6 +193,26 @@ class Claimer:
                 run_after=lease_until
             )
             self.leased.extend(Leased(row, lease_until, row.run_after) for row in rest)
+        return first
+
+    def _claim_batch_in_one_statement(self) -> DBTaskResult | None:
+        now = timezone.now()
+        lease_until = now + timedelta(seconds=LEASE_SECONDS)
+        claimed = claim_batch(
+            self._db,
+            alias=self.alias,
+            queue_names=self.queue_names,
+            limit=self.batch_size,
+            worker_id=self.worker_id,
+            now=now,
+            lease_until=lease_until,
+        )
+        if not claimed:
+            return None
+        (first, _), rest = claimed[0], claimed[1:]
+        for row, run_after in rest:
+            row.run_after = run_after  # as it was: the lease is in `Leased`
+            self.leased.append(Leased(row, lease_until, run_after))
         return first
 
     def release(self) -> int:
@@ -216,20 +238,3 @@ class Claimer:
                 ).update(run_after=run_after)
         self.leased.clear()
         return released
-
-
-#: The success of the job just run and the start of a leased one: two guarded
-#: UPDATEs (the same as `record_outcome`'s and `_start_leased`'s), one trip.
-_SUCCEED_AND_START = """
-WITH finished AS (
-    UPDATE {table} SET status = %s, finished_at = %s, return_value = %s,
-        exception_class_path = '', traceback = ''
-    WHERE id = %s AND status = %s AND started_at = %s
-    RETURNING 1
-), started AS (
-    UPDATE {table} SET status = %s, started_at = %s, worker_ids = %s, run_after = %s
-    WHERE id = %s AND status = %s AND run_after = %s
-    RETURNING 1
-)
-SELECT (SELECT count(*) FROM finished), (SELECT count(*) FROM started)
-"""

@@ -34,8 +34,7 @@ from core.fusion.wakeup import Waker, waker_for
 
 logger = logging.getLogger(__name__)
 
-#: How often a busy worker drops expired or broken database connections
-#: (an idle one does it before each wait).
+#: How often a worker drops expired or broken database connections.
 CONNECTION_CHECK_SECONDS = 1.0
 
 
@@ -103,15 +102,13 @@ class FusionDatabaseWorker(Worker):
         finished: tuple[DBTaskResult, Outcome] | None = None
         checked = 0.0
         while True:
-            # Like Django per request, but not per job: with conn_health_checks
+            # Like Django per request, but not per job, nor right after a
+            # wake-up (that would delay the pickup): with conn_health_checks
             # each check costs a query, and on SQLite (CONN_MAX_AGE 0) a
             # reconnect. After a failed job (it may have broken the
             # connection) and at least every CONNECTION_CHECK_SECONDS.
-            if (
-                finished is None
-                or not finished[1].succeeded
-                or (time.monotonic() - checked >= CONNECTION_CHECK_SECONDS)
-            ):
+            failed = finished is not None and not finished[1].succeeded
+            if failed or time.monotonic() - checked >= CONNECTION_CHECK_SECONDS:
                 close_old_connections()
                 checked = time.monotonic()
             more = self.running and (

@@ -1,7 +1,8 @@
 """Waking idle database workers: LISTEN/NOTIFY on PostgreSQL, a poll elsewhere.
 
-Enqueueing a job that is due now sends `NOTIFY` on the backend's channel
-(`notify_job_ready`), in the enqueuing transaction: PostgreSQL delivers it
+Inserting a job that is due now sends `NOTIFY` on the backend's channel
+(`channel_for`, payload: the queue name) from a trigger on the jobs table
+(migration core 0023), in the inserting transaction: PostgreSQL delivers it
 only when that transaction commits, so a rolled-back enqueue wakes nobody,
 and identical notifications of one transaction arrive once.
 
@@ -12,7 +13,7 @@ which stays the fallback (deferred jobs and retries become due without a
 notification; a notification sent while the listening connection was down
 is lost). Notifications that arrive while the worker is busy wait in that
 connection and make the next `wait` return at once: none is missed between
-an empty claim and the wait. On SQLite (no LISTEN) `Waker` just sleeps.
+an empty claim and the wait. On SQLite (no NOTIFY) `Waker` just sleeps.
 """
 
 import logging
@@ -31,19 +32,9 @@ RECONNECT_PAUSE_SECONDS = 5.0
 
 
 def channel_for(alias: str) -> str:
-    """The NOTIFY channel of the backend `alias`, e.g. "fusion.default"
-    (PostgreSQL truncates identifiers at 63 bytes; aliases are short)."""
+    """The NOTIFY channel of the backend `alias`, e.g. "fusion.default"; the
+    trigger of migration core 0023 builds the same name."""
     return f"fusion.{alias}"[:63]
-
-
-def notify_job_ready(alias: str, queue_name: str, using: str) -> None:
-    """Wake workers of `alias` for a job on `queue_name`; call it in the
-    transaction that inserts the job (PostgreSQL only; elsewhere nothing)."""
-    connection = connections[using]
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_notify(%s, %s)", [channel_for(alias), queue_name])
 
 
 class Waker:
