@@ -92,6 +92,7 @@ class FusionDatabaseWorker(Worker):
         )
         self.running_task = True  # busy: a stop signal waits for the loop
         try:
+            waker.listen()
             self._loop(waker)
         finally:
             self.running_task = True

@@ -40,6 +40,11 @@ def channel_for(alias: str) -> str:
 class Waker:
     """What an idle worker waits on: here, the poll interval alone."""
 
+    def listen(self) -> bool:
+        """Start listening before the first claim (so no wake-up is missed
+        after it); True if notifications will wake `wait`."""
+        return False
+
     def wait(self, timeout: float) -> bool:
         """Block up to `timeout` seconds; True if woken by a notification."""
         if timeout > 0:
@@ -62,6 +67,11 @@ class ListeningWaker(Waker):
         self.queue_names = queue_names
         self._connection: psycopg.Connection[Any] | None = None
         self._retry_at = 0.0
+
+    def listen(self) -> bool:
+        """See `Waker.listen`: False while the connection cannot be opened
+        (the worker then polls, and `wait` tries again later)."""
+        return self._connect() is not None
 
     def _connect(self) -> psycopg.Connection[Any] | None:
         if self._connection is not None and not self._connection.closed:

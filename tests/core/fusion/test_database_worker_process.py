@@ -1,6 +1,7 @@
 """The database engine with real `manage.py fusion_worker` processes: a job
-whose worker is SIGKILLed mid-run runs again, and a job that ignores its
-time limit gets its worker replaced and is recovered."""
+whose worker is SIGKILLed mid-run runs again, a job that ignores its time
+limit gets its worker replaced and is recovered, and two workers claiming in
+batches run each job exactly once."""
 
 from collections.abc import Callable, Iterator
 
@@ -83,3 +84,18 @@ def test_a_job_ignoring_its_time_limit_gets_its_worker_replaced(start_worker, jo
     )
     assert worker.process.poll() is None
     assert jobs.lines(job_file)[-1] == f"after {worker.pid}"
+
+
+def test_two_workers_claiming_in_batches_run_each_job_exactly_once(
+    start_worker, job_file
+):
+    workers = (start_worker(), start_worker())
+    results = [jobs.record.enqueue(job_file, f"job-{n}") for n in range(60)]
+
+    def all_done() -> bool:
+        return all(status_of(r) == TaskResultStatus.SUCCESSFUL for r in results)
+
+    wait_for(all_done, "both workers to run every job", workers=workers)
+    tokens = [line.split()[0] for line in jobs.lines(job_file)]
+    assert sorted(tokens) == sorted(f"job-{n}" for n in range(60))
+    assert all(result.attempts == 1 for result in results)
