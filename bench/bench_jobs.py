@@ -1,12 +1,15 @@
-"""Jobs through Fusion: the embedded database engine against the broker engine.
+"""Jobs through Fusion: the database engine, the broker engine, and Procrastinate.
 
-Run: `.venv/bin/python -m bench.bench_jobs [--jobs 1000 --rounds 3 --workers 2]`
-(against DATABASE_URL, by default the machine's PostgreSQL, and RabbitMQ at
-FUSION_BROKER_URL, by default amqp://guest:guest@127.0.0.1:5672//).
+Run: `.venv/bin/python -m bench.bench_jobs [--jobs 1000 --rounds 3 --workers 2
+--engines database,celery,procrastinate]` (against DATABASE_URL, by default
+the machine's PostgreSQL, and RabbitMQ at FUSION_BROKER_URL, by default
+amqp://guest:guest@127.0.0.1:5672//).
 
 For each engine, `--workers` real worker processes (`manage.py fusion_worker`
-for the database engine, `celery worker --pool=solo` for the broker engine)
-run a job that does nothing, so what is measured is Fusion and its engine:
+for the database engine, `celery worker --pool=solo` for the broker engine,
+`procrastinate worker --concurrency=1` for the peer, see
+procrastinate_peer.py) run a job that does nothing, so what is measured is
+the queue itself:
 
 - throughput: with the workers paused (SIGSTOP), `--jobs` jobs are enqueued
   (the enqueuer's cost per job is timed); then the workers resume (SIGCONT)
@@ -15,10 +18,12 @@ run a job that does nothing, so what is measured is Fusion and its engine:
 - latency: `--latency-jobs` jobs enqueued at `--rate` per second (below
   capacity), enqueue-to-start p50 and p99 (enqueued_at -> started_at).
 
-Engines alternate round after round, so a noisy neighbour slows both; the
-medians over rounds and the broker/embedded ratios are printed. The database
-engine's latency is bounded below by its idle poll interval
-(FUSION_POLL_INTERVAL_SECONDS, default 1 s), the broker's by a delivery.
+Engines alternate round after round, so a noisy neighbour slows all; the
+medians over rounds, issue 17's targets (met or not) and the ratios of the
+database engine to Procrastinate (the peer doing the same work on the same
+PostgreSQL) and of Celery to the database engine are printed. On PostgreSQL
+the database engine's workers are woken by NOTIFY; elsewhere its latency is
+bounded by its idle poll (FUSION_POLL_INTERVAL_SECONDS, default 1 s).
 """
 
 import argparse
