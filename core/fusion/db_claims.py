@@ -12,16 +12,15 @@ A worker claims up to `claim_batch_size` due rows in one transaction
   stopped, or its current job ran long) makes the row due again for any
   worker: no recovery round, no attempt charged, nothing run twice.
 
-`Claimer.advance()` does, in one transaction, what lies between two jobs:
-record the outcome of the job just run and start the next one, from the
-leased rows or by claiming a new batch. So a job costs one commit, and the
-claim SELECT is shared by a batch. On PostgreSQL the common case (a success,
-then a leased row) is one statement, two UPDATEs in a CTE: one round trip.
-`started_at` is when the job really started, so the enqueue-to-start
-latency it shows is true.
+`Claimer.advance()` does what lies between two jobs: record the outcome of
+the job just run and start the next one, from the leased rows or by
+claiming a new batch. On PostgreSQL each is one statement
+(db_claims_pg.py): the common case, a success then a leased row, is one
+round trip and one commit for both. Elsewhere (SQLite) both go in one
+transaction. `started_at` is when the job really started, so time limits,
+recovery and the enqueue-to-start latency it shows are unchanged.
 """
 
-import logging
 import time
 from collections import deque
 from collections.abc import Callable
@@ -38,8 +37,6 @@ from django_tasks_db.utils import exclusive_transaction, is_locked_database_exce
 from core.fusion.db_backend import show_outcome
 from core.fusion.db_claims_pg import claim_batch, succeed_and_start
 from core.fusion.execution import Outcome
-
-logger = logging.getLogger(__name__)
 
 #: How long a claimed but not yet started row stays reserved to its worker.
 #: Long enough for a batch of quick jobs; short, so that behind one slow job
