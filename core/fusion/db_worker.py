@@ -87,8 +87,13 @@ class FusionDatabaseWorker(Worker):
         )
         if self.startup_delay and self.interval:
             time.sleep(random.random())  # noqa: S311 - spread a thundering herd
-        waker = waker_for(
-            self.backend.alias, router.db_for_write(DBTaskResult), self.queue_names
+        # A batch run exits instead of waiting: it needs no listener.
+        waker = (
+            Waker()
+            if self.batch
+            else waker_for(
+                self.backend.alias, router.db_for_write(DBTaskResult), self.queue_names
+            )
         )
         self.running_task = True  # busy: a stop signal waits for the loop
         try:
