@@ -64,12 +64,15 @@ def build_tasks() -> dict[str, dict[str, Any]]:
     FUSION_BROKER_URL); unset, it is celery exactly when FUSION_BROKER_URL
     is set. FUSION_QUEUES lists the queue names jobs may use;
     FUSION_QUEUE_PREFIX prefixes broker queue names; FUSION_*_SECONDS tune
-    recovery and timing (see core.utils.fusion.options.EngineOptions).
+    recovery and timing, FUSION_CLAIM_BATCH_SIZE the database worker's batch
+    claims (see core.utils.fusion.options.EngineOptions).
     """
     broker_url = env_str("FUSION_BROKER_URL", "")
     options: dict[str, Any] = {
         option: _env_seconds(name) for name, option in _FUSION_SECONDS.items()
     }
+    if env_str("FUSION_CLAIM_BATCH_SIZE", ""):
+        options["claim_batch_size"] = env_int("FUSION_CLAIM_BATCH_SIZE", 10)
     return fusion_tasks_setting(
         env_str("FUSION_ENGINE", "celery" if broker_url else "database"),
         queues=env_list("FUSION_QUEUES", ["default"]),
