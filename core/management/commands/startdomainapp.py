@@ -13,10 +13,11 @@ app in the project's conventions, from core/management/templates/domainapp
 docs/domain-apps.md walks through what to change next.
 """
 
+from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import CommandError, CommandParser
+from django.core.management.base import CommandError
 from django.core.management.templates import TemplateCommand
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "domainapp"
@@ -30,7 +31,7 @@ class Command(TemplateCommand):
     )
     missing_args_message = "Give the app's name, e.g. `startdomainapp samples`."
 
-    def add_arguments(self, parser: CommandParser) -> None:
+    def add_arguments(self, parser: ArgumentParser) -> None:
         """Django's startapp arguments, and --model."""
         super().add_arguments(parser)
         parser.add_argument(
@@ -39,7 +40,9 @@ class Command(TemplateCommand):
             "without a final s: samples -> Sample).",
         )
 
-    def handle(self, **options: Any) -> None:
+    # Django's own startapp overrides handle() the same way: the command line
+    # gives the name and directory as options, not positionally.
+    def handle(self, **options: Any) -> None:  # type: ignore[override]
         """Render the template for the app `name` and say what comes next."""
         name, target = options.pop("name"), options.pop("directory")
         model = options.pop("model") or model_name_for(name)
