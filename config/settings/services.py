@@ -53,6 +53,7 @@ _FUSION_SECONDS = {
     "FUSION_RESULT_RETENTION_SECONDS": "result_retention_seconds",
     "FUSION_PUBLISH_TIMEOUT_SECONDS": "publish_timeout_seconds",
     "FUSION_RELAY_GRACE_SECONDS": "relay_grace_seconds",
+    "FUSION_REPUBLISH_AFTER_SECONDS": "republish_after_seconds",
 }
 
 

@@ -256,6 +256,22 @@ class FusionCeleryBackend(FusionEngine, BaseTaskBackend):
             FusionJob.objects.filter(pk__in=published).update(published_at=now)
         return len(published)
 
+    def republish_stranded(self) -> int:
+        """See `FusionEngine.republish_stranded`: READY jobs published and
+        due more than `republish_after_seconds` ago. A broker that lost its
+        messages (wiped, replaced by an empty node) leaves them waiting for
+        good otherwise; when the message was only slow, the second copy
+        finds the job taken or done and is dropped (`forget_publications`)."""
+        cutoff = timezone.now() - timedelta(
+            seconds=self.fusion_options.republish_after_seconds
+        )
+        return FusionJob.objects.filter(
+            backend_name=self.alias,
+            status=_READY,
+            published_at__lt=cutoff,
+            run_after__lt=cutoff,
+        ).update(published_at=None)
+
     def forget_publications(self) -> int:
         """See `FusionEngine.forget_publications`. Harmless when the messages
         were not lost after all: a worker claims a job only while it is READY

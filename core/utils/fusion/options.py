@@ -28,7 +28,10 @@ class EngineOptions:
       queue name to make the broker queue), `publish_timeout_seconds`,
       `relay_grace_seconds` (how long the relay leaves a just-committed job to
       the process that enqueued it), `publish_pause_seconds` (after a failed
-      publish, enqueuers leave publishing to the relay for this long).
+      publish, enqueuers leave publishing to the relay for this long),
+      `republish_after_seconds` (a job published but still waiting this long
+      after it was due is published again: its message may be lost with a
+      wiped broker; a duplicate is dropped, since a job is claimed once).
     """
 
     recovery_grace_seconds: float = 30.0
@@ -42,6 +45,7 @@ class EngineOptions:
     publish_timeout_seconds: float = 3.0
     relay_grace_seconds: float = 5.0
     publish_pause_seconds: float = 5.0
+    republish_after_seconds: float = 600.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.claim_batch_size, int) or self.claim_batch_size < 1:
