@@ -6,7 +6,10 @@ with the start of the next one, one commit per job (`db_claims.py`); an idle
 worker is woken by LISTEN/NOTIFY on PostgreSQL, or polls (`wakeup.py`).
 Each job runs with its time limit; a failure is recorded as a retry or a
 dead letter instead of a plain failure. A maintenance thread recovers jobs
-of dead workers. If a job swallows its
+of dead workers. When the database stops answering (a restart, a failover),
+the worker waits and tries again, longer each time, and records the job it
+had finished once it can: it never exits on a connection error. If a job
+swallows its
 time limit and keeps running, the hard limit replaces this process with a
 fresh copy of itself (same pid, so whatever supervises it sees no change);
 the abandoned job is then recovered like any job of a dead worker.
@@ -21,7 +24,13 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import SuspiciousOperation
-from django.db import close_old_connections, router
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connections,
+    router,
+)
 from django.tasks.signals import task_finished, task_started
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
@@ -36,6 +45,10 @@ logger = logging.getLogger(__name__)
 
 #: How often a worker drops expired or broken database connections.
 CONNECTION_CHECK_SECONDS = 1.0
+#: While the database cannot be reached, the worker waits this long before
+#: trying again, doubling from the first to the last: it rides out an outage
+#: (a restart, a failover) instead of exiting with its jobs unrecorded.
+OUTAGE_RETRY_SECONDS = (0.5, 10.0)
 
 
 def replace_process() -> None:
@@ -101,7 +114,13 @@ class FusionDatabaseWorker(Worker):
             self._loop(waker)
         finally:
             self.running_task = True
-            self.claimer.release()
+            try:
+                self.claimer.release()
+            except (OperationalError, InterfaceError):
+                logger.warning(
+                    "leased jobs not given back (the database is "
+                    "unavailable); their leases lapse by themselves"
+                )
             waker.close()
 
     def _loop(self, waker: Waker) -> None:
@@ -120,7 +139,16 @@ class FusionDatabaseWorker(Worker):
             more = self.running and (
                 self.max_tasks is None or self._run_tasks < self.max_tasks
             )
-            recorded, row = self.claimer.advance(finished, start=more)
+            try:
+                recorded, row = self.claimer.advance(finished, start=more)
+            except (OperationalError, InterfaceError) as exc:
+                if finished is None and not more:
+                    return  # stopping, with nothing left to record
+                # The job that just ran (if any) is kept, and its outcome
+                # recorded once the database answers: run once, not twice.
+                self._wait_out_outage(exc)
+                continue
+            self.outage_retries = 0
             if finished is not None:
                 self._after_record(*finished, recorded=bool(recorded))
             finished = None
@@ -135,6 +163,27 @@ class FusionDatabaseWorker(Worker):
                 waker.wait(self.interval)
             finally:
                 self.running_task = True
+
+    #: Tries since the database last answered (0 while it answers).
+    outage_retries = 0
+
+    def _wait_out_outage(self, error: Exception) -> None:
+        """The database did not answer: drop the broken connections and wait
+        before trying again, longer each time (OUTAGE_RETRY_SECONDS)."""
+        first, last = OUTAGE_RETRY_SECONDS
+        delay = min(last, first * 2**self.outage_retries)
+        self.outage_retries += 1
+        logger.warning(
+            "The database is unavailable (%s: %s); worker %s tries again in "
+            "%.1f s (try %d)",
+            type(error).__name__,
+            str(error).strip().splitlines()[0] if str(error).strip() else "",
+            self.worker_id,
+            delay,
+            self.outage_retries,
+        )
+        connections.close_all()
+        time.sleep(delay)
 
     def _run(self, row: DBTaskResult) -> Outcome:
         """Run one started job (its outcome is recorded by the next advance)."""
