@@ -102,13 +102,9 @@ class LabTranslation(LabScopedMixin, BaseModel):
         return f"{self.key} ({self.language})"
 
     def validate(self, *args: Any, **kwargs: Any) -> None:
-        """Base checks, then: the text is not blank and keeps the default
-        text's placeholders."""
+        """Base checks (a blank text is a missing mandatory value), then:
+        the text keeps the default text's placeholders."""
         super().validate(*args, **kwargs)
-        if not self.text.strip():
-            raise ValidationError(
-                {"text": "Enter the lab's wording; it is blank."}, code="blank"
-            )
         expected = default_placeholders(self.key)
         found = set(PLACEHOLDER.findall(self.text))
         if found != expected:

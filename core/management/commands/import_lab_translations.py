@@ -131,14 +131,18 @@ def _check(
 
 
 def _problems(row: LabTranslation) -> list[str]:
-    """The model's own validation errors for `row`, as "field: message"."""
+    """The model's validation errors for `row`, as "field: message"; but
+    that the lab already has this key and language, which the import
+    updates rather than duplicates."""
     try:
-        row.validate(created=True, update_fields=None)
+        row.full_validate(created=True, update_fields=None)
     except ValidationError as exc:
         return [
             f"{field}: {message}"
-            for field, messages in exc.message_dict.items()
-            for message in messages
+            for field, errors in exc.error_dict.items()
+            for error in errors
+            if error.code not in ("unique", "unique_together")
+            for message in error.messages
         ]
     return []
 

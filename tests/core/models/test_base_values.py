@@ -49,23 +49,23 @@ def test_validate_reports_mandatory_and_field_rule_errors_together():
     assert "at most 50 characters" in errors["name"][0]
 
 
-def test_an_update_checks_the_values_it_changes_not_the_rows_old_ones():
-    """A rule tightened after a row was written (here: a stored name longer
-    than max_length, written around save) must not block an unrelated edit,
-    and a changed value is still checked."""
-    instrument = Instrument(name="Analyser", serial="SN-1")
-    instrument.save()
-    Instrument.objects.filter(pk=instrument.pk).update_without_hooks(name="x" * 60)
-    loaded = Instrument.objects.get(pk=instrument.pk)
+def test_an_update_checks_the_values_it_changes_not_the_rows_old_ones(labs):
+    """A rule tightened after a row was written (here: a sex code no longer
+    among the choices, written around save) must not block an unrelated
+    edit, and a changed value is still checked."""
+    patient = Patient(lab=labs["north"], first_name="Asha", sex="F")
+    patient.save()
+    Patient.objects.filter(pk=patient.pk).update_without_hooks(sex="X")
+    loaded = Patient.objects.get(pk=patient.pk)
 
-    loaded.channels = 4
+    loaded.first_name = "Asha Rani"
     loaded.save()
-    loaded.serial = "y" * 21
+    loaded.last_name = "y" * 101
     with pytest.raises(ValidationError) as excinfo:
         loaded.save()
 
-    assert list(excinfo.value.message_dict) == ["serial"]
-    assert Instrument.objects.get(pk=instrument.pk).channels == 4
+    assert list(excinfo.value.message_dict) == ["last_name"]
+    assert Patient.objects.get(pk=patient.pk).first_name == "Asha Rani"
 
 
 def test_set_values_converts_each_value_with_its_field():

@@ -45,7 +45,7 @@ def test_an_override_is_saved_trimmed_and_logged_with_its_lab(labs):
         ({"key": "report.nope"}, "key", "Choose one of: message.critical_value"),
         ({"language": "fr"}, "language", "Choose one of: en, ar, hi"),
         ({"text": ""}, "text", "This field is required."),
-        ({"text": "   "}, "text", "it is blank"),
+        ({"text": "   "}, "text", "This field is required."),  # whitespace is no text
         ({"text": "x" * 1001}, "text", "at most 1000 characters"),
         ({"key": "report.page_of", "text": "पृष्ठ %(page)s"}, "text", "%(pages)s"),
         ({"text": "रिपोर्ट %(page)s"}, "text", "exactly these placeholders: none"),

@@ -115,7 +115,7 @@ def test_a_file_with_bad_rows_imports_nothing_and_names_every_bad_row(labs, tmp_
     assert "key: Value 'report.nope' is not a valid choice" in problems[0]
     assert "language: Value 'fr' is not a valid choice" in problems[1]
     assert "Choose one of: en, ar, hi" in problems[1]
-    assert "text: Enter the lab's wording; it is blank." in problems[2]
+    assert "text: This field is required." in problems[2]
     assert "%(page)s, %(pages)s" in problems[3]
     assert "report.title in ar is already on row 2" in problems[4]
     assert "2 values; expected 3" in problems[5]
