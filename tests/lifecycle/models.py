@@ -7,6 +7,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import connection, models
 
 from core.models import BaseModel, CacheType, LabScopedMixin
@@ -124,3 +125,26 @@ class Tube(LabScopedMixin, BaseModel):
         hook = getattr(self, "before_write", None)
         if hook is not None:
             hook(self)
+
+
+class GuardedInstrument(Instrument):
+    """An Instrument whose `before_save` refuses the name "Refused" with
+    errors on `name`, on `channels` and on the whole record: a rule only
+    the save can check (it runs after `validate()`), as a hook's rule or a
+    lost race is. The admin test shows these on the form."""
+
+    REFUSED_NAME = "Refused"
+
+    class Meta:
+        proxy = True
+
+    def before_save(self, *args: Any, **kwargs: Any) -> None:
+        super().before_save(*args, **kwargs)
+        if self.name == self.REFUSED_NAME:
+            raise ValidationError(
+                {
+                    "name": "This name is taken by a retired analyser.",
+                    "channels": "Channels cannot be set while the name is refused.",
+                    NON_FIELD_ERRORS: "The analyser is being calibrated.",
+                }
+            )
