@@ -100,9 +100,9 @@ class PdfDetail:
 
 #: What a released edition whose PDF is not stored yet shows.
 WAITING_TEXT = (
-    "PDF waiting for the job worker: the report is released, and its PDF is "
-    "made, stored and sent once the job worker runs its release job "
-    "(scripts/run.sh starts a worker with the server)."
+    "The report is released; its PDF is made, stored and sent once the job "
+    "worker runs its release job (scripts/run.sh starts a worker with the "
+    "server)."
 )
 
 
