@@ -131,15 +131,23 @@ class GuardedInstrument(Instrument):
     """An Instrument whose `before_save` refuses the name "Refused" with
     errors on `name`, on `channels` and on the whole record: a rule only
     the save can check (it runs after `validate()`), as a hook's rule or a
-    lost race is. The admin test shows these on the form."""
+    lost race is. The admin test shows these on the form. Its
+    `before_delete` refuses to delete the serial "LOCKED", as a model rule
+    the admin does not know of in advance."""
 
     REFUSED_NAME = "Refused"
+    LOCKED_SERIAL = "LOCKED"
+    #: Saving this name changes the row behind the save's back first, as
+    #: another person's edit landing between the form's check and the write.
+    RACED_NAME = "Raced"
 
     class Meta:
         proxy = True
 
     def before_save(self, *args: Any, **kwargs: Any) -> None:
         super().before_save(*args, **kwargs)
+        if self.name == self.RACED_NAME:
+            type(self).objects.filter(pk=self.pk).update_without_hooks(serial="X")
         if self.name == self.REFUSED_NAME:
             raise ValidationError(
                 {
@@ -148,3 +156,8 @@ class GuardedInstrument(Instrument):
                     NON_FIELD_ERRORS: "The analyser is being calibrated.",
                 }
             )
+
+    def before_delete(self, *args: Any, **kwargs: Any) -> None:
+        super().before_delete(*args, **kwargs)
+        if self.serial == self.LOCKED_SERIAL:
+            raise ValidationError("The analyser is locked; unlock it first.")

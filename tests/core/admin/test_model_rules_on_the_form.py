@@ -102,3 +102,35 @@ def test_a_model_that_never_needs_a_reason_has_no_reason_field(
 
     assert page.status_code == 200
     assert "change_reason" not in page.context["adminform"].form.fields
+
+
+def test_a_delete_the_model_refuses_is_a_message_not_a_500(admin_client):
+    locked = GuardedInstrument(name="Cobas", serial=GuardedInstrument.LOCKED_SERIAL)
+    locked.save()
+
+    response = admin_client.post(
+        reverse("guarded:lifecycle_tests_guardedinstrument_delete", args=[locked.pk]),
+        {"post": "yes"},
+        follow=True,
+    )
+
+    assert response.redirect_chain[-1][0] == change_url(locked)
+    assert (
+        f"{locked} was not deleted: The analyser is locked; unlock it first."
+        in response.content.decode()
+    )
+    assert GuardedInstrument.objects.filter(pk=locked.pk).exists()
+
+
+def test_an_edit_landing_between_the_check_and_the_write_is_a_form_error(
+    admin_client, instrument
+):
+    response = admin_client.post(
+        change_url(instrument), form_data(instrument, name=GuardedInstrument.RACED_NAME)
+    )
+
+    assert response.status_code == 200
+    [error] = response.context["adminform"].form.non_field_errors()
+    assert "was changed by someone else since you loaded it" in error
+    instrument.refresh_from_db()
+    assert instrument.name == "Sysmex XN"
