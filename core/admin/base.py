@@ -26,6 +26,7 @@ from django.contrib.admin.actions import delete_selected
 from django.contrib.admin.options import ActionLocation
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
+from django.db import router, transaction
 from django.db.models import ProtectedError, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -161,7 +162,7 @@ def checked_delete_selected(
             if (refusal := model_admin.deletion_refusal(request, obj)) is not None
         ]
         if not refusals:
-            return delete_selected(modeladmin, request, queryset)
+            return delete_refused_as_message(modeladmin, request, queryset)
         for refusal in refusals:
             model_admin.message_user(request, refusal, messages.ERROR)
         model_admin.message_user(request, "Nothing was deleted.", messages.WARNING)
@@ -169,6 +170,23 @@ def checked_delete_selected(
 
     action.allowed_permissions = ("delete",)  # type: ignore[attr-defined]
     return action
+
+
+def delete_refused_as_message(
+    modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any]
+) -> Any:
+    """Django's "Delete selected" in one transaction: a row the model
+    refuses to delete (a rule in `before_delete`, rows still referring to
+    it, a concurrent edit) leaves every row and Django's own log as they
+    were, and is a message, never a 500."""
+    try:
+        with transaction.atomic(using=router.db_for_write(queryset.model)):
+            return delete_selected(modeladmin, request, queryset)
+    except (ValidationError, ProtectedError, VersionConflict) as refused:
+        modeladmin.message_user(
+            request, f"Nothing was deleted: {plain_refusal(refused)}", messages.ERROR
+        )
+        return None
 
 
 def as_validation_error(error: Exception) -> ValidationError:

@@ -134,3 +134,27 @@ def test_an_edit_landing_between_the_check_and_the_write_is_a_form_error(
     assert "was changed by someone else since you loaded it" in error
     instrument.refresh_from_db()
     assert instrument.name == "Sysmex XN"
+
+
+def test_delete_selected_that_the_model_refuses_deletes_nothing(admin_client):
+    free = GuardedInstrument(name="Sysmex", serial="XN-1")
+    free.save()
+    locked = GuardedInstrument(name="Cobas", serial=GuardedInstrument.LOCKED_SERIAL)
+    locked.save()
+
+    response = admin_client.post(
+        reverse("guarded:lifecycle_tests_guardedinstrument_changelist"),
+        {
+            "action": "delete_selected",
+            "_selected_action": [free.pk, locked.pk],
+            "post": "yes",
+        },
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert (
+        "Nothing was deleted: The analyser is locked; unlock it first."
+        in response.content.decode()
+    )
+    assert GuardedInstrument.objects.count() == 2
