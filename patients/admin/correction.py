@@ -1,5 +1,6 @@
 """The reports admin's "Correct…" action: a page asking why, then
-`correct_report` for each selected released report.
+`correct_report` for each selected released report. Offered on the list
+and on a report's change page; the page posts back to where it came from.
 
 Invariants:
 
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 from django import forms
 from django.contrib import messages
 from django.contrib.admin import helpers
+from django.contrib.admin.options import ActionLocation
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
@@ -33,6 +35,9 @@ if TYPE_CHECKING:
 
 #: The name of the confirming button (the list's first post has none).
 APPLY = "apply"
+#: The action's field as the change page's action form names it (Django
+#: prefixes it with the location); the list's is plain "action".
+CHANGE_FORM_ACTION_FIELD = f"{ActionLocation.CHANGE_FORM.value}-action"
 
 
 class CorrectionForm(forms.Form):
@@ -64,6 +69,10 @@ def correct_reports(
         "reports": list(queryset.order_by("id")),
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         "apply_name": APPLY,
+        # Posted back to where it came from, the list or the change page.
+        "action_field": CHANGE_FORM_ACTION_FIELD
+        if CHANGE_FORM_ACTION_FIELD in request.POST
+        else "action",
     }
     request.current_app = model_admin.admin_site.name
     return TemplateResponse(request, "admin/patients/report/correct.html", context)

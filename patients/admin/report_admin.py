@@ -2,7 +2,8 @@
 
 A report's status changes only through the app's atomic actions
 (patients/actions.py): the "Verify", "Release" and "Correct…" admin actions
-call them, one report at a time. A released report is edited only with a
+call them, one report at a time ("Correct…" is also offered on a report's
+change page). A released report is edited only with a
 reason (BaseModelAdmin's reason field), is never deleted (it stays on record;
 a correction replaces it), and its Timeline page (`<id>/timeline/`) shows
 what happened to it and its editions on its lab's clock, with their stored
@@ -14,6 +15,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import ActionLocation
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
@@ -134,7 +136,11 @@ class ReportAdmin(BaseModelAdmin):
         queues the PDF, Pusher, webhook and Slack steps after commit)."""
         self._change_each(request, queryset, release_report, "released")
 
-    @admin.action(description="Correct…", permissions=["change"])
+    @admin.action(
+        description="Correct…",
+        permissions=["change"],
+        location=[ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM],
+    )
     def correct_reports(
         self, request: HttpRequest, queryset: QuerySet[Report]
     ) -> HttpResponse | None:

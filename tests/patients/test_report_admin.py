@@ -252,3 +252,29 @@ def test_the_site_names_the_product(admin_client):
     html = page.content.decode()
     assert "LIS administration" in html
     assert "Django administration" not in html
+
+
+def test_correct_is_offered_on_a_released_reports_own_page(admin_client, released):
+    page = admin_client.get(change_url(released)).content.decode()
+    asked = admin_client.post(
+        change_url(released),
+        {"CHANGE_FORM-action": "correct_reports", "_selected_action": [released.pk]},
+    )
+    done = admin_client.post(
+        change_url(released),
+        {
+            "CHANGE_FORM-action": "correct_reports",
+            "_selected_action": [released.pk],
+            "apply": "Correct",
+            "reason": "Haemoglobin re-run",
+        },
+    )
+
+    assert '<option value="correct_reports">Correct…</option>' in page
+    assert 'name="CHANGE_FORM-action" value="correct_reports"' in (
+        asked.content.decode()
+    )
+    assert done.status_code == 302
+    released.refresh_from_db()
+    assert released.status == Report.Status.CORRECTED
+    assert Report.objects.get(previous=released).edition == 2
