@@ -4,6 +4,8 @@ rule with a server error.
 - Its form (core/admin/forms.py) checks the version the user loaded, runs
   the model's `validate()` and, for a model that can require one, asks for
   the reason of a change, which is passed to `save(reason=...)`.
+- Its add and change pages read on the record's lab's clock: dates shown,
+  and dates typed, are in the lab's time zone.
 - A `ValidationError` (or a version conflict) raised by `save()` itself,
   after the form was valid (a hook's rule, a race), is shown on the same
   form, as the form's own errors are; nothing is written.
@@ -20,6 +22,7 @@ rule with a server error.
 import dataclasses
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected
@@ -32,7 +35,9 @@ from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 
+from core.admin.change_display import record_zone
 from core.admin.forms import (
     BaseModelForm,
     may_require_reason,
@@ -82,16 +87,33 @@ class BaseModelAdmin(admin.ModelAdmin):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        """Django's add/change page; when save() refuses the valid form's
-        data (its transaction is rolled back), the same page is shown again
-        from the posted data with the refusal as the form's errors."""
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except (ValidationError, VersionConflict) as refused:
-            if request.method != "POST" or hasattr(request, _REFUSED_ATTRIBUTE):
-                raise
-            setattr(request, _REFUSED_ATTRIBUTE, as_validation_error(refused))
-            return super().changeform_view(request, object_id, form_url, extra_context)
+        """Django's add/change page, on the record's lab's clock (its dates
+        shown, and typed ones read, in the lab's time zone; `page_zone`).
+        When save() refuses the valid form's data (its transaction is rolled
+        back), the same page is shown again from the posted data with the
+        refusal as the form's errors."""
+        with timezone.override(self.page_zone(request, object_id)):
+            try:
+                response = super().changeform_view(
+                    request, object_id, form_url, extra_context
+                )
+            except (ValidationError, VersionConflict) as refused:
+                if request.method != "POST" or hasattr(request, _REFUSED_ATTRIBUTE):
+                    raise
+                setattr(request, _REFUSED_ATTRIBUTE, as_validation_error(refused))
+                response = super().changeform_view(
+                    request, object_id, form_url, extra_context
+                )
+            # Rendered here, while the lab's zone is the current one.
+            if isinstance(response, TemplateResponse):
+                response.render()
+        return response
+
+    def page_zone(self, request: HttpRequest, object_id: str | None) -> ZoneInfo:
+        """The clock a record's page reads on: its lab's (`record_zone`);
+        for a new record, or none found, the reader's lab's, else UTC."""
+        obj = self.get_object(request, unquote(object_id)) if object_id else None
+        return record_zone(obj, request)
 
     # -- deleting ---------------------------------------------------------------
 

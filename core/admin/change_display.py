@@ -202,9 +202,9 @@ def display_value(value: Any) -> str:
     return text
 
 
-def record_zone(record: models.Model, request: HttpRequest) -> ZoneInfo:
-    """The clock a record's History is read on: its lab's (a lab's own for
-    a lab), else the reader's lab's, else UTC."""
+def record_zone(record: models.Model | None, request: HttpRequest) -> ZoneInfo:
+    """The clock a record is read on: its lab's (a lab's own for a lab),
+    else (no record, or a record of no lab) the reader's lab's, else UTC."""
     zone = getattr(record, "zone", None)
     if isinstance(zone, ZoneInfo):
         return zone

@@ -4,8 +4,11 @@ without one, kept in the History with one), "Correct…" asks why and issues
 a new edition, deleting says in plain words why it is refused, the Results
 box says what it holds, and the site names the product."""
 
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.urls import reverse
+from django.utils import formats, timezone
 
 from admin.account.models import Lab, User
 from patients.actions import release_report, verify_report
@@ -278,3 +281,22 @@ def test_correct_is_offered_on_a_released_reports_own_page(admin_client, release
     released.refresh_from_db()
     assert released.status == Report.Status.CORRECTED
     assert Report.objects.get(previous=released).edition == 2
+
+
+def test_the_change_page_reads_on_the_labs_clock(admin_client, labs):
+    kolkata = Lab(name="Kolkata Centre", time_zone="Asia/Kolkata", country="IN")
+    kolkata.save()
+    report = new_report(kolkata)
+    verify_report(report)
+    release_report(report)
+    with timezone.override(ZoneInfo("Asia/Kolkata")):
+        on_the_labs_clock = formats.localize(
+            timezone.template_localtime(report.released_at)
+        )
+    in_utc = formats.localize(timezone.template_localtime(report.released_at))
+
+    html = admin_client.get(change_url(report)).content.decode()
+
+    assert on_the_labs_clock != in_utc
+    assert on_the_labs_clock in html
+    assert in_utc not in html
