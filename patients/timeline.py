@@ -9,20 +9,32 @@ to it through `previous` (older) and `correction` (newer):
 - the webhook deliveries of the events about it (those naming it as their
   record: `report.created|updated|deleted` and `report.released`);
 - its stored PDFs (one per released edition, from `ReportRelease`), each
-  with a download link signed for PDF_LINK_EXPIRY_SECONDS.
+  with a download link signed for PDF_LINK_EXPIRY_SECONDS;
+- for a released edition whose PDF is not stored yet, a "PDF waiting for
+  the job worker" item at its release.
+
+Changes read as people read them (core/admin/change_display.py: choice
+labels, names of related rows among the reader's labs); the page shows
+times on the report's lab's clock (`report_zone`).
 
 Oldest first; items of the same moment come entries, then deliveries, then
 PDFs. Shown by the admin's Timeline page of a report (patients/admin.py).
 """
 
 import datetime as dt
-import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from core.activity_log.models import ActivityLog
+from core.admin.change_display import (
+    MAX_VALUE_CHARS,
+    ChangeReader,
+    FieldChange,
+    display_value,
+)
 from core.models.webhook import WebhookDelivery
 from core.utils.clients import get_client
 from patients.models import Report, ReportRelease
@@ -32,8 +44,6 @@ from patients.models import Report, ReportRelease
 PDF_LINK_EXPIRY_SECONDS = 15 * 60
 #: Entries read per query of the activity log (every page is read).
 ACTIVITY_PAGE_SIZE = 200
-#: Longest shown text of one old or new value (results lists get long).
-MAX_VALUE_CHARS = 200
 #: The activity the release pipeline writes once an edition's PDF is stored.
 PDF_STORED_ACTION = "pdf_stored"
 
@@ -44,18 +54,10 @@ class Kind(StrEnum):
     ACTIVITY = "activity"
     WEBHOOK = "webhook"
     PDF = "pdf"
+    PDF_WAITING = "pdf_waiting"
 
 
 _KIND_ORDER = {kind: index for index, kind in enumerate(Kind)}
-
-
-@dataclass(frozen=True)
-class FieldChange:
-    """One field's change in an activity entry, as text for people."""
-
-    field: str
-    old: str
-    new: str
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,21 @@ class PdfDetail:
     download_url: str
 
 
+#: What a released edition whose PDF is not stored yet shows.
+WAITING_TEXT = (
+    "The report is released; its PDF is made, stored and sent once the job "
+    "worker runs its release job (scripts/run.sh starts a worker with the "
+    "server)."
+)
+
+
+@dataclass(frozen=True)
+class PdfWaitingDetail:
+    """A released edition whose PDF the job worker has not made yet."""
+
+    text: str
+
+
 @dataclass(frozen=True)
 class TimelineItem:
     """One thing that happened to one edition of the report, at `at`."""
@@ -104,17 +121,22 @@ class TimelineItem:
     at: dt.datetime
     report_id: int
     edition: int
-    detail: ActivityDetail | DeliveryDetail | PdfDetail
+    detail: ActivityDetail | DeliveryDetail | PdfDetail | PdfWaitingDetail
     #: Breaks ties between items of one kind and moment (the row's id).
     sequence: int = 0
 
 
 def report_timeline(
-    report: Report, *, page_size: int = ACTIVITY_PAGE_SIZE
+    report: Report,
+    *,
+    lab_ids: Collection[int] | None = None,
+    page_size: int = ACTIVITY_PAGE_SIZE,
 ) -> list[TimelineItem]:
     """Everything that happened to `report` and its editions, oldest first
-    (see the module docstring). `page_size` is how many activity entries
-    each query reads.
+    (see the module docstring). `lab_ids` are the labs whose rows the
+    reader may see named in the changes (`core.admin.change_display
+    .reader_lab_ids`; None: every lab, for a caller that vouches for its
+    reader). `page_size` is how many activity entries each query reads.
 
     Example: `[TimelineItem(kind=Kind.ACTIVITY, at=..., report_id=7,
     edition=1, detail=ActivityDetail(action="create", ...)), ...,
@@ -122,14 +144,25 @@ def report_timeline(
     edition-1.pdf", download_url="/core/files/...", ...))]`.
     """
     editions = report_editions(report)
-    items: list[TimelineItem] = []
-    for edition in editions:
-        items.extend(activity_items(edition, page_size))
+    reader = ChangeReader(Report, lab_ids=lab_ids, zone=report_zone(report))
+    entries = [
+        (edition, entry)
+        for edition in editions
+        for entry in activity_entries(edition, page_size)
+    ]
+    items = activity_items(entries, reader)
     items.extend(delivery_items(editions))
     items.extend(pdf_items(editions))
+    items.extend(waiting_pdf_items(editions))
     return sorted(
         items, key=lambda item: (item.at, _KIND_ORDER[item.kind], item.sequence)
     )
+
+
+def report_zone(report: Report) -> ZoneInfo:
+    """The clock a report's timeline is read on: its lab's."""
+    zone: ZoneInfo = report.cached_lab.zone
+    return zone
 
 
 def report_editions(report: Report) -> list[Report]:
@@ -156,33 +189,64 @@ def report_editions(report: Report) -> list[Report]:
     return [*reversed(older), report, *newer]
 
 
-def activity_items(edition: Report, page_size: int) -> list[TimelineItem]:
+def activity_entries(edition: Report, page_size: int) -> list[ActivityLog]:
     """The edition's activity entries (every page), read in its lab."""
-    items: list[TimelineItem] = []
+    entries: list[ActivityLog] = []
     cursor: int | None = None
     while True:
         page = Report.get_activities(
             edition.pk, lab_id=edition.lab_id, limit=page_size, cursor=cursor
         )
-        items.extend(_activity_item(edition, entry) for entry in page.entries)
+        entries.extend(page.entries)
         if page.next_cursor is None:
-            return items
+            return entries
         cursor = page.next_cursor
 
 
-def _activity_item(edition: Report, entry: ActivityLog) -> TimelineItem:
-    changes = dict(entry.changes or {})
-    pdf: dict[str, Any] = {}
-    if entry.action == PDF_STORED_ACTION:
-        stored = changes.pop("pdf", None)
-        new = stored.get("new") if isinstance(stored, dict) else None
-        pdf = new if isinstance(new, dict) else {}
+def activity_items(
+    entries: Sequence[tuple[Report, ActivityLog]], reader: ChangeReader
+) -> list[TimelineItem]:
+    """Each (edition, entry) as an item, its changes read by `reader` (one
+    query per related model for them all). A `pdf_stored` entry's file is
+    shown as its key and digest, not as a change."""
+    pdfs = [_stored_pdf(entry) for _, entry in entries]
+    changes = reader.describe(
+        [
+            {
+                name: change
+                for name, change in (entry.changes or {}).items()
+                if not (entry.action == PDF_STORED_ACTION and name == "pdf")
+            }
+            for _, entry in entries
+        ]
+    )
+    return [
+        _activity_item(edition, entry, described, pdf)
+        for (edition, entry), described, pdf in zip(entries, changes, pdfs, strict=True)
+    ]
+
+
+def _stored_pdf(entry: ActivityLog) -> dict[str, Any]:
+    """The stored file of a `pdf_stored` entry ({} for other entries)."""
+    if entry.action != PDF_STORED_ACTION:
+        return {}
+    stored = (entry.changes or {}).get("pdf")
+    new = stored.get("new") if isinstance(stored, dict) else None
+    return new if isinstance(new, dict) else {}
+
+
+def _activity_item(
+    edition: Report,
+    entry: ActivityLog,
+    changes: tuple[FieldChange, ...],
+    pdf: dict[str, Any],
+) -> TimelineItem:
     detail = ActivityDetail(
         action=entry.action,
         message=entry.message,
         actor=f"{entry.actor_name} ({entry.actor_kind})",
         reason=entry.reason,
-        changes=field_changes(changes),
+        changes=changes,
         pdf_key=str(pdf.get("key", "")),
         pdf_sha256=str(pdf.get("sha256", "")),
     )
@@ -192,37 +256,35 @@ def _activity_item(edition: Report, entry: ActivityLog) -> TimelineItem:
 
 
 def field_changes(changes: dict[str, Any]) -> tuple[FieldChange, ...]:
-    """An entry's `changes` (`{"title": {"old": "CBC", "new": "..."}}`) as
-    text, in the entry's order; a value that is not an old/new pair is
-    shown as the new value.
+    """A report entry's `changes` (`{"title": {"old": "CBC", "new": ...}}`)
+    as people read them (core.admin.change_display: choice labels, names
+    of related rows of any lab, instants in UTC), in the entry's order; a
+    value that is not an old/new pair is shown as the new value.
 
-    Example: `field_changes({"title": {"old": "CBC", "new": "Complete blood
-    count"}})` -> `(FieldChange("title", "CBC", "Complete blood count"),)`.
+    Example: `field_changes({"status": {"old": "draft", "new":
+    "verified"}})` -> `(FieldChange("status", "Draft", "Verified"),)`.
     """
-    shown = []
-    for name, change in changes.items():
-        pair = change if isinstance(change, dict) else {"new": change}
-        shown.append(
-            FieldChange(
-                name, display_value(pair.get("old")), display_value(pair.get("new"))
-            )
-        )
-    return tuple(shown)
+    reader = ChangeReader(Report, lab_ids=None, zone=ZoneInfo("UTC"))
+    return reader.describe([changes])[0]
 
 
-def display_value(value: Any) -> str:
-    """A logged value as text: "—" for none, strings as they are, anything
-    else as JSON; at most MAX_VALUE_CHARS characters (cut with "…").
+def waiting_pdf_items(editions: Iterable[Report]) -> list[TimelineItem]:
+    """A "PDF waiting for the job worker" item for each released edition
+    whose PDF is not stored yet (its release job has not run: no worker is
+    running, or it is behind), at the moment it was released."""
+    by_id = {edition.pk: edition for edition in editions}
+    waiting = ReportRelease.objects.filter(
+        report_id__in=by_id, pdf_stored_at__isnull=True
+    ).order_by("id")
+    return [_waiting_item(by_id[release.report_id], release) for release in waiting]
 
-    Example: `display_value([{"test": "Hb", "value": 13}])` ->
-    `'[{"test": "Hb", "value": 13}]'`.
-    """
-    if value is None:
-        return "—"
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    if len(text) > MAX_VALUE_CHARS:
-        return text[: MAX_VALUE_CHARS - 1] + "…"
-    return text
+
+def _waiting_item(edition: Report, release: ReportRelease) -> TimelineItem:
+    detail = PdfWaitingDetail(WAITING_TEXT)
+    return TimelineItem(
+        Kind.PDF_WAITING, release.created_at, edition.pk, edition.edition, detail,
+        release.pk,
+    )  # fmt: skip
 
 
 def delivery_items(editions: Iterable[Report]) -> list[TimelineItem]:
@@ -287,3 +349,21 @@ def pdf_items(editions: Iterable[Report]) -> list[TimelineItem]:
             )
         )
     return items
+
+
+__all__ = [
+    "MAX_VALUE_CHARS",
+    "PDF_LINK_EXPIRY_SECONDS",
+    "ActivityDetail",
+    "DeliveryDetail",
+    "FieldChange",
+    "Kind",
+    "PdfDetail",
+    "PdfWaitingDetail",
+    "TimelineItem",
+    "display_value",
+    "field_changes",
+    "report_editions",
+    "report_timeline",
+    "report_zone",
+]

@@ -93,10 +93,7 @@ class Report(WebhookEventsMixin, LabScopedMixin, BaseModel):
         errors: dict[str, list[str]] = {}
         loaded = self.initial_value("status") or self.Status.DRAFT
         if self.status not in self.TRANSITIONS[self.Status(loaded)]:
-            errors["status"] = [
-                f"A {loaded} report cannot become {self.status}; use "
-                "patients.actions (verify_report, release_report, correct_report)."
-            ]
+            errors["status"] = [transition_refusal(loaded, self.status)]
         if self.patient_id and self.lab_id and self.patient.lab_id != self.lab_id:
             errors["patient"] = ["The patient belongs to another lab."]
         problems = results_problems(self.results)
@@ -117,6 +114,31 @@ class Report(WebhookEventsMixin, LabScopedMixin, BaseModel):
             "status": self.status, "edition": self.edition,
             "previous_id": self.previous_id,
         }  # fmt: skip
+
+
+#: What a report in each status can go on to, in words people use.
+NEXT_STEPS = {
+    Report.Status.DRAFT: "A draft is verified first, then released.",
+    Report.Status.VERIFIED: "A verified report is released, or sent back to "
+    "draft to be edited.",
+    Report.Status.RELEASED: "A released report is changed by correcting it, "
+    "which issues a new edition to edit and release.",
+    Report.Status.CORRECTED: "It has been replaced by a newer edition; work on "
+    "that one.",
+}
+
+
+def transition_refusal(loaded: str, wanted: str) -> str:
+    """Why a report in status `loaded` cannot move to `wanted`, and what it
+    can do instead, in plain words.
+
+    Example: `transition_refusal("draft", "released")` -> "A draft report
+    cannot become released. A draft is verified first, then released."
+    """
+    status = Report.Status(loaded)
+    return (
+        f"A {status.label.lower()} report cannot become {wanted}. {NEXT_STEPS[status]}"
+    )
 
 
 def results_problems(results: Any) -> list[str]:

@@ -7,6 +7,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import connection, models
 
 from core.models import BaseModel, CacheType, LabScopedMixin
@@ -124,3 +125,39 @@ class Tube(LabScopedMixin, BaseModel):
         hook = getattr(self, "before_write", None)
         if hook is not None:
             hook(self)
+
+
+class GuardedInstrument(Instrument):
+    """An Instrument whose `before_save` refuses the name "Refused" with
+    errors on `name`, on `channels` and on the whole record: a rule only
+    the save can check (it runs after `validate()`), as a hook's rule or a
+    lost race is. The admin test shows these on the form. Its
+    `before_delete` refuses to delete the serial "LOCKED", as a model rule
+    the admin does not know of in advance."""
+
+    REFUSED_NAME = "Refused"
+    LOCKED_SERIAL = "LOCKED"
+    #: Saving this name changes the row behind the save's back first, as
+    #: another person's edit landing between the form's check and the write.
+    RACED_NAME = "Raced"
+
+    class Meta:
+        proxy = True
+
+    def before_save(self, *args: Any, **kwargs: Any) -> None:
+        super().before_save(*args, **kwargs)
+        if self.name == self.RACED_NAME:
+            type(self).objects.filter(pk=self.pk).update_without_hooks(serial="X")
+        if self.name == self.REFUSED_NAME:
+            raise ValidationError(
+                {
+                    "name": "This name is taken by a retired analyser.",
+                    "channels": "Channels cannot be set while the name is refused.",
+                    NON_FIELD_ERRORS: "The analyser is being calibrated.",
+                }
+            )
+
+    def before_delete(self, *args: Any, **kwargs: Any) -> None:
+        super().before_delete(*args, **kwargs)
+        if self.serial == self.LOCKED_SERIAL:
+            raise ValidationError("The analyser is locked; unlock it first.")

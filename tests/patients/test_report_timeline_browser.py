@@ -152,7 +152,7 @@ def test_a_person_reads_a_reports_timeline_and_downloads_its_pdfs(
                 "Timeline: Complete blood count (edition 2)"
             )
             table = page.locator("#report-timeline")
-            expect(table).to_contain_text("status: draft → verified")
+            expect(table).to_contain_text("status: Draft → Verified")
             expect(table).to_contain_text("title: CBC → Complete blood count")
             expect(table).to_contain_text("Reason: Haemoglobin re-run")
             expect(table).to_contain_text("by Dr Mehta (staff)")

@@ -141,7 +141,7 @@ def test_a_released_report_shows_entries_delivery_and_pdf_in_order(
     assert [item.at for item in items] == sorted(item.at for item in items)
     verified = details(items, ActivityDetail)[1]
     assert verified.actor == "Dr Mehta (staff)"
-    assert verified.changes == (FieldChange("status", "draft", "verified"),)
+    assert verified.changes == (FieldChange("status", "Draft", "Verified"),)
     assert (items[4].edition, items[4].at) == (1, released.pdf_stored_at)
     [pdf] = details(items, PdfDetail)
     assert pdf.key == released.pdf_key
@@ -205,7 +205,7 @@ def test_every_edition_is_included_from_either_end(
     ]
     assert (
         1,
-        FieldChange("status", "released", "corrected"),
+        FieldChange("status", "Released", "Corrected"),
         "Haemoglobin re-run",
     ) in (changes)
     assert (2, FieldChange("title", "CBC", "Complete blood count"), "") in changes
@@ -365,7 +365,7 @@ def test_the_timeline_page_shows_every_kind_of_item(
 
     assert page.status_code == 200
     content = page.content.decode()
-    assert "status: draft &rarr; verified" in content
+    assert "status: Draft &rarr; Verified" in content
     assert "by Dr Mehta (staff)" in content
     assert f"SHA-256 {released.pdf_sha256}" in content
     assert "report.released to http://127.0.0.1:" in content

@@ -12,12 +12,17 @@ One concept per module, re-exported here (`from core.utils.date import ...`):
   (`parse_lab_date`, `parse_lab_datetime`, `date_format_for_country`),
   strictly (`DateFormatError` names the format expected).
 - `reports`: dates and times on reports in English, Arabic or Hindi
-  (`format_report_date`, `format_report_datetime`).
+  (`format_report_date`, `format_report_datetime`), and instants on staff
+  pages on the lab's clock (`format_lab_clock`).
 - `age`: years, months and days between two dates (`age_between`).
 """
 
 from core.utils.date.age import Age, age_between
-from core.utils.date.formatting import format_report_date, format_report_datetime
+from core.utils.date.formatting import (
+    format_lab_clock,
+    format_report_date,
+    format_report_datetime,
+)
 from core.utils.date.parsing import (
     DateFormat,
     DateFormatError,
@@ -50,6 +55,7 @@ __all__ = [
     "NonExistentTimeError",
     "age_between",
     "date_format_for_country",
+    "format_lab_clock",
     "format_report_date",
     "format_report_datetime",
     "local_day_bounds",

@@ -21,6 +21,9 @@ MONTH_NAMES_CORRECTED = (
 #: 24-hour times on reports in every language: Django's Hindi catalogue
 #: writes both AM and PM as "बजे", so a 12-hour clock would lose the half-day.
 REPORT_TIME_FORMAT = "%H:%M"
+#: Instants on admin pages (History, a report's Timeline): to the second, as
+#: staff compare them with log lines, and with the zone's abbreviation.
+LAB_CLOCK_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 def format_report_date(value: dt.date, language: str) -> str:
@@ -55,6 +58,18 @@ def format_report_time(value: dt.datetime, zone: ZoneInfo) -> str:
     """
     local = to_lab_time(value, zone)
     return f"{local.strftime(REPORT_TIME_FORMAT)} {local.tzname()}"
+
+
+def format_lab_clock(value: dt.datetime, zone: ZoneInfo) -> str:
+    """The instant `value` (aware) on the lab's clock for staff pages: ISO
+    date, 24-hour time to the second and the zone's abbreviation (which
+    tells the two 01:30s of a night the clocks go back apart).
+
+    Example: 2026-12-04 07:10:03 UTC in Asia/Kolkata -> "2026-12-04
+    12:40:03 IST".
+    """
+    local = to_lab_time(value, zone)
+    return f"{local.strftime(LAB_CLOCK_FORMAT)} {local.tzname()}"
 
 
 def check_language(language: str) -> str:

@@ -1,21 +1,21 @@
-"""Admin pages for patients and their reports.
-
-The phone and email are encrypted, so the database cannot search them; a
-search term is also looked up through their blind indexes (computed under
-every lab, as each lab's rows hold that lab's own): as a phone number (read
-as a local number of every lab's country when it has no country code) and as
-an email address.
+"""The admin page of reports.
 
 A report's status changes only through the app's atomic actions
-(patients/actions.py; the "Verify" and "Release" admin actions call them,
-one report at a time); its Timeline page (`<id>/timeline/`) shows what happened
-to it and its editions, with their stored PDFs to download.
+(patients/actions.py): the "Verify", "Release" and "Correct…" admin actions
+call them, one report at a time ("Correct…" is also offered on a report's
+change page). A released report is edited only with a
+reason (BaseModelAdmin's reason field), is never deleted (it stays on record;
+a correction replaces it), and its Timeline page (`<id>/timeline/`) shows
+what happened to it and its editions on its lab's clock, with their stored
+PDFs to download, or that a PDF is waiting for the job worker.
 """
 
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import ActionLocation
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
@@ -23,57 +23,47 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
-from admin.account.models import Lab
-from core.admin import BaseModelAdmin
+from core.admin import BaseModelAdmin, BaseModelForm
+from core.admin.change_display import reader_lab_ids
+from core.utils.date import format_lab_clock
 from patients.actions import release_report, verify_report
-from patients.models import Patient, PatientQuerySet, Report
-from patients.timeline import PDF_LINK_EXPIRY_SECONDS, report_timeline
+from patients.admin.correction import correct_reports
+from patients.models import Report
+from patients.timeline import PDF_LINK_EXPIRY_SECONDS, report_timeline, report_zone
+
+#: The shape of a report's results, shown under the Results box.
+RESULTS_HELP = (
+    "A list with one entry per test, written as JSON, for example: "
+    '[{"test": "Haemoglobin", "value": 13.5, "unit": "g/dL", "low": 12, '
+    '"high": 16, "critical_low": 7, "critical_high": 20}]. '
+    '"test" and "value" are required; "unit" is text; "low", "high", '
+    '"critical_low" and "critical_high" are optional numbers. A value outside '
+    "its critical bounds marks the report critical."
+)
 
 
-@admin.register(Patient)
-class PatientAdmin(BaseModelAdmin):
-    list_display = ("__str__", "lab", "sex", "date_of_birth", "phone_number")
-    list_filter = ("lab", "sex")
-    list_select_related = ("lab",)
-    search_fields = ("first_name", "last_name")
+class ReportForm(BaseModelForm):
+    """The report form: the Results box says what it holds."""
 
-    @admin.display(description="phone")
-    def phone_number(self, patient: Patient) -> str:
-        """The decrypted phone (not sortable: the column holds ciphertext)."""
-        return patient.phone
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
-    ) -> tuple[QuerySet[Any], bool]:
-        """Name matches, plus exact phone or email matches by blind index."""
-        found, may_have_duplicates = super().get_search_results(
-            request, queryset, search_term
-        )
-        term = search_term.strip()
-        if not term:
-            return found, may_have_duplicates
-        patients: PatientQuerySet = queryset  # type: ignore[assignment]
-        countries = Lab.objects.values_list("country", flat=True).distinct()
-        # Operators search every lab; each lab's rows hold that lab's index.
-        lab_ids = list(Lab.objects.values_list("pk", flat=True))
-        by_contact = patients.with_phone(term, countries, lab_ids)
-        if "@" in term:
-            by_contact = by_contact | patients.with_email(term, lab_ids)
-        return found | by_contact, may_have_duplicates
+    class Meta:
+        help_texts = {"results": RESULTS_HELP}
+        widgets = {
+            "results": forms.Textarea(
+                attrs={"rows": 8, "cols": 80, "style": "font-family: monospace"}
+            )
+        }
 
 
 @admin.register(Report)
 class ReportAdmin(BaseModelAdmin):
-    """Reports: edited here while draft; the status moves only through the
-    "Verify" and "Release" actions (patients/actions.py's `verify_report`
-    and `release_report`), and each report has a Timeline page
-    (patients/timeline.py), linked from its change page."""
+    """Reports: see the module docstring."""
 
+    form = ReportForm
     list_display = ("title", "patient", "lab", "status", "edition", "released_at")
     list_filter = ("status", "lab")
     list_select_related = ("patient", "lab")
     search_fields = ("title",)
-    actions = ("verify_reports", "release_reports")
+    actions = ("verify_reports", "release_reports", "correct_reports")
 
     def get_readonly_fields(
         self, request: HttpRequest, obj: Any = None
@@ -87,6 +77,16 @@ class ReportAdmin(BaseModelAdmin):
             "released_at",
         )
 
+    def deletion_refusal(self, request: HttpRequest, obj: Any) -> str | None:
+        """A released (or corrected) report stays on record."""
+        if obj.status in (Report.Status.RELEASED, Report.Status.CORRECTED):
+            return (
+                f"“{obj}” cannot be deleted: it has been released, and a "
+                "released report stays on record. To replace it, select it in "
+                "the list and use “Correct…”, which issues a new edition."
+            )
+        return None
+
     def get_urls(self) -> list[URLPattern]:
         """The admin's URLs plus `<id>/timeline/` (before the admin's own,
         whose catch-all would take it)."""
@@ -99,8 +99,8 @@ class ReportAdmin(BaseModelAdmin):
 
     def timeline_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """One report's timeline: its editions' activity entries, webhook
-        deliveries and stored PDFs (with download links), oldest first.
-        Staff who may view or change reports see it."""
+        deliveries and stored (or waiting) PDFs, oldest first, on its lab's
+        clock. Staff who may view or change reports see it."""
         report = self.get_object(request, unquote(object_id))
         if report is None:
             self.message_user(
@@ -111,12 +111,15 @@ class ReportAdmin(BaseModelAdmin):
             return HttpResponseRedirect(reverse("admin:patients_report_changelist"))
         if not self.has_view_or_change_permission(request, report):
             raise PermissionDenied
+        zone = report_zone(report)
+        items = report_timeline(report, lab_ids=reader_lab_ids(request))
         context = {
             **self.admin_site.each_context(request),
             "title": f"Timeline: {report}",
             "opts": self.opts,
             "object": report,
-            "items": report_timeline(report),
+            "zone_name": zone.key,
+            "rows": [(format_lab_clock(item.at, zone), item) for item in items],
             "link_expiry_minutes": PDF_LINK_EXPIRY_SECONDS // 60,
         }
         request.current_app = self.admin_site.name
@@ -132,6 +135,18 @@ class ReportAdmin(BaseModelAdmin):
         """Release each selected verified report (`release_report`, which
         queues the PDF, Pusher, webhook and Slack steps after commit)."""
         self._change_each(request, queryset, release_report, "released")
+
+    @admin.action(
+        description="Correct…",
+        permissions=["change"],
+        location=[ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM],
+    )
+    def correct_reports(
+        self, request: HttpRequest, queryset: QuerySet[Report]
+    ) -> HttpResponse | None:
+        """Ask for the reason, then correct each selected released report
+        (`correct_report`); see patients/admin/correction.py."""
+        return correct_reports(self, request, queryset)
 
     def _change_each(
         self,
