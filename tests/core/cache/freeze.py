@@ -101,10 +101,12 @@ def measure_stale_window(
     edit: Callable[[Any], None],
     observe_seconds: float = 3.0,
     poll_seconds: float = 0.05,
+    before_resume: Callable[[], None] | None = None,
 ) -> StaleWindow:
     """See the module docstring. `rows` are saved, cached-model instances of
-    one lab; `edit(row)` changes and saves one (during the freeze). This
-    process's cache client must already point at `redis`."""
+    one lab; `edit(row)` changes and saves one (during the freeze);
+    `before_resume()`, if given, runs after the edits, Redis still frozen.
+    This process's cache client must already point at `redis`."""
     model = type(rows[0])
     ids = [row.pk for row in rows]
     model.get_cached_instances(ids, rows[0].lab_id)  # cached here, in Redis
@@ -115,6 +117,8 @@ def measure_stale_window(
         try:
             for row in rows:
                 edit(row)
+            if before_resume is not None:
+                before_resume()
         finally:
             redis.resume()
         resumed = time.monotonic()

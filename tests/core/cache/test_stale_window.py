@@ -68,6 +68,32 @@ def test_a_process_that_never_saw_the_freeze_stops_reading_stale_rows_quickly(
     assert not PendingCacheInvalidation.objects.exists()
 
 
+def test_if_the_recording_process_stops_retrying_every_reader_drains_within_5_s(
+    cache, frozen_redis, labs
+):
+    """The backstop: the process that recorded the invalidations is gone
+    (its retry thread stopped, as when it dies) before Redis comes back."""
+    specimens = [Specimen(lab=labs["north"], label=f"S-{i}") for i in range(ROWS)]
+    for specimen in specimens:
+        specimen.save()
+
+    window = measure_stale_window(
+        frozen_redis,
+        specimens,
+        relabel,
+        observe_seconds=PENDING_DRAIN_INTERVAL_SECONDS + 2,
+        before_resume=cache.retrier.stop,
+    )
+
+    # Stale at first (nobody retried), then the reader's own drain, due
+    # PENDING_DRAIN_INTERVAL_SECONDS after its first cache call (made before
+    # the freeze), dropped the hashes.
+    assert window.stale_at_resume > 0
+    assert window.last_stale_seconds is not None
+    assert window.last_stale_seconds < PENDING_DRAIN_INTERVAL_SECONDS + 1, window
+    assert not PendingCacheInvalidation.objects.exists()
+
+
 def test_the_first_read_against_a_frozen_redis_makes_one_call(
     settings, frozen_redis, labs
 ):
