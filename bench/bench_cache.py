@@ -240,9 +240,10 @@ def stale_window(server: RedisServer, rows: list[CachedReading]) -> None:
     stale = [w.stale_at_resume for w in windows]
     print(
         f"Redis frozen, stale window in a second process: median "
-        f"{statistics.median(last):.2f} s, worst {max(last):.2f} s after the "
-        f"resume (stale rows at the resume: {statistics.median(stale):.0f} of "
-        f"{windows[0].rows}; retry interval {PENDING_RETRY_INTERVAL_SECONDS} s; "
+        f"{statistics.median(last) * 1e3:.0f} ms, worst {max(last) * 1e3:.0f} ms "
+        f"after the resume (stale rows at the resume: "
+        f"{statistics.median(stale):.0f} of {windows[0].rows}; "
+        f"retry interval {PENDING_RETRY_INTERVAL_SECONDS} s; "
         f"observed {windows[0].observed_seconds:.0f} s)"
     )
 
