@@ -54,7 +54,7 @@ class PendingRetrier:
 
     @property
     def running(self) -> bool:
-        """Whether the retry thread is alive (for tests and the health view)."""
+        """Whether the retry thread is alive."""
         thread = self._thread
         return thread is not None and thread.is_alive()
 
