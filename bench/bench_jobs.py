@@ -1,12 +1,15 @@
-"""Jobs through Fusion: the embedded database engine against the broker engine.
+"""Jobs through Fusion: the database engine, the broker engine, and Procrastinate.
 
-Run: `.venv/bin/python -m bench.bench_jobs [--jobs 1000 --rounds 3 --workers 2]`
-(against DATABASE_URL, by default the machine's PostgreSQL, and RabbitMQ at
-FUSION_BROKER_URL, by default amqp://guest:guest@127.0.0.1:5672//).
+Run: `.venv/bin/python -m bench.bench_jobs [--jobs 1000 --rounds 3 --workers 2
+--engines database,celery,procrastinate]` (against DATABASE_URL, by default
+the machine's PostgreSQL, and RabbitMQ at FUSION_BROKER_URL, by default
+amqp://guest:guest@127.0.0.1:5672//).
 
 For each engine, `--workers` real worker processes (`manage.py fusion_worker`
-for the database engine, `celery worker --pool=solo` for the broker engine)
-run a job that does nothing, so what is measured is Fusion and its engine:
+for the database engine, `celery worker --pool=solo` for the broker engine,
+`procrastinate worker --concurrency=1` for the peer, see
+procrastinate_peer.py) run a job that does nothing, so what is measured is
+the queue itself:
 
 - throughput: with the workers paused (SIGSTOP), `--jobs` jobs are enqueued
   (the enqueuer's cost per job is timed); then the workers resume (SIGCONT)
@@ -15,10 +18,12 @@ run a job that does nothing, so what is measured is Fusion and its engine:
 - latency: `--latency-jobs` jobs enqueued at `--rate` per second (below
   capacity), enqueue-to-start p50 and p99 (enqueued_at -> started_at).
 
-Engines alternate round after round, so a noisy neighbour slows both; the
-medians over rounds and the broker/embedded ratios are printed. The database
-engine's latency is bounded below by its idle poll interval
-(FUSION_POLL_INTERVAL_SECONDS, default 1 s), the broker's by a delivery.
+Engines alternate round after round, so a noisy neighbour slows all; the
+medians over rounds, issue 17's targets (met or not) and the ratios of the
+database engine to Procrastinate (the peer doing the same work on the same
+PostgreSQL) and of Celery to the database engine are printed. On PostgreSQL
+the database engine's workers are woken by NOTIFY; elsewhere its latency is
+bounded by its idle poll (FUSION_POLL_INTERVAL_SECONDS, default 1 s).
 """
 
 import argparse
@@ -52,6 +57,8 @@ from django.test.utils import override_settings
 from django_tasks_db.models import DBTaskResult
 from kombu import Connection
 
+from bench.database import prepare_database
+from bench.procrastinate_peer import ProcrastinatePeer
 from config.settings.services import (
     FUSION_DEFAULT_BROKER_URL,
     fusion_tasks_setting,
@@ -64,6 +71,12 @@ BROKER_URL = os.environ.get("FUSION_BROKER_URL", FUSION_DEFAULT_BROKER_URL)
 QUEUE_PREFIX = f"bench-{uuid.uuid4().hex[:8]}."
 TABLES = (DBTaskResult, FusionJob, FusionDeadLetter)
 WAIT_SECONDS = 300.0
+ENGINES = ("database", "celery", "procrastinate")
+#: Issue 17's targets: 3x the 217 jobs/s measured before batch claims, and
+#: LISTEN/NOTIFY pickup below capacity.
+TARGET_JOBS_PER_SECOND = 650
+TARGET_P50_SECONDS = 0.015
+TARGET_P99_SECONDS = 0.100
 
 
 @job(max_attempts=1, time_limit_seconds=30)
@@ -161,10 +174,10 @@ class Engine:
                 process.wait()
 
     @contextmanager
-    def active(self) -> Iterator[None]:
-        """This process enqueues to this engine inside the block."""
+    def active(self) -> Iterator[Callable[[int], Any]]:
+        """`enqueue(n)` for the block: one `noop` job on this engine."""
         with override_settings(TASKS=self.tasks):
-            yield
+            yield the_job().enqueue
 
     def finished(self) -> int:
         """How many jobs have finished, successfully or not."""
@@ -197,16 +210,15 @@ def wait_until(condition: Callable[[], bool], what: str) -> None:
 # -- measurements -----------------------------------------------------------
 
 
-def throughput(engine: Engine, count: int) -> tuple[float, float]:
+def throughput(engine: Any, count: int) -> tuple[float, float]:
     """Jobs per second the workers drain, and the enqueuer's seconds per job."""
     engine.clear()
     engine.pause()
     try:
-        with engine.active():
-            task = the_job()
+        with engine.active() as enqueue:
             started = time.perf_counter()
             for n in range(count):
-                task.enqueue(n)
+                enqueue(n)
             enqueue_seconds = (time.perf_counter() - started) / count
     finally:
         engine.resume()
@@ -217,13 +229,12 @@ def throughput(engine: Engine, count: int) -> tuple[float, float]:
     return count / (last - first).total_seconds(), enqueue_seconds
 
 
-def latency(engine: Engine, count: int, rate: float) -> list[float]:
+def latency(engine: Any, count: int, rate: float) -> list[float]:
     """Enqueue-to-start delays (seconds) of `count` jobs enqueued at `rate`/s."""
     engine.clear()
-    with engine.active():
-        task = the_job()
+    with engine.active() as enqueue:
         for n in range(count):
-            task.enqueue(n)
+            enqueue(n)
             time.sleep(1 / rate)
     wait_until(lambda: engine.finished() >= count, f"{count} {engine.name} jobs")
     return [
@@ -244,7 +255,7 @@ def delete_broker_queue() -> None:
         broker.default_channel.exchange_delete(QUEUE_PREFIX + "default")
 
 
-def run(args: argparse.Namespace, engines: dict[str, Engine]) -> dict[str, Any]:
+def run(args: argparse.Namespace, engines: dict[str, Any]) -> dict[str, Any]:
     """Alternate the engines for `args.rounds`; medians per engine."""
     results: dict[str, dict[str, list[float]]] = {
         name: {"rate": [], "enqueue": [], "p50": [], "p99": []} for name in engines
@@ -265,51 +276,101 @@ def run(args: argparse.Namespace, engines: dict[str, Engine]) -> dict[str, Any]:
     }
 
 
-def report(medians: dict[str, Any], args: argparse.Namespace) -> None:
-    """Print one line per engine and the broker/embedded ratios."""
+def report(medians: dict[str, Any]) -> None:
+    """Print one line per engine, the targets of issue 17 (met or not, for
+    each Fusion engine), and the ratios to the peers measured in this run."""
     for name, m in medians.items():
         print(
-            f"{name:<9} {m['rate']:5.0f} jobs/s | enqueue {m['enqueue'] * 1e6:5.0f} us"
+            f"{name:<13} {m['rate']:5.0f} jobs/s | enqueue {m['enqueue'] * 1e6:5.0f} us"
             f" | enqueue->start p50 {m['p50'] * 1e3:6.1f} ms,"
             f" p99 {m['p99'] * 1e3:6.1f} ms"
         )
-    db, broker = medians["database"], medians["celery"]
-    print(
-        f"broker/embedded: throughput {broker['rate'] / db['rate']:.2f}x, enqueue cost "
-        f"{broker['enqueue'] / db['enqueue']:.2f}x, latency p50 "
-        f"{broker['p50'] / db['p50']:.2f}x, p99 {broker['p99'] / db['p99']:.2f}x"
-    )
+    for name in ("database", "celery"):
+        if name in medians:
+            m = medians[name]
+            print(
+                f"targets, {name}: "
+                f"throughput >= {TARGET_JOBS_PER_SECOND} jobs/s "
+                f"{_met(m['rate'] >= TARGET_JOBS_PER_SECOND)}, "
+                f"p50 <= {TARGET_P50_SECONDS * 1e3:g} ms "
+                f"{_met(m['p50'] <= TARGET_P50_SECONDS)}, "
+                f"p99 <= {TARGET_P99_SECONDS * 1e3:g} ms "
+                f"{_met(m['p99'] <= TARGET_P99_SECONDS)}"
+            )
+    if "database" in medians and "procrastinate" in medians:
+        db, peer = medians["database"], medians["procrastinate"]
+        print(
+            f"database/procrastinate: throughput {db['rate'] / peer['rate']:.2f}x "
+            f"(goal >= 1.0x: {_met(db['rate'] >= peer['rate'])}), latency p50 "
+            f"{db['p50'] / peer['p50']:.2f}x (goal <= 1.0x: "
+            f"{_met(db['p50'] <= peer['p50'])}), p99 {db['p99'] / peer['p99']:.2f}x, "
+            f"enqueue cost {db['enqueue'] / peer['enqueue']:.2f}x"
+        )
+    if "database" in medians and "celery" in medians:
+        db, broker = medians["database"], medians["celery"]
+        print(
+            f"celery/database: throughput {broker['rate'] / db['rate']:.2f}x, "
+            f"enqueue cost {broker['enqueue'] / db['enqueue']:.2f}x, latency p50 "
+            f"{broker['p50'] / db['p50']:.2f}x, p99 {broker['p99'] / db['p99']:.2f}x"
+        )
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "NOT met"
 
 
 def main() -> None:
-    """Parse arguments, start the workers of both engines, measure, clean up."""
+    """Parse arguments, start the workers of every engine, measure, clean up."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--latency-jobs", type=int, default=200)
     parser.add_argument("--rate", type=float, default=50.0, help="jobs/s for latency")
+    parser.add_argument(
+        "--engines",
+        default=",".join(ENGINES),
+        help=f"comma-separated, of {', '.join(ENGINES)} (default: all)",
+    )
     args = parser.parse_args()
-    poll = settings.TASKS["default"]["OPTIONS"].get("poll_interval_seconds", 1.0)
+    names = [name for name in ENGINES if name in args.engines.split(",")]
+    if connection.vendor != "postgresql" and "procrastinate" in names:
+        print("procrastinate needs PostgreSQL: left out")
+        names.remove("procrastinate")
+    options = settings.TASKS["default"]["OPTIONS"]
     print(
         f"database: {connection.vendor}, broker: RabbitMQ, {args.workers} worker "
         f"processes per engine, {args.rounds} rounds x {args.jobs} jobs (throughput) "
         f"+ {args.latency_jobs} jobs at {args.rate:g}/s (latency), medians; database "
-        f"engine idle poll {poll:g} s"
+        f"engine: LISTEN/NOTIFY on PostgreSQL, idle poll "
+        f"{options.get('poll_interval_seconds', 1.0):g} s, claim batch "
+        f"{options.get('claim_batch_size', 10)}"
     )
+    prepare_database()  # the workers' maintenance rounds need every table
     created = create_tables()
-    engines: dict[str, Engine] = {}
+    engines: dict[str, Any] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="bench-jobs-") as log_dir:
-            for name in ("database", "celery"):
-                engines[name] = Engine(name, args.workers, Path(log_dir))
-            report(run(args, engines), args)
+            for name in names:
+                engines[name] = start_engine(name, args.workers, Path(log_dir))
+            report(run(args, engines))
     finally:
         for engine in engines.values():
             engine.stop()
-            engine.clear()
-        delete_broker_queue()
+            if isinstance(engine, Engine):
+                engine.clear()
+        if "celery" in engines:
+            delete_broker_queue()
         drop_tables(created)
+
+
+def start_engine(name: str, workers: int, log_dir: Path) -> Any:
+    """A Fusion `Engine`, or the Procrastinate peer in a database of its own
+    on the same server."""
+    if name != "procrastinate":
+        return Engine(name, workers, log_dir)
+    dbname = f"{connection.settings_dict['NAME']}_procrastinate"
+    return ProcrastinatePeer(database_url(), dbname, workers, log_dir)
 
 
 if __name__ == "__main__":

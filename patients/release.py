@@ -6,7 +6,8 @@ report's status and calls `start_release` in the same transaction: one
 which steps are done, and the `run_release` Fusion job, which runs the
 steps that are not, in order:
 
-1. render the PDF (core.utils.pdf) and store it through the `s3` client
+1. render the PDF (core.utils.pdf; PDF/A-3b, carrying the results as FHIR
+   JSON, patients/fhir.py) and store it through the `s3` client
    under `labs/<lab>/reports/<report>/edition-<n>.pdf` (every released
    edition kept), with its SHA-256 in the activity log;
 2. push `report.ready` on the lab's Pusher channel;
@@ -35,6 +36,7 @@ from core.utils.clients import get_client
 from core.utils.fusion import job
 from core.webhooks import emit_webhook
 from patients.apps import RELEASE_TEMPLATE
+from patients.fhir import fhir_attachment
 from patients.models.reports import (
     REPORT_RELEASED,
     Report,
@@ -106,7 +108,8 @@ def store_pdf(release: ReportRelease, report: Report) -> None:
 def release_pdf(report: Report) -> bytes:
     """The PDF of a released edition (the "patients.release" report) on its
     lab's letterhead, in the lab's language, wording and numbers; a
-    correction carries the CORRECTED watermark."""
+    correction carries the CORRECTED watermark. It is kept, so it is
+    PDF/A-3b, and carries its results as FHIR JSON (patients/fhir.py)."""
     results = [{**r, "critical": is_critical(r)} for r in report.results]
     lab = report.lab
     return reports_pdf.render_pdf(
@@ -115,6 +118,8 @@ def release_pdf(report: Report) -> bytes:
         lab=lab,
         watermark="CORRECTED" if report.previous_id else None,
         texts=lab_texts(lab.pk, lab.language),
+        archival=True,
+        attachments=[fhir_attachment(report)],
     )
 
 

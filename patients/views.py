@@ -21,21 +21,18 @@ refuses `?phone=` and `?email=` with a 400 that points to the search.
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 
 from admin.account.models import Lab
-from core.exceptions import VersionConflict
+from core.generics import ListCreateView, PagedView, RetrieveUpdateView
 from core.utils.json_input import INTEGER, TEXT
-from core.view import GenericView
 from patients.models import Patient
 
 #: Fields a client may set.
 WRITABLE_FIELDS = (
     "first_name", "last_name", "sex", "date_of_birth", "phone", "email",
 )  # fmt: skip
-DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 #: What the search finds patients by (in a POST body, never a URL).
 SEARCH_TERMS = ("phone", "email")
@@ -59,57 +56,36 @@ def patient_json(patient: Patient) -> dict[str, Any]:
     }
 
 
-class PatientListView(GenericView):
-    """A page of the lab's patients (newest id first), or a new patient."""
+class PatientListView(ListCreateView):
+    """A page of the lab's patients (newest id first, `?sex=` to filter),
+    or a new patient (in a child lab given as `lab_id`)."""
 
     model = Patient
+    writable_fields = WRITABLE_FIELDS
+    filter_fields = ("sex",)
+    list_key = "patients"
+    max_page_size = MAX_PAGE_SIZE
     body_fields = {"lab_id": INTEGER.or_null(), "reason": TEXT}
 
-    def get(self, request: HttpRequest) -> JsonResponse:
-        """`limit` (1-200), `after` (an id: the page after it)."""
-        params = self.data()
+    def as_json(self, instance: Patient) -> dict[str, Any]:
+        return patient_json(instance)
+
+    def check_params(self, params: dict[str, Any]) -> None:
         _refuse_contact_details_in_url(params)
-        return _page(self.scoped(Patient), params)
-
-    def post(self, request: HttpRequest) -> JsonResponse:
-        """Create a patient in the request's lab, or in one of its child
-        labs given as `lab_id` (another lab's id: 404, like a missing one)."""
-        data = self.data()
-        given = data.pop("lab_id", None)
-        lab_id = self.lab_id if given in (None, "") else _as_int(given)
-        if lab_id is None or lab_id not in self.lab_ids():
-            raise Http404(f"No lab with id {given}.")
-        patient = Patient(lab_id=lab_id)
-        _set_writable(patient, data)
-        patient.save(reason=data.get("reason", ""))
-        return JsonResponse(patient_json(patient), status=201)
+        super().check_params(params)
 
 
-class PatientDetailView(GenericView):
+class PatientDetailView(RetrieveUpdateView):
     """One patient of the request's labs: read or update."""
 
     model = Patient
-    body_fields = {"reason": TEXT}
+    writable_fields = WRITABLE_FIELDS
 
-    def get(self, request: HttpRequest, pk: int) -> JsonResponse:
-        """The patient, from the instance cache when it is there."""
-        return JsonResponse(patient_json(self.get_scoped(Patient, pk)))
-
-    def patch(self, request: HttpRequest, pk: int) -> JsonResponse:
-        """Change the fields given; `version` is the version read."""
-        data = self.data()
-        patient = self.get_scoped(Patient, pk)
-        read = _int_param(data, "version", None, 0, None)
-        if read is None:
-            raise ValidationError({"version": ["Send the version you read."]})
-        if read != patient.version:
-            raise VersionConflict("Patient", pk, read, patient.version)
-        _set_writable(patient, data)
-        patient.save(reason=data.get("reason", ""))
-        return JsonResponse(patient_json(patient))
+    def as_json(self, instance: Patient) -> dict[str, Any]:
+        return patient_json(instance)
 
 
-class PatientSearchView(GenericView):
+class PatientSearchView(PagedView):
     """Patients of the request's labs by phone and/or email, given in a JSON
     body so that they stay out of URLs (and so out of access logs):
     `{"phone": "98765 43210", "email": "asha@example.com", "limit": 50,
@@ -120,6 +96,8 @@ class PatientSearchView(GenericView):
     unknown email finds nobody, as does another lab's patient."""
 
     http_method_names = ["post", "options"]
+    list_key = "patients"
+    max_page_size = MAX_PAGE_SIZE
     body_fields = {
         "phone": TEXT.or_null(),
         "email": TEXT.or_null(),
@@ -144,26 +122,10 @@ class PatientSearchView(GenericView):
             patients = patients.with_phone(terms["phone"], [country], lab_ids)
         if "email" in terms:
             patients = patients.with_email(terms["email"], lab_ids)
-        return _page(patients, data)
+        return self.page(patients, data)
 
-
-def _page(patients: QuerySet[Patient], params: dict[str, Any]) -> JsonResponse:
-    """One page of `patients`, newest id first: `limit` of them (1-200,
-    default 50) with ids below `after` when given, and the `next` id to ask
-    `after` for (None on the last page)."""
-    limit = _int_param(params, "limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
-    after = _int_param(params, "after", None, 1, None)
-    if after is not None:
-        patients = patients.filter(pk__lt=after)
-    page = list(patients.order_by("-pk")[: limit + 1])
-    more = len(page) > limit
-    page = page[:limit]
-    return JsonResponse(
-        {
-            "patients": [patient_json(p) for p in page],
-            "next": page[-1].pk if more else None,
-        }
-    )
+    def as_json(self, instance: Patient) -> dict[str, Any]:
+        return patient_json(instance)
 
 
 def _search_terms(data: dict[str, Any]) -> dict[str, str]:
@@ -194,44 +156,3 @@ def _refuse_contact_details_in_url(params: dict[str, Any]) -> None:
             ]
             for name in given
         })  # fmt: skip
-
-
-def _set_writable(patient: Patient, data: dict[str, Any]) -> None:
-    """Set the settable fields of `data` on `patient`. Unknown ones are a
-    400, not ignored, reported with every other problem of the input (what
-    set_values and validate() find), not before them."""
-    refused: dict[str, Any] = {
-        name: [ValidationError("This field cannot be set.", code="not_settable")]
-        for name in sorted(set(data) - {*WRITABLE_FIELDS, "version", "reason"})
-    }
-    try:
-        patient.set_values(
-            {name: data[name] for name in WRITABLE_FIELDS if name in data}
-        )
-        if refused:
-            patient.full_validate(created=patient._state.adding, update_fields=None)
-    except ValidationError as exc:
-        refused = exc.update_error_dict(refused)
-    if refused:
-        raise ValidationError(refused)
-
-
-def _as_int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _int_param(
-    params: dict[str, Any], name: str, default: Any, low: int, high: int | None
-) -> Any:
-    """An integer parameter within [low, high], or a 400 naming it."""
-    raw = params.get(name)
-    if raw in (None, ""):
-        return default
-    value = _as_int(raw)
-    if value is None or value < low or (high is not None and value > high):
-        upper = f" and {high}" if high is not None else " or more"
-        raise ValidationError({name: [f"Must be a whole number between {low}{upper}."]})
-    return value

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Check the project: chromium and wrk for some tests (installed when missing),
+# Check the project: chromium, wrk, poppler-utils and qpdf for some tests
+# (installed when missing),
 # ruff (lint and format), mypy on the project's apps, the import contracts
 # (lint-imports, pyproject.toml), then the whole test suite twice, on
 # PostgreSQL and on SQLite.
@@ -77,12 +78,17 @@ PY
 }
 
 # System tools some tests drive: Debian's chromium (the browser tests, through
-# Playwright) and wrk (the HTTP benchmark's own tests). Installed when
-# missing and we may (root with apt-get); otherwise the step says how.
+# Playwright), wrk (the HTTP benchmark's own tests), poppler-utils (pdftotext
+# and pdftoppm: the reports' text extraction and pictures) and qpdf (the
+# structural check of merged and archived PDFs). Installed (by Debian
+# package name) when missing and we may (root with apt-get); otherwise the
+# step says how.
 ensure_test_tools() {
     local missing=()
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
     command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+    { command -v pdftotext && command -v pdftoppm; } >/dev/null 2>&1 || missing+=(poppler-utils)
+    command -v qpdf >/dev/null 2>&1 || missing+=(qpdf)
     [[ ${#missing[@]} -eq 0 ]] && return 0
     if [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
         echo "test: installing ${missing[*]} (Debian packages) for the tests"

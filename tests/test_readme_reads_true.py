@@ -68,3 +68,29 @@ def test_every_path_the_readme_gives_is_served(path: str) -> None:
         assert any(route.startswith(path) for route in known), (
             f"{path} is neither served nor the prefix of a route"
         )
+
+
+#: A repository path in backquotes: `docs/operations.md`, `core/generics.py`.
+REPOSITORY_PATH = re.compile(
+    r"`((?:\.\./)*(?:docs|core|admin|patients|config|scripts|tools|bench|tests)"
+    r"/[\w./-]*\.(?:md|py|sh|txt|mjs|json|toml))`"
+)
+
+
+def test_every_file_the_readme_and_docs_name_is_in_the_repository() -> None:
+    """A clone has everything the README and docs/ point to: no link leaves
+    the repository (the design notes live in docs/), no file is renamed
+    under them."""
+    texts = {"README.md": README} | {
+        f"docs/{doc.name}": doc.read_text(encoding="utf-8")
+        for doc in (REPO / "docs").glob("*.md")
+    }
+    named = {
+        (source, path) for source, text in texts.items()
+        for path in REPOSITORY_PATH.findall(text)
+    }  # fmt: skip
+
+    assert len(named) > 20, "too few paths found: the pattern is broken"
+    outside = sorted(f"{s}: {p}" for s, p in named if p.startswith("../"))
+    missing = sorted(f"{s}: {p}" for s, p in named if not (REPO / p).exists())
+    assert outside == [] and missing == []

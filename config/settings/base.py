@@ -457,5 +457,9 @@ LOGGING = {
     # WeasyPrint logs its CSS parsing at INFO when imported (core.urls imports
     # the PDF view, so every process would start with those lines) and each
     # page it lays out; its warnings (a missing font, ...) still show.
-    "loggers": {"weasyprint": {"level": "WARNING"}},
+    # pikepdf (core/utils/pdf/text_map.py) logs a line at INFO when imported.
+    "loggers": {
+        "weasyprint": {"level": "WARNING"},
+        "pikepdf": {"level": "WARNING"},
+    },
 }

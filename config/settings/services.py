@@ -53,6 +53,7 @@ _FUSION_SECONDS = {
     "FUSION_RESULT_RETENTION_SECONDS": "result_retention_seconds",
     "FUSION_PUBLISH_TIMEOUT_SECONDS": "publish_timeout_seconds",
     "FUSION_RELAY_GRACE_SECONDS": "relay_grace_seconds",
+    "FUSION_REPUBLISH_AFTER_SECONDS": "republish_after_seconds",
 }
 
 
@@ -64,12 +65,15 @@ def build_tasks() -> dict[str, dict[str, Any]]:
     FUSION_BROKER_URL); unset, it is celery exactly when FUSION_BROKER_URL
     is set. FUSION_QUEUES lists the queue names jobs may use;
     FUSION_QUEUE_PREFIX prefixes broker queue names; FUSION_*_SECONDS tune
-    recovery and timing (see core.utils.fusion.options.EngineOptions).
+    recovery and timing, FUSION_CLAIM_BATCH_SIZE the database worker's batch
+    claims (see core.utils.fusion.options.EngineOptions).
     """
     broker_url = env_str("FUSION_BROKER_URL", "")
     options: dict[str, Any] = {
         option: _env_seconds(name) for name, option in _FUSION_SECONDS.items()
     }
+    if env_str("FUSION_CLAIM_BATCH_SIZE", ""):
+        options["claim_batch_size"] = env_int("FUSION_CLAIM_BATCH_SIZE", 10)
     return fusion_tasks_setting(
         env_str("FUSION_ENGINE", "celery" if broker_url else "database"),
         queues=env_list("FUSION_QUEUES", ["default"]),

@@ -14,7 +14,7 @@ Every transition is one UPDATE guarded by the row's status and attempt
 count, so concurrent workers, relays and recoveries cannot double-record.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -194,8 +194,10 @@ class FusionCeleryBackend(FusionEngine, BaseTaskBackend):
 
     def record_outcome(self, row: FusionJob, outcome: Outcome) -> bool:
         """Store `outcome` of the attempt that claimed `row`; False (and no
-        change) if the row has moved on since (recovered meanwhile)."""
-        return record_attempt_outcome(
+        change) if the row has moved on since (recovered meanwhile). When
+        stored, `row` (in memory) shows it too, as a re-read would."""
+        now = timezone.now()
+        recorded = record_attempt_outcome(
             FusionJob.objects.filter(pk=row.pk, status=_RUNNING, attempts=row.attempts),
             outcome,
             error_columns=lambda error: dict(
@@ -214,7 +216,11 @@ class FusionCeleryBackend(FusionEngine, BaseTaskBackend):
                 "attempts": row.attempts,
                 "enqueued_at": row.enqueued_at,
             },
+            now=now,
         )
+        if recorded:
+            _show_outcome(row, outcome, now)
+        return recorded
 
     # -- FusionEngine -------------------------------------------------------
 
@@ -249,6 +255,22 @@ class FusionCeleryBackend(FusionEngine, BaseTaskBackend):
                 published.append(pk)
             FusionJob.objects.filter(pk__in=published).update(published_at=now)
         return len(published)
+
+    def republish_stranded(self) -> int:
+        """See `FusionEngine.republish_stranded`: READY jobs published and
+        due more than `republish_after_seconds` ago. A broker that lost its
+        messages (wiped, replaced by an empty node) leaves them waiting for
+        good otherwise; when the message was only slow, the second copy
+        finds the job taken or done and is dropped (`forget_publications`)."""
+        cutoff = timezone.now() - timedelta(
+            seconds=self.fusion_options.republish_after_seconds
+        )
+        return FusionJob.objects.filter(
+            backend_name=self.alias,
+            status=_READY,
+            published_at__lt=cutoff,
+            run_after__lt=cutoff,
+        ).update(published_at=None)
 
     def forget_publications(self) -> int:
         """See `FusionEngine.forget_publications`. Harmless when the messages
@@ -311,6 +333,26 @@ class FusionCeleryBackend(FusionEngine, BaseTaskBackend):
     def run_worker(self, **options: Any) -> None:
         """Run a Celery worker; see `broker_worker.run_celery_worker`."""
         run_celery_worker(self, **options)
+
+
+def _show_outcome(row: FusionJob, outcome: Outcome, now: datetime) -> None:
+    """Set on `row` in memory what `record_outcome` wrote."""
+    if outcome.succeeded:
+        row.status, row.finished_at = TaskResultStatus.SUCCESSFUL, now
+        row.return_value, row.error_class, row.error_message = (
+            outcome.return_value,
+            "",
+            "",
+        )
+        return
+    row.error_class, row.error_message = describe_error(
+        outcome.error or RuntimeError("unknown failure")
+    )
+    if outcome.retry_at is not None:
+        row.status, row.run_after = TaskResultStatus.READY, outcome.retry_at
+        row.published_at = None
+    else:
+        row.status, row.finished_at = TaskResultStatus.FAILED, now
 
 
 def _error_columns(error: BaseException) -> dict[str, str]:

@@ -34,7 +34,12 @@ logger = logging.getLogger(__name__)
 #: after this pause, instead of spinning through redeliveries.
 DATABASE_OUTAGE_PAUSE_SECONDS = 1.0
 
+#: How often a worker drops expired or broken database connections.
+CONNECTION_CHECK_SECONDS = 1.0
+
 _identity: dict[int, str] = {}
+#: When each process (prefork children each) last checked its connections.
+_connections_checked_at: dict[int, float] = {}
 
 
 def _worker_id() -> str:
@@ -53,10 +58,11 @@ def run_job(celery_task: Any, job_id: str) -> None:
     """
     backend = cast("FusionCeleryBackend", task_backends[celery_task.app.fusion_alias])
     delivery = celery_task.request.delivery_info or {}
-    close_old_connections()  # like a request: drop broken or expired ones
+    _check_connections()
     try:
         execute_job(backend, job_id, redelivered=bool(delivery.get("redelivered")))
     except DatabaseError as exc:
+        _connections_checked_at.clear()  # check before the next job
         logger.warning(
             "job %s: database unavailable (%s); returning it to the queue",
             job_id,
@@ -66,6 +72,18 @@ def run_job(celery_task: Any, job_id: str) -> None:
         raise Reject(
             f"database unavailable: {type(exc).__name__}", requeue=True
         ) from exc
+
+
+def _check_connections() -> None:
+    """Drop broken or expired database connections, like Django per request,
+    but at most every CONNECTION_CHECK_SECONDS (and after a database error):
+    with conn_health_checks each check costs the next job a `SELECT 1`."""
+    pid, now = os.getpid(), time.monotonic()
+    if now - _connections_checked_at.get(pid, -CONNECTION_CHECK_SECONDS) >= (
+        CONNECTION_CHECK_SECONDS
+    ):
+        close_old_connections()
+        _connections_checked_at[pid] = now
 
 
 def execute_job(
@@ -100,8 +118,7 @@ def execute_job(
             type(outcome.error).__name__,
             outcome.retry_at.isoformat(),
         )
-    else:
-        row.refresh_from_db()
+    else:  # record_outcome updated `row` in memory: no re-read
         task_finished.send(type(backend), task_result=backend.task_result_of(row))
     return outcome
 

@@ -90,13 +90,15 @@ class FusionClient(ServiceClient):
 
     def recover(self, *, republish: bool = False) -> dict[str, int]:
         """One maintenance round now (what workers do periodically); e.g.
-        `{"recovered": 1, "relayed": 0, "pruned": 0}`. `republish`: first
-        count every waiting job as unpublished, so the round publishes it
-        again (after the broker lost its messages); adds `"republished"`."""
+        `{"recovered": 1, "republished": 0, "relayed": 0, "pruned": 0}`.
+        `republish`: first count every waiting job as unpublished, however
+        recently published, so the round publishes it again (after the
+        broker lost its messages); "republished" counts them first."""
         engine = self.engine()
-        forgotten = engine.forget_publications() if republish else None
+        forgotten = engine.forget_publications() if republish else 0
         report = engine.maintain()
-        return report if forgotten is None else {"republished": forgotten, **report}
+        republished = forgotten + report.pop("republished", 0)
+        return {"republished": republished, **report}
 
     def dead_letters(
         self, *, include_retried: bool = False

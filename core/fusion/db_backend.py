@@ -17,7 +17,7 @@ Every state change is one UPDATE guarded by the row's status and start
 time, so a worker and a recovering peer can never both record an outcome.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Case, Count, F, Min, Q, When
@@ -59,7 +59,9 @@ class FusionDatabaseBackend(FusionEngine, DatabaseBackend):
         self.fusion_options = EngineOptions.from_options(alias, self.options)
 
     def enqueue(self, task: Task, args: Any, kwargs: Any) -> DatabaseTaskResult:
-        """Insert the job's row (in the caller's transaction, if any)."""
+        """Insert the job's row (in the caller's transaction, if any). On
+        PostgreSQL a trigger on the table wakes idle workers when the insert
+        commits (migration core 0023; see wakeup.py)."""
         job_payload(task, args, kwargs)  # a clear error for non-JSON arguments
         return super().enqueue(task, args, kwargs)
 
@@ -67,8 +69,10 @@ class FusionDatabaseBackend(FusionEngine, DatabaseBackend):
 
     def record_outcome(self, row: DBTaskResult, outcome: Outcome) -> bool:
         """Store `outcome` of the attempt that claimed `row`; False if the row
-        is no longer that attempt (recovered meanwhile), and nothing changed."""
-        return record_attempt_outcome(
+        is no longer that attempt (recovered meanwhile), and nothing changed.
+        When stored, `row` (in memory) shows it too, as a re-read would."""
+        now = timezone.now()
+        recorded = record_attempt_outcome(
             DBTaskResult.objects.filter(
                 pk=row.pk, status=TaskResultStatus.RUNNING, started_at=row.started_at
             ),
@@ -88,7 +92,11 @@ class FusionDatabaseBackend(FusionEngine, DatabaseBackend):
                 "attempts": len(row.worker_ids),
                 "enqueued_at": row.enqueued_at,
             },
+            now=now,
         )
+        if recorded:
+            show_outcome(row, outcome, now)
+        return recorded
 
     # -- FusionEngine -----------------------------------------------------
 
@@ -163,6 +171,22 @@ class FusionDatabaseBackend(FusionEngine, DatabaseBackend):
         from core.fusion.db_worker import run_database_worker
 
         run_database_worker(self, **options)
+
+
+def show_outcome(row: DBTaskResult, outcome: Outcome, now: datetime) -> None:
+    """Set on `row` in memory what `record_outcome` wrote."""
+    if outcome.succeeded:
+        row.status, row.finished_at = TaskResultStatus.SUCCESSFUL, now
+        row.return_value = outcome.return_value
+        row.exception_class_path = row.traceback = ""
+        return
+    error = outcome.error or RuntimeError("unknown failure")
+    row.exception_class_path = describe_error(error)[0]
+    row.traceback = describe_traceback(error)
+    if outcome.retry_at is not None:
+        row.status, row.run_after = TaskResultStatus.READY, outcome.retry_at
+    else:
+        row.status, row.finished_at = TaskResultStatus.FAILED, now
 
 
 def policy_for_path(task_path: str) -> JobPolicy:

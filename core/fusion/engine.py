@@ -59,6 +59,12 @@ class FusionEngine(ABC):
         """Publish jobs that were committed but not published (broker only)."""
         return 0
 
+    def republish_stranded(self) -> int:
+        """Count as unpublished the jobs published long ago and still
+        waiting, so this round's relay publishes them again (broker only).
+        Returns how many."""
+        return 0
+
     def forget_publications(self) -> int:
         """Count every waiting job as never published, so the next relay
         publishes it again: after the broker lost its messages (broker only;
@@ -69,10 +75,11 @@ class FusionEngine(ABC):
     def maintain(self) -> dict[str, int]:
         """One round of what every worker does periodically.
 
-        Example: `{"recovered": 1, "relayed": 0, "pruned": 0}`.
+        Example: `{"recovered": 1, "republished": 0, "relayed": 0, "pruned": 0}`.
         """
         report = {
             "recovered": self.recover_stale_jobs(),
+            "republished": self.republish_stranded(),
             "relayed": self.relay_unpublished(),
             "pruned": 0,
             **run_periodic_tasks(),

@@ -12,6 +12,7 @@ worker presumed dead, the job run again) changes nothing.
 """
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -31,15 +32,17 @@ def record_attempt_outcome(
     cleared_error: Mapping[str, Any],
     retry_columns: Mapping[str, Any],
     dead_letter: Mapping[str, Any],
+    now: datetime | None = None,
 ) -> bool:
     """Store `outcome` on the row `this_attempt` selects; False (and no
     change) if no row matches any more.
 
     `error_columns(error)` are the engine's columns describing an error,
     `cleared_error` their values after a success, `retry_columns` what else
-    a retry resets, and `dead_letter` the job's fields for `bury`.
+    a retry resets, and `dead_letter` the job's fields for `bury`. `now`
+    (default: the current time) is the finish time written.
     """
-    now = timezone.now()
+    now = now or timezone.now()
     if outcome.succeeded:
         updated = this_attempt.update(
             status=TaskResultStatus.SUCCESSFUL,

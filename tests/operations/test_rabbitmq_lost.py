@@ -1,4 +1,5 @@
-"""Runbook "RabbitMQ lost" (docs/operations.md).
+"""Runbook "RabbitMQ lost" (docs/operations.md), and what a worker does
+about it by itself.
 
 The class of defect: a runbook step that does not work. A job is committed
 and published to the machine's RabbitMQ, then its message is lost (the
@@ -32,15 +33,17 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ROUNDS = 5
 
 
-def celery_worker(prefix: str, log) -> WorkerProcess:
-    """A Celery worker (solo pool) on this run's `spare` queue."""
+def celery_worker(prefix: str, log, **environment: str) -> WorkerProcess:
+    """A Celery worker (solo pool) on this run's `spare` queue, with
+    `environment` added to its own."""
     argv = [
         "-m", "celery", "-A", "core.fusion.celery_app", "worker",
         f"--queues={prefix}spare", "--pool=solo", "--concurrency=1",
         "--without-gossip", "--without-mingle", "--loglevel=INFO",
         f"--hostname={prefix}runbook@%h",
     ]  # fmt: skip
-    worker = WorkerProcess(argv, worker_env("celery", prefix), log)
+    env = {**worker_env("celery", prefix), **environment}
+    worker = WorkerProcess(argv, env, log)
     wait_for(lambda: " ready." in worker.output(), "Celery to start", workers=(worker,))
     return worker
 
@@ -73,3 +76,39 @@ def test_jobs_whose_messages_were_lost_run_once_after_republish(
 
     assert out.getvalue().startswith("republished 1, ")
     assert jobs.lines(job_file) == [f"ran {worker.pid}"]
+
+
+def test_a_worker_republishes_jobs_stranded_by_a_wiped_broker_by_itself(
+    celery_engine, broker_queue_prefix, job_file, tmp_path
+):
+    """Issue 20 point 2, the class: acknowledged jobs waiting for good. With
+    `republish_after_seconds` passed, a worker's maintenance publishes a
+    job whose message the broker lost again, with no operator; a duplicate
+    message (the wipe left the first after all) runs nothing twice."""
+    results = [
+        jobs.record.using(queue_name="spare").enqueue(job_file, f"job {n}")
+        for n in range(3)
+    ]
+    with Connection(BROKER_URL, connect_timeout=5) as connection:
+        purged = connection.default_channel.queue_purge(f"{broker_queue_prefix}spare")
+    assert purged == 3  # the broker lost every message
+    jobs.record.using(queue_name="spare").enqueue(job_file, "job 3")  # kept
+    worker = celery_worker(
+        broker_queue_prefix, tmp_path / "worker.log", FUSION_REPUBLISH_AFTER_SECONDS="1"
+    )
+    try:
+        wait_for(
+            lambda: len(jobs.lines(job_file)) == 4,
+            "the stranded jobs",
+            workers=(worker,),
+        )
+        time.sleep(ROUNDS * TEST_OPTIONS["maintenance_interval_seconds"])
+    finally:
+        worker.stop()
+
+    ran = sorted(line.split(" ", 2)[1] for line in jobs.lines(job_file))
+    assert ran == ["0", "1", "2", "3"]  # each once
+    assert all(
+        FusionJob.objects.get(pk=r.id).status == TaskResultStatus.SUCCESSFUL
+        for r in results
+    )

@@ -17,28 +17,42 @@ class EngineOptions:
       smaller than `recovery_grace_seconds`.
     - `maintenance_interval_seconds`: how often each worker recovers stale
       jobs (and, on the broker engine, relays unpublished ones).
-    - `poll_interval_seconds`: the database worker's wait when idle.
+    - `poll_interval_seconds`: the database worker's wait when idle (on
+      PostgreSQL a fallback: new jobs wake idle workers by NOTIFY at once).
+    - `claim_batch_size`: due jobs a database worker claims at a time (the
+      first starts, the rest are leased to it for a moment; see
+      core/fusion/db_claims.py). 1 turns batching off.
     - `result_retention_seconds`: finished jobs older than this are deleted
       (dead letters are kept until an operator deletes them).
     - broker engine: `broker_url`, `queue_prefix` (prepended to each Django
       queue name to make the broker queue), `publish_timeout_seconds`,
       `relay_grace_seconds` (how long the relay leaves a just-committed job to
       the process that enqueued it), `publish_pause_seconds` (after a failed
-      publish, enqueuers leave publishing to the relay for this long).
+      publish, enqueuers leave publishing to the relay for this long),
+      `republish_after_seconds` (a job published but still waiting this long
+      after it was due is published again: its message may be lost with a
+      wiped broker; a duplicate is dropped, since a job is claimed once).
     """
 
     recovery_grace_seconds: float = 30.0
     hard_limit_grace_seconds: float = 10.0
     maintenance_interval_seconds: float = 5.0
     poll_interval_seconds: float = 1.0
+    claim_batch_size: int = 10
     result_retention_seconds: float = 7 * 24 * 3600.0
     broker_url: str = ""
     queue_prefix: str = "fusion."
     publish_timeout_seconds: float = 3.0
     relay_grace_seconds: float = 5.0
     publish_pause_seconds: float = 5.0
+    republish_after_seconds: float = 600.0
 
     def __post_init__(self) -> None:
+        if not isinstance(self.claim_batch_size, int) or self.claim_batch_size < 1:
+            raise FusionConfigurationError(
+                f"claim_batch_size must be a whole number of jobs, at least 1; got "
+                f"{self.claim_batch_size!r}."
+            )
         if self.hard_limit_grace_seconds >= self.recovery_grace_seconds:
             raise FusionConfigurationError(
                 f"hard_limit_grace_seconds ({self.hard_limit_grace_seconds:g}) must "

@@ -4,6 +4,17 @@
 Inputs are bytes, as read from storage or returned by render_pdf. An input
 that is not a readable PDF (not a PDF, damaged, encrypted) raises
 PdfUnreadable naming which one.
+
+What a released report carries survives: a merge keeps every input's
+attachments (the results as FHIR, attachments.py) and a stamp keeps the
+whole document (attachments, PDF/A metadata). Every PDF written here has
+one subset tag per font program (font_tags.py): merged reports and a
+stamp page each bring their own subsets of the same fonts.
+
+Why pypdf for this: the project already reads and writes PDFs with it,
+it is pure Python (no native library to install or match), and what is
+done here touches dictionaries, not content streams, so its speed is not
+the cost (WeasyPrint's layout is).
 """
 
 import io
@@ -14,7 +25,9 @@ from pypdf import PageObject, PdfReader, PdfWriter, Transformation
 from pypdf.errors import PyPdfError
 from pypdf.generic import RectangleObject
 
+from core.utils.pdf.attachments import copy_attachments
 from core.utils.pdf.errors import PdfUnreadable
+from core.utils.pdf.font_tags import retag_fonts
 from core.utils.pdf.render import WATERMARK_MAX_CHARS, html_to_pdf
 
 #: The template of a stamp page: the text, large and turned, on a transparent
@@ -32,8 +45,11 @@ def merge_pdfs(pdfs: Sequence[bytes]) -> bytes:
     if not pdfs:
         raise ValueError("merge_pdfs needs at least one PDF.")
     writer = PdfWriter()
+    names: set[str] = set()
     for number, pdf in enumerate(pdfs, start=1):
-        writer.append(_read(pdf, f"PDF {number} of {len(pdfs)}"))
+        reader = _read(pdf, f"PDF {number} of {len(pdfs)}")
+        writer.append(reader)
+        copy_attachments(reader, writer, names)
     return _write(writer)
 
 
@@ -113,6 +129,7 @@ def _read(pdf: bytes, which: str) -> PdfReader:
 
 
 def _write(writer: PdfWriter) -> bytes:
+    retag_fonts(writer)
     output = io.BytesIO()
     writer.write(output)
     return output.getvalue()

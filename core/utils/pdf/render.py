@@ -13,10 +13,16 @@ HTML into a PDF:
   page limit (PdfTooManyElements, limits.py), is refused before parsing;
 - layout stops as soon as the page past the limit is made (page_limit.py):
   `max_pages` when the caller gives one (a report's own limit), never more
-  than settings.PDF_MAX_PAGES (PdfTooManyPages).
+  than settings.PDF_MAX_PAGES (PdfTooManyPages);
+- each line of text carries its text as ActualText (actual_text.py), so it
+  extracts as it reads;
+- `archival=True` makes a PDF/A-3b file (ARCHIVAL_VARIANT: embedded fonts,
+  an sRGB output intent, XMP metadata) and `attachments` are embedded as
+  its associated files (attachments.py): a released report carries its
+  results as data.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -30,10 +36,13 @@ from weasyprint.urls import FatalURLFetchingError  # type: ignore[import-untyped
 
 from core.utils.image import open_image, thumbnail, to_data_uri
 from core.utils.numbers import NumberStyle
+from core.utils.pdf.actual_text import actual_text
+from core.utils.pdf.attachments import PdfAttachment
 from core.utils.pdf.errors import PdfHtmlTooLarge, PdfResourceRefused, PdfTooManyPages
 from core.utils.pdf.fetcher import ReportURLFetcher, ResourceStop, static_base_url
 from core.utils.pdf.limits import check_elements
 from core.utils.pdf.page_limit import PageLimitReached, page_limit
+from core.utils.pdf.text_map import fix_text_map
 from core.utils.pdf.weasyprint_logs import install as install_log_filters
 from core.utils.translation import REPORT_TEXTS, default_texts
 
@@ -50,6 +59,10 @@ LOGO_MAX_HEIGHT_PX = 240
 WATERMARK_MAX_CHARS = 40
 #: The key under which render_pdf gives its template the report's frame.
 FRAME_KEY = "pdf"
+#: The PDF/A flavour of archived reports: PDF/A-3 allows embedded files of
+#: any type (the results as JSON), level b (the page looks right; the
+#: text layer is ours, actual_text.py).
+ARCHIVAL_VARIANT = "pdf/a-3b"
 
 
 @dataclass(frozen=True)
@@ -178,6 +191,8 @@ def render_pdf(
     base_url: str | None = None,
     max_pages: int | None = None,
     texts: Mapping[str, str] | None = None,
+    archival: bool = False,
+    attachments: Sequence[PdfAttachment] = (),
 ) -> bytes:
     """The PDF of `template_name` rendered with `context`.
 
@@ -200,6 +215,9 @@ def render_pdf(
       for the catalogue's. Given, not looked up here: this module reads no
       database (it runs in forked render processes, core/pdf_sync.py), so
       the caller, which has the lab, reads them before.
+    - `archival`: a PDF/A-3b file (ARCHIVAL_VARIANT), for what is kept.
+    - `attachments`: files to embed (PdfAttachment), associated files of
+      the document when `archival`.
 
     The template receives `context` plus `pdf` (a ReportFrame). Raises
     PdfResourceRefused, PdfHtmlTooLarge, PdfTooManyElements or
@@ -216,16 +234,28 @@ def render_pdf(
     frame = _frame(lab, watermark, language, page or PageSetup(), texts)
     with translation.override(frame.language):
         html = render_to_string(template_name, {**context, FRAME_KEY: frame})
-    return html_to_pdf(html, base_url=base_url, max_pages=max_pages)
+    return html_to_pdf(
+        html,
+        base_url=base_url,
+        max_pages=max_pages,
+        archival=archival,
+        attachments=attachments,
+    )
 
 
 def html_to_pdf(
-    html: str, *, base_url: str | None = None, max_pages: int | None = None
+    html: str,
+    *,
+    base_url: str | None = None,
+    max_pages: int | None = None,
+    archival: bool = False,
+    attachments: Sequence[PdfAttachment] = (),
 ) -> bytes:
     """The PDF of an HTML document, with render_pdf's limits and fetcher.
 
     For HTML that does not come from a template (the stamp overlay, a
-    benchmark); `base_url` and `max_pages` as in render_pdf.
+    benchmark); `base_url`, `max_pages`, `archival` and `attachments` as
+    in render_pdf.
     """
     limit: int = settings.PDF_MAX_PAGES
     if max_pages is not None:
@@ -241,7 +271,12 @@ def html_to_pdf(
             rendered = HTML(
                 string=html, base_url=base_url, url_fetcher=ReportURLFetcher()
             ).render()
-        pdf: bytes = rendered.write_pdf()  # no target: the bytes are returned
+        with actual_text() as spans:
+            # No target: the bytes are returned.
+            pdf: bytes = rendered.write_pdf(
+                pdf_variant=ARCHIVAL_VARIANT if archival else None,
+                attachments=[item.for_weasyprint() for item in attachments],
+            )
     except ResourceStop as stop:
         raise stop.error from None
     except PageLimitReached:
@@ -253,6 +288,8 @@ def html_to_pdf(
         raise PdfResourceRefused(
             f"The report could not load a resource: {url}", url=url
         ) from failure.__cause__
+    if spans.marks:  # lines whose glyph map may be wrong: fix it
+        pdf = fix_text_map(pdf)
     return pdf
 
 

@@ -38,6 +38,14 @@ def record(path: str, token: str) -> dict[str, int]:
     return {"pid": os.getpid()}
 
 
+@job(max_attempts=1, time_limit_seconds=10)
+def slow_record(path: str, token: str, seconds: float) -> None:
+    """Write `token started`, take `seconds`, write `token done`."""
+    append(path, f"{token} started")
+    time.sleep(seconds)
+    append(path, f"{token} done")
+
+
 @job(max_attempts=3, time_limit_seconds=10, **FAST_RETRY)
 def always_fail(path: str) -> None:
     """Fail every time, like a call to a service that is down."""

@@ -61,6 +61,19 @@ def test_bad_engine_settings_say_what_would_be_right(clean_fusion_env, settings)
         task_backends["default"]  # building it validates
 
 
+def test_the_claim_batch_size_comes_from_the_environment_and_is_checked(
+    clean_fusion_env, settings
+):
+    clean_fusion_env.setenv("FUSION_CLAIM_BATCH_SIZE", "25")
+    assert build_tasks()["default"]["OPTIONS"]["claim_batch_size"] == 25
+
+    settings.TASKS = fusion_tasks_setting(
+        "database", queues=["default"], claim_batch_size=0
+    )
+    with pytest.raises(FusionConfigurationError, match="at least 1; got 0"):
+        task_backends["default"]
+
+
 def test_the_registry_builds_the_fusion_client():
     registry.reset()
 

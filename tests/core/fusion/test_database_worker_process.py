@@ -1,11 +1,15 @@
 """The database engine with real `manage.py fusion_worker` processes: a job
-whose worker is SIGKILLed mid-run runs again, and a job that ignores its
-time limit gets its worker replaced and is recovered."""
+whose worker is SIGKILLed mid-run runs again, a job that ignores its time
+limit gets its worker replaced and is recovered, two workers claiming in
+batches run each job exactly once, and a worker stopped mid-batch finishes
+its job and gives the rest of its batch back."""
 
 from collections.abc import Callable, Iterator
 
 import pytest
+from django.db import transaction
 from django.tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult, get_date_max
 
 from core.models.fusion import FusionDeadLetter
 from tests.core.fusion import jobs
@@ -83,3 +87,40 @@ def test_a_job_ignoring_its_time_limit_gets_its_worker_replaced(start_worker, jo
     )
     assert worker.process.poll() is None
     assert jobs.lines(job_file)[-1] == f"after {worker.pid}"
+
+
+def test_two_workers_claiming_in_batches_run_each_job_exactly_once(
+    start_worker, job_file
+):
+    workers = (start_worker(), start_worker())
+    results = [jobs.record.enqueue(job_file, f"job-{n}") for n in range(60)]
+
+    def all_done() -> bool:
+        return all(status_of(r) == TaskResultStatus.SUCCESSFUL for r in results)
+
+    wait_for(all_done, "both workers to run every job", workers=workers)
+    tokens = [line.split()[0] for line in jobs.lines(job_file)]
+    assert sorted(tokens) == sorted(f"job-{n}" for n in range(60))
+    assert all(result.attempts == 1 for result in results)
+
+
+def test_a_worker_stopped_mid_batch_finishes_its_job_and_gives_the_rest_back(
+    start_worker, job_file
+):
+    with transaction.atomic():  # one batch: the slow job first, three leased
+        slow = jobs.slow_record.enqueue(job_file, "slow", 1.0)
+        rest = [jobs.record.enqueue(job_file, f"job-{n}") for n in range(3)]
+    worker = start_worker()
+    wait_for(lambda: "slow started" in jobs.lines(job_file), "the slow job",
+             workers=(worker,))  # fmt: skip
+
+    worker.stop()  # SIGTERM: finish the current job, then exit
+
+    assert worker.process.returncode == 0
+    assert status_of(slow) == TaskResultStatus.SUCCESSFUL
+    assert jobs.lines(job_file) == ["slow started", "slow done"]
+    for result in rest:
+        row = DBTaskResult.objects.get(pk=result.id)
+        assert row.status == TaskResultStatus.READY
+        assert row.worker_ids == []  # never started: no attempt charged
+        assert row.run_after == get_date_max()  # the lease is gone
