@@ -9,17 +9,27 @@ See `backends.py` for the compare-and-set rule that makes fills and
 invalidations race-free.
 
 Fail-open: the facade never raises (but for the operator's `evict` and
-`purge`, which must say when they did not happen). Every Redis call has a short socket
-timeout (`socket_timeout_seconds`, 0.1 s by default), and a circuit breaker
-stops calling Redis after `failure_threshold` consecutive failures for
-`reset_after_seconds`, so during an outage a read waits at most one timeout
-and then none, and falls back to the database. An invalidation that cannot be
-delivered is recorded in the database (`PendingCacheInvalidation`), and those
-hashes are dropped as soon as Redis answers again: when the breaker closes,
-and otherwise at least every `PENDING_DRAIN_INTERVAL_SECONDS`. That table is
-a model, and core's models sit above the cache (their caching mixin uses
-it), so the cache names it by class path (the `pending_invalidations`
-option), as it names its storage, and imports no model.
+`purge`, which must say when they did not happen). Every Redis call has a
+short socket timeout (`socket_timeout_seconds`, 0.1 s by default), and a
+circuit breaker stops calling Redis after `failure_threshold` consecutive
+failures for `reset_after_seconds`, so during an outage a read waits at most
+one timeout and then none, and falls back to the database. A read that got no
+answer does not fill what it read from the database (that would be a second
+timeout in the same read): one Redis call per read, at most.
+
+An invalidation that cannot be delivered is recorded in the database
+(`PendingCacheInvalidation`), and those hashes are dropped as soon as Redis
+answers again, whether or not any request comes: the recording process retries
+in a background thread every `PENDING_RETRY_INTERVAL_SECONDS` (`retry.py`),
+bypassing its open breaker, until nothing is pending. So every process,
+including those that never saw the outage, stops reading the stale rows within
+about that interval after Redis answers. As a backstop for a recording process
+that died before Redis came back, every process also drains when its breaker
+closes and at least every `PENDING_DRAIN_INTERVAL_SECONDS` of cache traffic.
+That table is a model, and core's models sit above the cache (their caching
+mixin uses it), so the cache names it by class path (the
+`pending_invalidations` option), as it names its storage, and imports no
+model.
 
 Residual risk, accepted and documented: if Redis itself loses a tombstone
 (restart, eviction) during the milliseconds between a slow reader's database
@@ -48,6 +58,7 @@ from core.cache.backends import (
     Row,
     decode,
 )
+from core.cache.retry import PENDING_RETRY_INTERVAL_SECONDS, PendingRetrier
 from core.utils.circuit_breaker import CircuitBreaker
 from core.utils.clients import (
     DEFAULT_CHECK_TIMEOUT_SECONDS,
@@ -56,6 +67,8 @@ from core.utils.clients import (
 )
 
 __all__ = [
+    "PENDING_DRAIN_INTERVAL_SECONDS",
+    "PENDING_RETRY_INTERVAL_SECONDS",
     "CacheStats",
     "CachedValue",
     "HashCache",
@@ -64,8 +77,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: How often a process looks for invalidations left undelivered by an outage.
-PENDING_DRAIN_INTERVAL_SECONDS = 30.0
+#: How often a process with cache traffic looks for invalidations left
+#: undelivered by an outage (a backstop: the recording process retries every
+#: PENDING_RETRY_INTERVAL_SECONDS itself). One database query per interval.
+PENDING_DRAIN_INTERVAL_SECONDS = 5.0
 #: Where undelivered invalidations are recorded, by default.
 PENDING_INVALIDATIONS = "core.models.cache_invalidation.PendingCacheInvalidation"
 
@@ -116,6 +131,7 @@ class HashCache(ServiceClient):
         )
         self.stats = CacheStats()
         self._next_drain_at = 0.0
+        self.retrier = PendingRetrier(self._deliver_pending)
 
     # -- reads ----------------------------------------------------------------
 
@@ -125,10 +141,20 @@ class HashCache(ServiceClient):
 
     def get_many(self, key: str, fields: Sequence[str]) -> list[CachedValue | None]:
         """One HMGET; None where missing."""
+        values = self.lookup(key, fields)
+        return [None] * len(fields) if values is None else values
+
+    def lookup(
+        self, key: str, fields: Sequence[str]
+    ) -> list[CachedValue | None] | None:
+        """One HMGET: the cached rows (None where missing), or None when the
+        cache did not answer. Then do not `fill` what the database gives:
+        with Redis hung the fill would wait for a second timeout in the same
+        read (the breaker opens only after `failure_threshold` failures)."""
         raw = self._call("read", lambda: self.storage.get_many(key, fields), None)
         if raw is None:
             self.stats.misses += len(fields)
-            return [None] * len(fields)
+            return None
         values = [decode(item) for item in raw]
         hits = sum(value is not None for value in values)
         self.stats.hits += hits
@@ -224,6 +250,7 @@ class HashCache(ServiceClient):
         return {**asdict(self.stats), "breaker": str(self.breaker.state)}
 
     def close(self) -> None:
+        self.retrier.stop()
         self.storage.close()
 
     # -- internals ----------------------------------------------------------
@@ -265,6 +292,28 @@ class HashCache(ServiceClient):
                 "of that hash may stay stale until it expires",
                 key,
             )
+        self.retrier.notify()
+
+    def _deliver_pending(self) -> bool:
+        """The retry thread's attempt: if Redis answers (asked directly: an
+        open breaker must not hold the drain back for `reset_after_seconds`),
+        close the breaker and drop every recorded hash. True when a drain
+        found nothing left to drop; False to try again later."""
+        try:
+            self.storage.ping()
+        except Exception:  # still down: the next attempt will tell
+            return False
+        self.breaker.record_success()
+        try:
+            return bool(self._pending.drain(self.storage.drop) == 0)
+        except Exception as exc:
+            logger.warning(
+                "dropping hashes with undelivered invalidations failed (%s); "
+                "retrying in %.2f s",
+                type(exc).__name__,
+                PENDING_RETRY_INTERVAL_SECONDS,
+            )
+            return False
 
     def _drain_pending_if_due(self) -> None:
         now = time.monotonic()

@@ -19,6 +19,10 @@ template, formatted with `lab_id`), the TTL `default_cache_ttl` (7 days) on
 the hash. A row is only ever read from, and stored under, the key of the lab
 passed in: another lab's row is not found, exactly as in the database.
 
+A read makes one Redis call at most when Redis does not answer: a lookup
+that got no answer reads the database and does not fill (the fill would wait
+for a second socket timeout before the breaker opens).
+
 Saves and deletes invalidate after commit (a tombstone carrying the committed
 version); a rolled-back save leaves the cache as it was. A read inside a
 transaction defers its fill to the commit (and drops it on rollback), so
@@ -120,9 +124,11 @@ class CachingMixin(models.Model):
             return cls._get_row(instance_id, lab_id, exception_to_raise)
         key = cls.get_cache_key(lab_id)
         cache = _cache()
-        cached = cache.get(key, str(instance_id))
-        if cached is not None:
-            return cls._from_cache(cached)
+        found = cache.lookup(key, [str(instance_id)])
+        if found is None:  # no answer: the database, and no second call
+            return cls._get_row(instance_id, lab_id, exception_to_raise)
+        if found[0] is not None:
+            return cls._from_cache(found[0])
         if (
             cls.cache_type == CacheType.LIST
             and not cls.allow_individual_instance_caching
@@ -148,16 +154,17 @@ class CachingMixin(models.Model):
         cache = _cache()
         found: dict[Any, Self] = {}
         misses = []
-        for instance_id, cached in zip(
-            ids, cache.get_many(key, [str(i) for i in ids]), strict=True
-        ):
+        values = cache.lookup(key, [str(i) for i in ids])
+        answered = values is not None
+        for instance_id, cached in zip(ids, values or [None] * len(ids), strict=True):
             if cached is None:
                 misses.append(instance_id)
             else:
                 found[instance_id] = cls._from_cache(cached)
         if misses:
             loaded = list(cls._rows(misses, lab_id))
-            _fill_when_committed(cache, key, loaded, cls.default_cache_ttl)
+            if answered:  # no answer: no second call in the same read
+                _fill_when_committed(cache, key, loaded, cls.default_cache_ttl)
             by_key = {str(row.pk): row for row in loaded}
             for instance_id in misses:
                 if str(instance_id) in by_key:
