@@ -18,8 +18,10 @@ Each step marks itself done in its own transaction as soon as it succeeds,
 so when a later step fails (S3, Pusher or Slack down) the job's retry runs
 only what is left: a step that succeeded is never repeated. A step that
 succeeded but crashed before marking itself may run again, so what leaves
-carries the release's id for receivers to deduplicate (`release_id` in the
-Pusher event, the webhook's stable event id, the Slack text).
+carries the release's id for receivers to deduplicate (the Pusher event's
+`event_id`, `release-<id>.report.ready`; the webhook's stable `webhook-id`;
+the release id in the Slack text; the PDF's key, which a repeat overwrites
+with the same bytes).
 """
 
 import hashlib
@@ -48,6 +50,8 @@ RELEASE_MAX_ATTEMPTS = 30
 RELEASE_TIME_LIMIT_SECONDS = 120
 #: The "patients.release" report (registered, server-only: patients/apps.py).
 REPORT_TEMPLATE = RELEASE_TEMPLATE
+#: The real-time event that tells the lab's pages a released PDF is stored.
+READY_EVENT = "report.ready"
 
 
 @transaction.atomic
@@ -119,8 +123,23 @@ def release_pdf(report: Report) -> bytes:
 
 
 def push_ready(release: ReportRelease, report: Report) -> None:
-    """Tell the lab's open pages the PDF is ready."""
-    get_client("pusher").trigger(report.lab_id, "report.ready", _event(release, report))
+    """Tell the lab's open pages the PDF is ready. The event id names the
+    release and the step (`release-42.report.ready`), so a retry of this
+    step, after a crash between the call and its mark, sends the same id."""
+    get_client("pusher").trigger(
+        report.lab_id,
+        READY_EVENT,
+        _event(release, report),
+        event_id=release_event_id(release, READY_EVENT),
+    )
+
+
+def release_event_id(release: ReportRelease, event: str) -> str:
+    """The real-time event id of one release step: the same on every retry.
+
+    Example: `release_event_id(release, "report.ready")` for release 42 is
+    `"release-42.report.ready"`."""
+    return f"release-{release.pk}.{event}"
 
 
 def emit_released(release: ReportRelease, report: Report) -> None:
