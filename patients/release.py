@@ -8,7 +8,8 @@ steps that are not, in order:
 
 1. render the PDF (core.utils.pdf) and store it through the `s3` client
    under `labs/<lab>/reports/<report>/edition-<n>.pdf` (every released
-   edition kept), with its SHA-256 in the activity log;
+   edition kept; not uploaded again when the key holds the same bytes),
+   with its SHA-256 in the activity log;
 2. push `report.ready` on the lab's Pusher channel;
 3. record the `report.released` webhook event (delivered by the webhook
    jobs, with their own retries);
@@ -96,8 +97,8 @@ def store_pdf(release: ReportRelease, report: Report) -> None:
     both or neither (run_release also marks the step in this transaction)."""
     pdf = release_pdf(report)
     key = f"labs/{report.lab_id}/reports/{report.pk}/edition-{report.edition}.pdf"
-    get_client("s3").upload(key, pdf, content_type="application/pdf")
     digest = hashlib.sha256(pdf).hexdigest()
+    upload_unless_stored(key, pdf, digest)
     release.pdf_key, release.pdf_sha256 = key, digest
     release.save(update_fields=["pdf_key", "pdf_sha256"])
     report.add_activity_log(
@@ -105,6 +106,23 @@ def store_pdf(release: ReportRelease, report: Report) -> None:
         f"PDF of edition {report.edition} stored",
         changes={"pdf": {"old": None, "new": {"key": key, "sha256": digest}}},
     )
+
+
+def upload_unless_stored(key: str, pdf: bytes, digest: str) -> bool:
+    """Upload `pdf` under `key` unless the key already holds these bytes
+    (SHA-256 `digest`); whether it uploaded.
+
+    An attempt killed after S3 stored the PDF but before the step's mark
+    committed leaves the object behind, and S3 takes no idempotency key:
+    the retry checks first, so the PDF is stored once (one version in a
+    versioned bucket). Rendering is deterministic, so the retry's bytes are
+    the first attempt's; if they differ, the new edition replaces them.
+    """
+    s3 = get_client("s3")
+    if s3.exists(key) and hashlib.sha256(s3.download(key)).hexdigest() == digest:
+        return False
+    s3.upload(key, pdf, content_type="application/pdf")
+    return True
 
 
 def release_pdf(report: Report) -> bytes:

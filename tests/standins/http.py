@@ -60,6 +60,10 @@ class Hold:
 class HTTPStandIn:
     """A local HTTP server for one test; see the module docstring."""
 
+    #: What the handler speaks; a subclass that must answer `Expect:
+    #: 100-continue` (boto3's uploads) sets "HTTP/1.1".
+    protocol_version = "HTTP/1.0"
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -98,6 +102,8 @@ class HTTPStandIn:
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = standin.protocol_version
+
             def do_POST(self) -> None:
                 standin._handle(self)
 
