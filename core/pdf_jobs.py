@@ -31,7 +31,9 @@ PusherUnavailable after the PDF is stored; the retry skips straight to the
 notification. So `pdf.ready` is sent at least once while the job has
 attempts left, and normally exactly once: a duplicate (same key) is possible
 only when Pusher took the event but its answer, or the deletion of the
-request file, was lost; pages treat the event as idempotent. After all
+request file, was lost. Every run sends the same `event_id`,
+`pdf-<job id>.pdf.ready` (its URL may differ: it is signed anew), and
+pages drop an id they have handled (docs/realtime.md). After all
 attempts the job is a dead letter an operator can re-run; the PDF stays
 stored. Pusher refusing the event (bad credentials, not a passing outage)
 is logged and not retried: the PDF is stored, and a retry would be refused

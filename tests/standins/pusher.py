@@ -24,7 +24,9 @@ point 6). `answer_next()` scripts the answer to the next good request (a
 500, a 413, a delay); a scripted error means Pusher did not publish it,
 unless `published=True` says it failed after publishing.
 `subscription_is_valid()` checks a channel-auth answer the way Pusher's
-websocket server would.
+websocket server would; `on_publish`, if set, is called with each event
+as it is published (tests/standins/pusher_websocket.py hands it to the
+browsers subscribed to its channels).
 """
 
 import hashlib
@@ -33,6 +35,7 @@ import json
 import re
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -115,6 +118,7 @@ class PusherStandIn(HTTPStandIn):
         self.events: list[ReceivedEvent] = []
         self.problems: list[str] = []
         self._scripted: deque[ScriptedAnswer] = deque()
+        self.on_publish: Callable[[ReceivedEvent], None] | None = None
 
     def client_options(self) -> dict[str, Any]:
         """OPTIONS for `PusherClient` that point it here."""
@@ -167,8 +171,11 @@ class PusherStandIn(HTTPStandIn):
             scripted = (
                 self._scripted.popleft() if status == 200 and self._scripted else None
             )
-            if request.answer and (scripted is None or scripted.publishes()):
+            published = request.answer and (scripted is None or scripted.publishes())
+            if published:
                 self.events.append(request.answer[0])
+        if published and self.on_publish is not None:
+            self.on_publish(request.answer[0])
         self._wait_if_held()
         if scripted is not None:
             self._stopping.wait(scripted.delay_seconds)
