@@ -171,7 +171,9 @@ class PusherStandIn(HTTPStandIn):
             scripted = (
                 self._scripted.popleft() if status == 200 and self._scripted else None
             )
-            published = request.answer and (scripted is None or scripted.publishes())
+            published = bool(request.answer) and (
+                scripted is None or scripted.publishes()
+            )
             if published:
                 self.events.append(request.answer[0])
         if published and self.on_publish is not None:

@@ -140,3 +140,19 @@ def test_elasticsearch_records_a_request_it_never_answers() -> None:
 
         assert es.paths("POST") == ["/logs/_doc/doc-1"]
         assert es.problems == []
+
+
+@pytest.mark.parametrize(("published", "events"), [(None, 0), (True, 1)])
+def test_pusher_refusing_an_event_records_the_request_and_publishes_on_request(
+    published: bool | None, events: int
+) -> None:
+    with PusherStandIn() as pusher:
+        pusher.answer_next(500, '{"error": "internal"}', published=published)
+        client = PusherClient(**pusher.client_options(), timeout_seconds=2)
+
+        with pytest.raises(PusherUnavailable, match="HTTP 500"):
+            client.trigger(1, "report.ready", {"id": 1}, event_id="release-1.r")
+        client.close()
+
+        assert pusher.request_count == 1  # received, whatever it answered
+        assert len(pusher.events) == events  # what subscribers got

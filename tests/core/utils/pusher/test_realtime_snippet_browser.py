@@ -113,7 +113,9 @@ def open_page(page: Page, http: PusherStandIn, sockets: PusherWebSocket) -> None
     page.wait_for_function("window.subscribed === true")
 
 
-def test_an_event_delivered_twice_runs_the_handler_once(pusher, page):
+def test_an_event_delivered_twice_runs_the_handler_once(
+    pusher: tuple[PusherStandIn, PusherWebSocket], page: Page
+) -> None:
     http, sockets = pusher
     open_page(page, http, sockets)
     client = PusherClient(**http.client_options(), timeout_seconds=5)
