@@ -31,7 +31,9 @@ PusherUnavailable after the PDF is stored; the retry skips straight to the
 notification. So `pdf.ready` is sent at least once while the job has
 attempts left, and normally exactly once: a duplicate (same key) is possible
 only when Pusher took the event but its answer, or the deletion of the
-request file, was lost; pages treat the event as idempotent. After all
+request file, was lost. Every run sends the same `event_id`,
+`pdf-<job id>.pdf.ready` (its URL may differ: it is signed anew), and
+pages drop an id they have handled (docs/realtime.md). After all
 attempts the job is a dead letter an operator can re-run; the PDF stays
 stored. Pusher refusing the event (bad credentials, not a passing outage)
 is logged and not retried: the PDF is stored, and a retry would be refused
@@ -139,14 +141,14 @@ def render_pdf_batch(lab_id: int, job_id: str) -> dict[str, str]:
         try:
             pdf = _render(lab_model().objects.get(pk=lab_id), request["reports"])
         except (PdfError, ReportRequestInvalid, UnknownReport) as error:
-            _notify(lab_id, FAILED_EVENT, {"key": key, "error": str(error)})
+            _notify(lab_id, job_id, FAILED_EVENT, {"key": key, "error": str(error)})
             storage.delete(pending)
             logger.warning("PDF job %s for lab %s failed: %s", job_id, lab_id, error)
             return {"status": "failed", "key": key, "error": str(error)}
         storage.upload(key, pdf, content_type="application/pdf")
         logger.info("PDF job %s for lab %s stored %d bytes", job_id, lab_id, len(pdf))
     url = storage.presigned_url(key, expires_seconds=READY_URL_EXPIRY_SECONDS)
-    _notify(lab_id, READY_EVENT, {"key": key, "url": url})
+    _notify(lab_id, job_id, READY_EVENT, {"key": key, "url": url})
     storage.delete(pending)
     return {"status": "ready", "key": key}
 
@@ -167,11 +169,15 @@ def _render(lab: "Lab", reports: list[Any]) -> bytes:
     return merge_pdfs(pdfs)
 
 
-def _notify(lab_id: int, event: str, data: dict[str, str]) -> None:
-    """Trigger `event` on the lab's channel. A passing outage raises (the job
-    is retried); a refusal is logged, since retrying cannot change it."""
+def _notify(lab_id: int, job_id: str, event: str, data: dict[str, str]) -> None:
+    """Trigger `event` on the lab's channel, with the event id
+    `pdf-<job id>.<event>` that every run of the job repeats. A passing
+    outage raises (the job is retried); a refusal is logged, since retrying
+    cannot change it."""
     try:
-        get_client("pusher").trigger(lab_id, event, data)
+        get_client("pusher").trigger(
+            lab_id, event, data, event_id=f"pdf-{job_id}.{event}"
+        )
     except PusherError as error:
         if error.retryable:
             raise

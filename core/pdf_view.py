@@ -25,8 +25,9 @@ The JSON body holds exactly one of:
 - `{"batch": [{"report": ..., "context": ..., "watermark": ...}, ...]}`
   answers 202 `{"job": "<Fusion job id>", "key": "labs/<lab>/reports/<id>.pdf"}`
   at once; a Fusion job renders the reports into one PDF, stores it under
-  `key` and triggers `pdf.ready` (`{"key", "url"}`) or `pdf.failed`
-  (`{"key", "error"}`) on the lab's Pusher channel. See core.pdf_jobs
+  `key` and triggers `pdf.ready` (`{"event_id", "key", "url"}`) or
+  `pdf.failed` (`{"event_id", "key", "error"}`) on the lab's Pusher channel
+  (a repeat has the same `event_id`: docs/realtime.md). See core.pdf_jobs
   for retries and idempotency. Fetch the PDF with the event's signed URL,
   or with `{"merge": [key]}`.
 

@@ -9,7 +9,8 @@ steps that are not, in order:
 1. render the PDF (core.utils.pdf; PDF/A-3b, carrying the results as FHIR
    JSON, patients/fhir.py) and store it through the `s3` client
    under `labs/<lab>/reports/<report>/edition-<n>.pdf` (every released
-   edition kept), with its SHA-256 in the activity log;
+   edition kept; not uploaded again when the key holds the same bytes),
+   with its SHA-256 in the activity log;
 2. push `report.ready` on the lab's Pusher channel;
 3. record the `report.released` webhook event (delivered by the webhook
    jobs, with their own retries);
@@ -19,8 +20,10 @@ Each step marks itself done in its own transaction as soon as it succeeds,
 so when a later step fails (S3, Pusher or Slack down) the job's retry runs
 only what is left: a step that succeeded is never repeated. A step that
 succeeded but crashed before marking itself may run again, so what leaves
-carries the release's id for receivers to deduplicate (`release_id` in the
-Pusher event, the webhook's stable event id, the Slack text).
+carries the release's id for receivers to deduplicate (the Pusher event's
+`event_id`, `release-<id>.report.ready`; the webhook's stable `webhook-id`;
+the release id in the Slack text; the PDF's key, which a repeat overwrites
+with the same bytes).
 """
 
 import hashlib
@@ -50,6 +53,8 @@ RELEASE_MAX_ATTEMPTS = 30
 RELEASE_TIME_LIMIT_SECONDS = 120
 #: The "patients.release" report (registered, server-only: patients/apps.py).
 REPORT_TEMPLATE = RELEASE_TEMPLATE
+#: The real-time event that tells the lab's pages a released PDF is stored.
+READY_EVENT = "report.ready"
 
 
 @transaction.atomic
@@ -94,8 +99,8 @@ def store_pdf(release: ReportRelease, report: Report) -> None:
     both or neither (run_release also marks the step in this transaction)."""
     pdf = release_pdf(report)
     key = f"labs/{report.lab_id}/reports/{report.pk}/edition-{report.edition}.pdf"
-    get_client("s3").upload(key, pdf, content_type="application/pdf")
     digest = hashlib.sha256(pdf).hexdigest()
+    upload_unless_stored(key, pdf, digest)
     release.pdf_key, release.pdf_sha256 = key, digest
     release.save(update_fields=["pdf_key", "pdf_sha256"])
     report.add_activity_log(
@@ -103,6 +108,23 @@ def store_pdf(release: ReportRelease, report: Report) -> None:
         f"PDF of edition {report.edition} stored",
         changes={"pdf": {"old": None, "new": {"key": key, "sha256": digest}}},
     )
+
+
+def upload_unless_stored(key: str, pdf: bytes, digest: str) -> bool:
+    """Upload `pdf` under `key` unless the key already holds these bytes
+    (SHA-256 `digest`); whether it uploaded.
+
+    An attempt killed after S3 stored the PDF but before the step's mark
+    committed leaves the object behind, and S3 takes no idempotency key:
+    the retry checks first, so the PDF is stored once (one version in a
+    versioned bucket). Rendering is deterministic, so the retry's bytes are
+    the first attempt's; if they differ, the new edition replaces them.
+    """
+    s3 = get_client("s3")
+    if s3.exists(key) and hashlib.sha256(s3.download(key)).hexdigest() == digest:
+        return False
+    s3.upload(key, pdf, content_type="application/pdf")
+    return True
 
 
 def release_pdf(report: Report) -> bytes:
@@ -124,8 +146,23 @@ def release_pdf(report: Report) -> bytes:
 
 
 def push_ready(release: ReportRelease, report: Report) -> None:
-    """Tell the lab's open pages the PDF is ready."""
-    get_client("pusher").trigger(report.lab_id, "report.ready", _event(release, report))
+    """Tell the lab's open pages the PDF is ready. The event id names the
+    release and the step (`release-42.report.ready`), so a retry of this
+    step, after a crash between the call and its mark, sends the same id."""
+    get_client("pusher").trigger(
+        report.lab_id,
+        READY_EVENT,
+        _event(release, report),
+        event_id=release_event_id(release, READY_EVENT),
+    )
+
+
+def release_event_id(release: ReportRelease, event: str) -> str:
+    """The real-time event id of one release step: the same on every retry.
+
+    Example: `release_event_id(release, "report.ready")` for release 42 is
+    `"release-42.report.ready"`."""
+    return f"release-{release.pk}.{event}"
 
 
 def emit_released(release: ReportRelease, report: Report) -> None:

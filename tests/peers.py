@@ -1,5 +1,6 @@
 """Every peer of the report release, for end-to-end tests: S3 (moto's
-server), Redis, the Pusher, Slack and webhook stand-ins, and Fusion worker
+server, reached through a `HoldingProxy` so a test can hold an upload's
+reply), Redis, the Pusher, Slack and webhook stand-ins, and Fusion worker
 processes that reach them through environment variables, as a deployment
 does.
 
@@ -31,6 +32,7 @@ from config.settings.services import build_services
 from tests.core.fusion.processes import WorkerProcess, worker_env
 from tests.core.utils.aws.conftest import CREDENTIALS, MotoServer
 from tests.redis_servers import RedisServer
+from tests.standins.holding_proxy import HoldingProxy
 from tests.standins.pusher import PusherStandIn
 from tests.standins.slack import SlackStandIn
 from tests.standins.webhook_receiver import WebhookReceiver
@@ -85,6 +87,7 @@ class ReleasePeers:
 
     moto: MotoPeer
     bucket: str
+    s3_proxy: HoldingProxy
     redis: RedisServer
     pusher: PusherStandIn
     slack: SlackStandIn
@@ -97,7 +100,7 @@ class ReleasePeers:
         (config/settings/services.py reads them)."""
         return {
             "S3_BUCKET": self.bucket,
-            "S3_ENDPOINT_URL": self.moto.url,
+            "S3_ENDPOINT_URL": self.s3_proxy.url,
             "S3_ACCESS_KEY_ID": CREDENTIALS["access_key_id"],
             "S3_SECRET_ACCESS_KEY": CREDENTIALS["secret_access_key"],
             "S3_ADDRESSING_STYLE": "path",
@@ -143,12 +146,13 @@ def release_peers(logs: Path) -> Iterator[ReleasePeers]:
         stack.callback(moto.stop)
         bucket = f"lis-release-{uuid.uuid4().hex[:12]}"
         moto.create_bucket(bucket)
+        s3_proxy = stack.enter_context(HoldingProxy(moto.url))
         pusher = stack.enter_context(PusherStandIn())
         slack = stack.enter_context(SlackStandIn())
         receiver = stack.enter_context(WebhookReceiver())
         peers = ReleasePeers(
-            moto=moto, bucket=bucket, redis=RedisServer(), pusher=pusher,
-            slack=slack, receiver=receiver, logs=logs,
+            moto=moto, bucket=bucket, s3_proxy=s3_proxy, redis=RedisServer(),
+            pusher=pusher, slack=slack, receiver=receiver, logs=logs,
         )  # fmt: skip
         stack.callback(lambda: peers.redis.stop())  # the restarted one, if any
         try:

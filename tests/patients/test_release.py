@@ -83,6 +83,7 @@ def test_a_release_stores_the_pdf_and_tells_everyone_once(
     (ready,) = peers["pusher"].events
     assert ready.name == "report.ready"
     assert ready.payload["release_id"] == release.pk
+    assert ready.payload["event_id"] == f"release-{release.pk}.report.ready"
     (hook,) = receiver.verified()
     assert hook.payload["type"] == "report.released"
     assert hook.payload["data"]["pdf_sha256"] == release.pdf_sha256

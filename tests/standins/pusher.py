@@ -14,11 +14,19 @@ implementation of Pusher's request signing (not the SDK's):
 - an event's body is JSON with `name` (at most 200 characters), `channels`
   (1 to 100 valid names) and `data`, a string of at most 10 KB.
 
-A request that fails a check gets Pusher's 400/401/404/413 and is listed in
-`problems`. Accepted events are in `events`. `answer_next()` scripts the
-answer to the next good request (a 500, a 413, a delay).
+Every request is recorded in `requests` the moment it has been read,
+before any check or answer. A request that fails a check gets Pusher's
+400/401/404/413 and is listed in `problems`. Every good event is in
+`events`: Pusher has published it to subscribers whatever then happens to
+the reply (delayed, held by `hold_next()`, never read by a client that was
+killed or gave up), so a test counting what pages got counts it (issue 20
+point 6). `answer_next()` scripts the answer to the next good request (a
+500, a 413, a delay); a scripted error means Pusher did not publish it,
+unless `published=True` says it failed after publishing.
 `subscription_is_valid()` checks a channel-auth answer the way Pusher's
-websocket server would.
+websocket server would; `on_publish`, if set, is called with each event
+as it is published (tests/standins/pusher_websocket.py hands it to the
+browsers subscribed to its channels).
 """
 
 import hashlib
@@ -27,6 +35,7 @@ import json
 import re
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -67,19 +76,30 @@ class ReceivedEvent:
 
 @dataclass
 class ScriptedAnswer:
-    """What the next good request gets instead of the normal answer."""
+    """What the next good request gets instead of the normal answer;
+    `published`: whether Pusher published the event all the same (None:
+    only if `status` is 2xx)."""
 
     status: int
     body: str
     delay_seconds: float = 0.0
+    published: bool | None = None
+
+    def publishes(self) -> bool:
+        """Whether subscribers get the event that got this answer."""
+        return 200 <= self.status < 300 if self.published is None else self.published
 
 
 @dataclass
-class _Request:
+class ReceivedRequest:
+    """One request as it arrived (recorded before it is checked or answered);
+    `received_at` is `time.monotonic()`."""
+
     method: str
     path: str
     query: list[tuple[str, str]]
     body: bytes
+    received_at: float = field(default_factory=time.monotonic)
     answer: list[Any] = field(default_factory=list)
 
 
@@ -94,10 +114,11 @@ class PusherStandIn(HTTPStandIn):
     ) -> None:
         super().__init__()
         self.app_id, self.key, self.secret = app_id, key, secret
+        self.requests: list[ReceivedRequest] = []
         self.events: list[ReceivedEvent] = []
         self.problems: list[str] = []
-        self.request_count = 0
         self._scripted: deque[ScriptedAnswer] = deque()
+        self.on_publish: Callable[[ReceivedEvent], None] | None = None
 
     def client_options(self) -> dict[str, Any]:
         """OPTIONS for `PusherClient` that point it here."""
@@ -110,10 +131,25 @@ class PusherStandIn(HTTPStandIn):
             "ssl": False,
         }
 
-    def answer_next(self, status: int, body: str, delay_seconds: float = 0.0) -> None:
-        """Script the answer to the next good request (first in, first out)."""
+    @property
+    def request_count(self) -> int:
+        """How many requests arrived, good or not, answered or not."""
         with self._lock:
-            self._scripted.append(ScriptedAnswer(status, body, delay_seconds))
+            return len(self.requests)
+
+    def answer_next(
+        self,
+        status: int,
+        body: str,
+        delay_seconds: float = 0.0,
+        published: bool | None = None,
+    ) -> None:
+        """Script the answer to the next good request (first in, first out);
+        see `ScriptedAnswer` for `published`."""
+        with self._lock:
+            self._scripted.append(
+                ScriptedAnswer(status, body, delay_seconds, published)
+            )
 
     def subscription_is_valid(self, socket_id: str, channel: str, auth: str) -> bool:
         """Whether `auth` ("<key>:<signature>") lets `socket_id` join `channel`."""
@@ -125,21 +161,30 @@ class PusherStandIn(HTTPStandIn):
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         url = urlsplit(handler.path)
         length = int(handler.headers.get("Content-Length") or 0)
-        request = _Request(
+        request = ReceivedRequest(
             handler.command, url.path, parse_qsl(url.query), handler.rfile.read(length)
         )
         with self._lock:
-            self.request_count += 1
+            self.requests.append(request)
         status, body = self._checked_answer(request)
-        if status == 200:
-            with self._lock:
-                scripted = self._scripted.popleft() if self._scripted else None
-            if scripted is not None:
-                self._stopping.wait(scripted.delay_seconds)
-                status, body = scripted.status, scripted.body
-            elif request.answer:
-                with self._lock:
-                    self.events.append(request.answer[0])
+        with self._lock:
+            scripted = (
+                self._scripted.popleft() if status == 200 and self._scripted else None
+            )
+            published = bool(request.answer) and (
+                scripted is None or scripted.publishes()
+            )
+            if published:
+                self.events.append(request.answer[0])
+        if published and self.on_publish is not None:
+            self.on_publish(request.answer[0])
+        self._wait_if_held()
+        if scripted is not None:
+            self._stopping.wait(scripted.delay_seconds)
+            status, body = scripted.status, scripted.body
+        self._send(handler, status, body)
+
+    def _send(self, handler: BaseHTTPRequestHandler, status: int, body: str) -> None:
         raw = body.encode("utf-8")
         try:
             handler.send_response(status)
@@ -148,9 +193,9 @@ class PusherStandIn(HTTPStandIn):
             handler.end_headers()
             handler.wfile.write(raw)
         except OSError:
-            pass  # the client gave up (a timeout test)
+            pass  # the client gave up or was killed: it was recorded all the same
 
-    def _checked_answer(self, request: _Request) -> tuple[int, str]:
+    def _checked_answer(self, request: ReceivedRequest) -> tuple[int, str]:
         routes = {
             ("POST", f"/apps/{self.app_id}/events"): self._event,
             ("GET", f"/apps/{self.app_id}/channels"): lambda _: (
@@ -166,7 +211,7 @@ class PusherStandIn(HTTPStandIn):
             return self._refuse(401, problem)
         return route(request)
 
-    def _signature_problem(self, request: _Request) -> str:
+    def _signature_problem(self, request: ReceivedRequest) -> str:
         params = dict(request.query)
         if len(params) != len(request.query):
             return "a query parameter is repeated"
@@ -192,7 +237,7 @@ class PusherStandIn(HTTPStandIn):
             return "auth_signature does not match"
         return ""
 
-    def _event(self, request: _Request) -> tuple[int, str]:
+    def _event(self, request: ReceivedRequest) -> tuple[int, str]:
         try:
             body = json.loads(request.body)
         except ValueError:

@@ -15,7 +15,9 @@ it:
 Requests that fail a check are listed in `problems` (a test of a correct
 client asserts it stays empty). `answer_next()` scripts what the next
 request gets (a 429 with Retry-After, a 500, an error body, a delay), after
-the request has been checked and recorded.
+the request has been checked and recorded; `hold_next()` keeps the next
+reply back until the test releases it. Every request is in `requests` from
+the moment it was read, whatever happens to its reply (tests/standins/http.py).
 
     with SlackStandIn() as slack:
         client = SlackClient(token=slack.token, base_url=slack.base_url)
@@ -117,6 +119,7 @@ class SlackStandIn(HTTPStandIn):
         with self._lock:
             self.requests.append(request)
         status, body, headers = self._checked_answer(request)
+        self._wait_if_held()
         with self._lock:
             scripted = self._scripted.popleft() if self._scripted else None
         if status < 400 and (not isinstance(body, dict) or body.get("ok")):

@@ -9,12 +9,14 @@ specification (https://www.standardwebhooks.com/), not with ours:
   part of one of the secrets the receiver knows, must equal one of the
   space-separated `v1,<base64>` signatures (compared in constant time).
 
-Every request is recorded (`requests`); a verified one answers 200, an
+Every request is recorded (`requests`) as soon as it is read, whatever
+then happens to its reply (tests/standins/http.py); a verified one answers 200, an
 unverified one 401 and is listed in `problems` (a test of a correct sender
 asserts it stays empty). `answer_next()` scripts what the next requests get
 instead (a 500, a 429 with Retry-After, a 410, a redirect, a long body, a
 delay longer than the sender waits); `on_request`, if set, is called with
-each request before it is answered (what else happens meanwhile). The
+each request before it is answered (what else happens meanwhile);
+`hold_next()` keeps the next reply back until the test releases it. The
 receiver can be stopped and started again on the same port mid-test, and
 serve TLS with a certificate from `make_certificates()`.
 
@@ -225,6 +227,7 @@ class WebhookReceiver(HTTPStandIn):
             scripted = self._scripted.popleft() if self._scripted else None
         if self.on_request is not None:
             self.on_request(request)
+        self._wait_if_held()
         if scripted is None:
             scripted = ScriptedAnswer(401 if problem else 200, b"ok")
         if scripted.delay_seconds:

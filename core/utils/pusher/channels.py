@@ -8,6 +8,7 @@ session's own lab, so one lab never receives another lab's events.
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -20,7 +21,10 @@ LAB_CHANNEL_PREFIX = "private-lab-"
 MAX_EVENT_DATA_BYTES = 10 * 1024
 #: Pusher's limit on an event name, in characters.
 MAX_EVENT_NAME_CHARACTERS = 200
+#: The longest event id, in characters (a page keeps the ids it has seen).
+MAX_EVENT_ID_CHARACTERS = 100
 _LAB_ID = re.compile(r"\A[0-9]{1,18}\Z")
+_EVENT_ID = re.compile(rf"\A[-_.:a-zA-Z0-9]{{1,{MAX_EVENT_ID_CHARACTERS}}}\Z")
 
 
 def lab_channel(lab_id: int | str) -> str:
@@ -31,23 +35,36 @@ def lab_channel(lab_id: int | str) -> str:
     return f"{LAB_CHANNEL_PREFIX}{int(text)}"
 
 
-def encode_event(event: str, data: Any) -> str:
-    """The event's data as Pusher will carry it (a string, JSON unless it is
-    one already), after checking the event name and the size.
+def encode_event(event: str, data: Mapping[str, Any], event_id: str) -> str:
+    """The event's data as Pusher will carry it: a JSON object holding
+    `event_id` and `data`'s fields, after checking the name, the id and the
+    size.
 
-    Example: `encode_event("sample.updated", {"id": 7}) == '{"id":7}'`.
+    Invariant: every event carries an `event_id` that is the same on every
+    retry of the step that sends it (Pusher delivers at least once, and a
+    step whose mark was lost sends again), so a page drops a repeated id
+    (docs/realtime.md).
+
+    Example: `encode_event("sample.updated", {"id": 7}, "sample-7-v3") ==
+    '{"event_id":"sample-7-v3","id":7}'`.
     """
     if not isinstance(event, str) or not 0 < len(event) <= MAX_EVENT_NAME_CHARACTERS:
         raise InvalidChannelRequest(
             f"An event name is 1 to {MAX_EVENT_NAME_CHARACTERS} characters, such as "
             "'sample.updated'."
         )
-    if isinstance(data, str):
-        text = data
-    else:
-        text = json.dumps(
-            data, cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":")
+    _check_event_id(event, event_id)
+    if not isinstance(data, Mapping) or "event_id" in data:
+        raise InvalidChannelRequest(
+            f"Event {event!r} needs its data as a JSON object without an "
+            "'event_id' field (the id is given as event_id=), such as {'id': 7}."
         )
+    text = json.dumps(
+        {"event_id": event_id, **data},
+        cls=DjangoJSONEncoder,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
     size = len(text.encode("utf-8"))
     if size > MAX_EVENT_DATA_BYTES:
         # Refused rather than split: Pusher delivers each part on its own, so a
@@ -58,6 +75,17 @@ def encode_event(event: str, data: Any) -> str:
             "page fetch the rest."
         )
     return text
+
+
+def _check_event_id(event: str, event_id: object) -> None:
+    """An event id is 1 to MAX_EVENT_ID_CHARACTERS letters, digits and
+    `-_.:`, so a page can keep it as a key and a log line can quote it."""
+    if not isinstance(event_id, str) or not _EVENT_ID.match(event_id):
+        raise InvalidChannelRequest(
+            f"Event {event!r} needs a stable event_id of 1 to "
+            f"{MAX_EVENT_ID_CHARACTERS} letters, digits and -_.:, derived from "
+            f"what it tells of (such as 'release-42.report.ready'), not {event_id!r}."
+        )
 
 
 def check_channel_request(channel: object, socket_id: object) -> tuple[str, str]:

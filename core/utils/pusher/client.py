@@ -2,12 +2,17 @@
 
 `get_client("pusher")` returns one of them, chosen by settings.SERVICES["pusher"]:
 
-    get_client("pusher").trigger(12, "sample.updated", {"id": 7, "version": 3})
+    get_client("pusher").trigger(
+        12, "sample.updated", {"id": 7, "version": 3}, event_id="sample-7-v3"
+    )
     get_client("pusher").authenticate("private-lab-12", "1234.5678")
     # -> {"auth": "<key>:<HMAC-SHA256 signature>"}
 
 Events go to the lab's private channel (`core.utils.pusher.channels`) and
-are refused above Pusher's 10 KB limit. Failures raise
+are refused above Pusher's 10 KB limit. Every event carries the caller's
+`event_id` in its data, the same on every retry of the step that sends it:
+Pusher delivers at least once, so pages drop a repeated id
+(docs/realtime.md). Failures raise
 `core.utils.pusher.exceptions` classes with `retryable` set; messages never
 carry the secret.
 """
@@ -15,6 +20,7 @@ carry the secret.
 import logging
 import secrets
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 import pusher  # type: ignore[import-untyped]
@@ -129,12 +135,23 @@ class PusherClient(ServiceClient):
         return pusher.Pusher(**self._options, timeout=timeout, backend=backend)
 
     def trigger(
-        self, lab_id: int | str, event: str, data: Any, socket_id: str | None = None
+        self,
+        lab_id: int | str,
+        event: str,
+        data: Mapping[str, Any],
+        *,
+        event_id: str,
+        socket_id: str | None = None,
     ) -> None:
-        """Send `event` with `data` (JSON-able, at most 10 KB encoded) to the
-        lab's private channel; `socket_id` excludes the connection that
-        caused it."""
-        channel, text = lab_channel(lab_id), encode_event(event, data)
+        """Send `event` with `data` (a JSON-able object, at most 10 KB encoded
+        with its id) to the lab's private channel, with `event_id` added to
+        the data; `socket_id` excludes the connection that caused it.
+
+        `event_id` must be stable: derived from what the event tells of (a
+        release and its step, a job), never random, so a retry sends the
+        same id and a page drops the repeat."""
+        channel = lab_channel(lab_id)
+        text = encode_event(event, data, event_id)
         try:
             self._pusher.trigger(channel, event, text, socket_id)
         except sdk_errors.PusherError as exc:
@@ -220,13 +237,21 @@ class LogPusherClient(ServiceClient):
         )
 
     def trigger(
-        self, lab_id: int | str, event: str, data: Any, socket_id: str | None = None
+        self,
+        lab_id: int | str,
+        event: str,
+        data: Mapping[str, Any],
+        *,
+        event_id: str,
+        socket_id: str | None = None,
     ) -> None:
-        """Log the event (name, channel, size; the data itself at DEBUG)."""
-        channel, text = lab_channel(lab_id), encode_event(event, data)
+        """Log the event (name, id, channel, size; the data itself at DEBUG)."""
+        channel = lab_channel(lab_id)
+        text = encode_event(event, data, event_id)
         logger.info(
-            "Pusher event %s on %s (log backend, %d bytes)",
+            "Pusher event %s %s on %s (log backend, %d bytes)",
             event,
+            event_id,
             channel,
             len(text.encode("utf-8")),
         )

@@ -101,6 +101,8 @@ def test_pusher_down_leaves_the_pdf_stored_and_the_retry_only_announces_it(
 
     assert local_storage.path_for(queued.key).stat().st_ino == stored.st_ino
     assert [event.name for event in pusher.events] == ["pdf.ready"]
+    job_id = job_args(queued)[1]
+    assert pusher.events[0].payload["event_id"] == f"pdf-{job_id}.pdf.ready"
     assert stored_keys(local_storage, lab_id, "pdf-requests") == []
 
 
@@ -137,7 +139,12 @@ def test_a_batch_that_cannot_be_rendered_is_announced_as_failed_once(
     assert again["status"] == "done-before"
     [event] = pusher.events
     assert event.name == "pdf.failed"
-    assert event.payload == {"key": queued.key, "error": outcome["error"]}
+    job_id = job_args(queued)[1]
+    assert event.payload == {
+        "event_id": f"pdf-{job_id}.pdf.failed",  # stable: the job's own id
+        "key": queued.key,
+        "error": outcome["error"],
+    }
     assert stored_keys(local_storage, lab_id, "reports") == []
     assert stored_keys(local_storage, lab_id, "pdf-requests") == []
 

@@ -41,13 +41,19 @@ def client(pusher: PusherStandIn) -> Iterator[PusherClient]:
 
 
 def test_an_event_reaches_the_labs_private_channel_signed(pusher, client):
-    client.trigger(12, "sample.updated", {"id": 7, "version": 3}, socket_id="123.456")
+    client.trigger(
+        12,
+        "sample.updated",
+        {"id": 7, "version": 3},
+        event_id="sample-7.v3",
+        socket_id="123.456",
+    )
 
     assert pusher.problems == []  # path, key, timestamp, body_md5, signature all good
     [event] = pusher.events
     assert event.channels == ["private-lab-12"]
     assert event.name == "sample.updated"
-    assert event.payload == {"id": 7, "version": 3}
+    assert event.payload == {"event_id": "sample-7.v3", "id": 7, "version": 3}
     assert event.socket_id == "123.456"
 
 
@@ -65,11 +71,13 @@ def test_lab_channel_refuses_anything_but_a_positive_id(lab_id):
 
 
 def test_data_up_to_10_kb_is_sent_and_more_is_refused_before_sending(pusher, client):
-    # a string is sent as it is; "é" is two bytes, so the limit counts bytes
-    client.trigger(1, "report.ready", "é" * (MAX_EVENT_DATA_BYTES // 2))
+    # "é" is two bytes, so the limit counts bytes; the id and braces count too
+    envelope = len('{"event_id":"e-12","t":""}')  # 26: the rest fills 10 KB exactly
+    fits = {"t": "é" * ((MAX_EVENT_DATA_BYTES - envelope) // 2)}
+    client.trigger(1, "report.ready", fits, event_id="e-12")
 
     with pytest.raises(PusherPayloadTooLarge, match="Send the record's id") as excinfo:
-        client.trigger(1, "report.ready", "é" * (MAX_EVENT_DATA_BYTES // 2) + "x")
+        client.trigger(1, "report.ready", {"t": fits["t"] + "x"}, event_id="e-12")
 
     assert not excinfo.value.retryable
     assert pusher.request_count == 1 and len(pusher.events) == 1
@@ -80,7 +88,7 @@ def test_a_wrong_secret_is_refused_by_pusher_and_never_shown(pusher):
     wrong = PusherClient(**options)
 
     with pytest.raises(PusherRejected, match="HTTP 401") as excinfo:
-        wrong.trigger(1, "sample.updated", {"id": 1})
+        wrong.trigger(1, "sample.updated", {"id": 1}, event_id="sample-1")
 
     assert excinfo.value.status == 401 and not excinfo.value.retryable
     assert "not-the-secret" not in str(excinfo.value)
@@ -91,11 +99,11 @@ def test_a_wrong_secret_is_refused_by_pusher_and_never_shown(pusher):
 def test_pusher_errors_tell_retryable_from_final(pusher, client):
     pusher.answer_next(500, '{"error": "internal"}')
     with pytest.raises(PusherUnavailable, match="HTTP 500") as unavailable:
-        client.trigger(1, "sample.updated", {"id": 1})
+        client.trigger(1, "sample.updated", {"id": 1}, event_id="sample-1")
 
     pusher.answer_next(413, '{"error": "too large"}')
     with pytest.raises(PusherRejected, match="HTTP 413") as rejected:
-        client.trigger(1, "sample.updated", {"id": 1})
+        client.trigger(1, "sample.updated", {"id": 1}, event_id="sample-1")
 
     assert unavailable.value.retryable and not rejected.value.retryable
 
@@ -104,7 +112,7 @@ def test_pusher_down_gives_a_retryable_error(pusher, client):
     pusher.stop()
 
     with pytest.raises(PusherUnavailable, match="could not be reached") as excinfo:
-        client.trigger(1, "sample.updated", {"id": 1})
+        client.trigger(1, "sample.updated", {"id": 1}, event_id="sample-1")
 
     assert excinfo.value.retryable
 
@@ -114,14 +122,16 @@ def test_a_slow_pusher_times_out(pusher):
     pusher.answer_next(200, "{}", delay_seconds=5)
 
     with pytest.raises(PusherUnavailable, match="ReadTimeout"):
-        slow.trigger(1, "sample.updated", {"id": 1})
+        slow.trigger(1, "sample.updated", {"id": 1}, event_id="sample-1")
     slow.close()
 
 
 def test_threads_share_one_client(pusher, client):
     threads = [
         threading.Thread(
-            target=client.trigger, args=(lab, "sample.updated", {"n": lab})
+            target=client.trigger,
+            args=(lab, "sample.updated", {"n": lab}),
+            kwargs={"event_id": f"sample-{lab}"},
         )
         for lab in range(1, 9)
     ]
@@ -139,9 +149,37 @@ def test_threads_share_one_client(pusher, client):
 @pytest.mark.parametrize("event", ["", "x" * 201, None])
 def test_a_bad_event_name_is_refused_before_sending(pusher, client, event):
     with pytest.raises(InvalidChannelRequest, match="event name"):
-        client.trigger(1, event, {"id": 1})
+        client.trigger(1, event, {"id": 1}, event_id="sample-1")
 
     assert pusher.request_count == 0
+
+
+@pytest.mark.parametrize(
+    "event_id", ["", "x" * 101, "two words", "é", None, 7, "a/b", "line\nbreak"]
+)
+def test_an_event_without_a_usable_stable_id_is_refused_before_sending(
+    pusher, client, event_id
+):
+    with pytest.raises(InvalidChannelRequest, match="stable event_id"):
+        client.trigger(1, "sample.updated", {"id": 1}, event_id=event_id)
+
+    assert pusher.request_count == 0
+
+
+@pytest.mark.parametrize("data", ["text", ["a"], {"event_id": "other", "id": 1}])
+def test_data_must_be_an_object_that_leaves_the_id_to_the_client(pusher, client, data):
+    with pytest.raises(InvalidChannelRequest, match="JSON object without"):
+        client.trigger(1, "sample.updated", data, event_id="sample-1")
+
+    assert pusher.request_count == 0
+
+
+def test_the_same_step_sent_twice_carries_the_same_id(pusher, client):
+    for _ in range(2):
+        client.trigger(1, "sample.updated", {"id": 1}, event_id="sample-1.v2")
+
+    ids = [event.payload["event_id"] for event in pusher.events]
+    assert ids == ["sample-1.v2", "sample-1.v2"]
 
 
 # -- authentication of subscriptions --------------------------------------------
@@ -232,14 +270,19 @@ def test_the_log_backend_logs_events_and_checks_them_like_pusher(caplog):
     caplog.set_level(logging.INFO, logger="core.utils.pusher.client")
     log = LogPusherClient()
 
-    log.trigger(12, "sample.updated", {"id": 7})
+    log.trigger(12, "sample.updated", {"id": 7}, event_id="sample-7")
 
     [record] = caplog.records
     assert record.levelno == logging.INFO
     assert "sample.updated" in record.getMessage()
     assert "private-lab-12" in record.getMessage()
+    assert "sample-7" in record.getMessage()
     with pytest.raises(PusherPayloadTooLarge):
-        log.trigger(12, "sample.updated", "x" * (MAX_EVENT_DATA_BYTES + 1))
+        log.trigger(
+            12, "sample.updated", {"t": "x" * MAX_EVENT_DATA_BYTES}, event_id="s-1"
+        )
+    with pytest.raises(InvalidChannelRequest, match="stable event_id"):
+        log.trigger(12, "sample.updated", {"id": 7}, event_id="")
     assert set(log.authenticate("private-lab-12", "1.2")) == {"auth"}
     assert log.check().ok
 
@@ -266,6 +309,6 @@ def test_settings_choose_the_log_backend_unless_pusher_is_configured(
         "pusher": build_services(tmp_path)["pusher"],
     }
 
-    get_client("pusher").trigger(3, "sample.updated", {"id": 1})
+    get_client("pusher").trigger(3, "sample.updated", {"id": 1}, event_id="s-1")
     assert pusher.events[0].channels == ["private-lab-3"]
     assert pusher.problems == []
