@@ -7,7 +7,6 @@ import pytest
 from django.db import transaction
 from django_tasks_db.models import DBTaskResult
 
-from core.utils.clients import registry
 from tests.lifecycle.models import Instrument
 from tests.standins.slack import SlackStandIn
 
@@ -24,21 +23,6 @@ class AlertingInstrument(Instrument):
     def after_save(self, *args: Any, **kwargs: Any) -> None:
         super().after_save(*args, **kwargs)
         self.notify_on_slack("#lab-alerts", f"{self.name} was calibrated")
-
-
-@pytest.fixture
-def slack(settings) -> Any:
-    with SlackStandIn() as standin:
-        settings.SERVICES = {
-            **settings.SERVICES,
-            "slack": {
-                "BACKEND": "core.utils.slack.client.SlackClient",
-                "OPTIONS": {"token": standin.token, "base_url": standin.base_url},
-            },
-        }
-        registry.reset()
-        yield standin
-    registry.reset()
 
 
 def posted_texts(slack: SlackStandIn) -> list[str]:

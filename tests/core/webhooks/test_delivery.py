@@ -4,8 +4,6 @@ signed as the Standard Webhooks receiver checks, retried when it should be
 down, failing endpoints disabled and the lab told."""
 
 import datetime as dt
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from django.db import connections
@@ -20,10 +18,8 @@ from core.models.webhook import (
     WebhookEndpoint,
     WebhookEvent,
 )
-from core.utils.clients import registry
 from core.webhooks.delivery import attempt_delivery
 from tests.core.webhooks.fixtures import all_finished, deliveries, new_patient
-from tests.standins.slack import SlackStandIn
 from tests.standins.webhook_receiver import WebhookReceiver, verify_standard_webhook
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -215,21 +211,6 @@ def test_after_the_last_attempt_the_delivery_fails(
     ]
     endpoint.refresh_from_db()
     assert (endpoint.consecutive_failures, endpoint.is_active) == (1, True)
-
-
-@pytest.fixture
-def slack(settings: Any) -> Iterator[SlackStandIn]:
-    with SlackStandIn() as standin:
-        settings.SERVICES = {
-            **settings.SERVICES,
-            "slack": {
-                "BACKEND": "core.utils.slack.client.SlackClient",
-                "OPTIONS": {"token": standin.token, "base_url": standin.base_url},
-            },
-        }
-        registry.reset()
-        yield standin
-    registry.reset()
 
 
 def test_an_endpoint_failing_again_and_again_is_disabled_and_the_lab_told(
