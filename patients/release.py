@@ -97,10 +97,12 @@ def run_release(release_id: int) -> str:
 def store_pdf(release: ReportRelease, report: Report) -> None:
     """Render and store the edition's PDF; record where and log its SHA-256,
     both or neither (run_release also marks the step in this transaction)."""
-    pdf = release_pdf(report)
     key = f"labs/{report.lab_id}/reports/{report.pk}/edition-{report.edition}.pdf"
+    pdf = stored_pdf(key)
+    if pdf is None:
+        pdf = release_pdf(report)
+        get_client("s3").upload(key, pdf, content_type="application/pdf")
     digest = hashlib.sha256(pdf).hexdigest()
-    upload_unless_stored(key, pdf, digest)
     release.pdf_key, release.pdf_sha256 = key, digest
     release.save(update_fields=["pdf_key", "pdf_sha256"])
     report.add_activity_log(
@@ -110,21 +112,19 @@ def store_pdf(release: ReportRelease, report: Report) -> None:
     )
 
 
-def upload_unless_stored(key: str, pdf: bytes, digest: str) -> bool:
-    """Upload `pdf` under `key` unless the key already holds these bytes
-    (SHA-256 `digest`); whether it uploaded.
+def stored_pdf(key: str) -> bytes | None:
+    """The PDF already under `key`, if an earlier attempt of this step stored
+    it; else None.
 
     An attempt killed after S3 stored the PDF but before the step's mark
-    committed leaves the object behind, and S3 takes no idempotency key:
-    the retry checks first, so the PDF is stored once (one version in a
-    versioned bucket). Rendering is deterministic, so the retry's bytes are
-    the first attempt's; if they differ, the new edition replaces them.
+    committed leaves the object behind, and S3 takes no idempotency key.
+    An edition's key is written only by its one release, so the retry
+    adopts what is there (and logs its SHA-256) instead of uploading a new
+    render: the PDF is stored once, one version in a versioned bucket, even
+    though two PDF/A renders differ in their document ids and dates.
     """
     s3 = get_client("s3")
-    if s3.exists(key) and hashlib.sha256(s3.download(key)).hexdigest() == digest:
-        return False
-    s3.upload(key, pdf, content_type="application/pdf")
-    return True
+    return s3.download(key) if s3.exists(key) else None
 
 
 def release_pdf(report: Report) -> bytes:

@@ -108,7 +108,7 @@ def json_instead_of_html(request: HttpRequest, response: HttpResponse) -> HttpRe
         allowed = response.get("Allow", "")
         message = f"{request.method} is not allowed here; use {allowed}."
     else:
-        message = _phrase(status)
+        message = _said(response) or _phrase(status)
     answer = json_error(message, status)
     for header in KEPT_HEADERS:
         if header in response:
@@ -124,6 +124,15 @@ def _only_duplicates(error: ValidationError) -> bool:
         getattr(problem, "code", None) in ("unique", "unique_together")
         for problem in problems
     )
+
+
+def _said(response: HttpResponse) -> str:
+    """The message of an answer whose body is a short plain sentence (a
+    view's `HttpResponseForbidden("This link has expired.")`), not a page."""
+    if getattr(response, "streaming", False):
+        return ""
+    text = response.content.decode("utf-8", errors="replace").strip()
+    return text if text and len(text) <= 300 and "<" not in text else ""
 
 
 def _phrase(status: int) -> str:

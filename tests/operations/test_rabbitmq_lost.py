@@ -13,6 +13,7 @@ import io
 import time
 
 import pytest
+from amqp.exceptions import ChannelError
 from django.core.management import call_command
 from django.tasks import TaskResultStatus
 from kombu import Connection
@@ -33,6 +34,19 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ROUNDS = 5
 
 
+def purge_spare(prefix: str) -> int:
+    """Empty this run's `spare` queue (as a lost broker leaves it); how many
+    messages it held. The prefix is the session's, so a test empties the
+    queue first of what earlier tests left."""
+    with Connection(BROKER_URL, connect_timeout=5) as connection:
+        channel = connection.default_channel
+        queue = f"{prefix}spare"
+        try:
+            return int(channel.queue_purge(queue) or 0)
+        except ChannelError:  # not declared yet: nothing in it
+            return 0
+
+
 def celery_worker(prefix: str, log, **environment: str) -> WorkerProcess:
     """A Celery worker (solo pool) on this run's `spare` queue, with
     `environment` added to its own."""
@@ -51,11 +65,10 @@ def celery_worker(prefix: str, log, **environment: str) -> WorkerProcess:
 def test_jobs_whose_messages_were_lost_run_once_after_republish(
     celery_engine, broker_queue_prefix, job_file, tmp_path
 ):
+    purge_spare(broker_queue_prefix)
     result = jobs.record.using(queue_name="spare").enqueue(job_file, "ran")
     assert FusionJob.objects.get(pk=result.id).published_at is not None
-    with Connection(BROKER_URL, connect_timeout=5) as connection:
-        purged = connection.default_channel.queue_purge(f"{broker_queue_prefix}spare")
-    assert purged == 1  # the message is lost
+    assert purge_spare(broker_queue_prefix) == 1  # the message is lost
     worker = celery_worker(broker_queue_prefix, tmp_path / "worker.log")
     try:
         time.sleep(ROUNDS * TEST_OPTIONS["maintenance_interval_seconds"])
@@ -85,13 +98,12 @@ def test_a_worker_republishes_jobs_stranded_by_a_wiped_broker_by_itself(
     `republish_after_seconds` passed, a worker's maintenance publishes a
     job whose message the broker lost again, with no operator; a duplicate
     message (the wipe left the first after all) runs nothing twice."""
+    purge_spare(broker_queue_prefix)
     results = [
         jobs.record.using(queue_name="spare").enqueue(job_file, f"job {n}")
         for n in range(3)
     ]
-    with Connection(BROKER_URL, connect_timeout=5) as connection:
-        purged = connection.default_channel.queue_purge(f"{broker_queue_prefix}spare")
-    assert purged == 3  # the broker lost every message
+    assert purge_spare(broker_queue_prefix) == 3  # the broker lost every message
     jobs.record.using(queue_name="spare").enqueue(job_file, "job 3")  # kept
     worker = celery_worker(
         broker_queue_prefix, tmp_path / "worker.log", FUSION_REPUBLISH_AFTER_SECONDS="1"

@@ -13,6 +13,7 @@ database lives in memory.
 """
 
 import io
+import re
 import subprocess
 
 import pytest
@@ -84,7 +85,9 @@ def test_a_restore_run_as_documented_serves_the_restored_rows(
     out = io.StringIO()
     call_command("cache_purge", stdout=out)
 
-    assert "patients.Patient: 1 hash(es) dropped" in out.getvalue()
+    # 1 hash, or 0 when a process's drain of pending invalidations dropped
+    # it first (core/cache/retry.py): either way no old row is left to read.
+    assert re.search(r"patients\.Patient: [01] hash\(es\) dropped", out.getvalue())
     restored = Patient.get_cached_instance(patient.pk, lab.pk)
     assert (restored.first_name, restored.phone) == ("Before", "+919876543210")
     Patient(lab=lab, first_name="New", sex="F").save()
