@@ -2,19 +2,23 @@
 verifying a large export with the two standalone verifiers.
 
 Run: `.venv/bin/python -m bench.bench_audit [--entries 1000000]
-[--seal 5000] [--rounds 5]` against DATABASE_URL, by default the
+[--seal 5000] [--rounds 5] [--verify-rounds 3]` against DATABASE_URL, by default the
 PostgreSQL database `lis_bench_audit` (created, migrated, dropped at the end).
 
 Printed:
 1. Sealing: seconds per entry of `seal_lab` (read the pending entries,
    hash, write the seals and the head, in the database) with format 1
    (Python's json.dumps, before issue 15) and format 2 (RFC 8785 through
-   `rfc8785`), in alternating rounds of `--seal` entries; and the hashing
-   alone, in process, per entry.
+   `rfc8785`), in alternating rounds of `--seal` entries (the order rotating,
+   bench/rounds.py; the ratio the median of per-round ratios, with its
+   interval); and the hashing alone, in process, per entry, in rounds too.
 2. Verifying: an export of `--entries` format-2 entries in one chain (made
    in process with the project's own hashing, as the export command writes
    them) checked by tools/verify_audit_export.py on this Python and by
-   tools/verify_audit_export.mjs on Node: seconds, and entries per second.
+   tools/verify_audit_export.mjs on Node, alternating over `--verify-rounds`:
+   entries per second.
+
+The figures go to var/bench/ (bench/results.py); `--quick` is a short pass.
 """
 
 import argparse
@@ -23,11 +27,11 @@ import hashlib
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 os.environ.setdefault(
@@ -40,6 +44,8 @@ import django
 django.setup()
 
 from bench.database import drop_database, prepare_database  # noqa: E402
+from bench.results import Record, parse_arguments, start  # noqa: E402
+from bench.rounds import alternate  # noqa: E402
 from core.activity_log.chain import seal_lab  # noqa: E402
 from core.activity_log.hashing import (  # noqa: E402
     FORMAT_JCS,
@@ -105,25 +111,48 @@ def seal_round(count: int, format: int) -> float:
     return elapsed / count
 
 
-def bench_sealing(count: int, rounds: int) -> None:
-    times: dict[int, list[float]] = {FORMAT_PYTHON_JSON: [], FORMAT_JCS: []}
+def bench_sealing(count: int, rounds: int, record: Record) -> None:
+    """seal_lab per entry in each format, then the hashing alone, each in
+    alternating rounds (rotated order); per-round ratios format 2 / 1."""
     # Alternating formats on one chain: sealing does not check the order
     # (verification would refuse it; this chain is never verified).
-    for _ in range(rounds):
-        for format in times:
-            times[format].append(seal_round(count, format))
-    one, two = (statistics.median(times[f]) * 1e6 for f in (1, 2))
-    print(
-        f"sealing, {count} entries x {rounds} rounds, medians: format 1 {one:.0f} us "
-        f"per entry | format 2 (RFC 8785) {two:.0f} us per entry = {two / one:.2f}x"
+    times = alternate(
+        {
+            str(f): partial(seal_round, count, f)
+            for f in (FORMAT_PYTHON_JSON, FORMAT_JCS)
+        },
+        rounds,
     )
-    entries = [sample_entry(n) for n in range(20_000)]
-    for format in (FORMAT_PYTHON_JSON, FORMAT_JCS):
+    one, two = (
+        record.figure(f"format {f}", "seconds to seal an entry", times[f], "s")
+        for f in ("1", "2")
+    )
+    ratio = record.ratio(
+        "seconds to seal an entry", "format 2", "format 1", times["2"], times["1"]
+    )
+    print(
+        f"sealing, {count} entries x {rounds} rounds, medians: format 1 "
+        f"{one.spread.median * 1e6:.0f} us per entry | format 2 (RFC 8785) "
+        f"{two.spread.median * 1e6:.0f} us per entry = {ratio.describe()}"
+    )
+    entries = [sample_entry(n) for n in range(2_000)]
+
+    def hashing(format: int) -> float:
         started = time.perf_counter()
         for entry in entries:
             entry_hash(entry, GENESIS_HASH, format)
-        per = (time.perf_counter() - started) / len(entries) * 1e6
-        print(f"        hashing alone, format {format}: {per:.1f} us per entry")
+        return (time.perf_counter() - started) / len(entries)
+
+    hashed = alternate(
+        {str(f): partial(hashing, f) for f in (FORMAT_PYTHON_JSON, FORMAT_JCS)},
+        max(rounds, 10),
+    )
+    for format, values in hashed.items():
+        per = record.figure(f"format {format}", "seconds to hash an entry", values, "s")
+        print(
+            f"        hashing alone, format {format}: "
+            f"{per.describe(1e6, 1, ' us')} per entry"
+        )
 
 
 # -- 2. verifying ------------------------------------------------------------------
@@ -155,16 +184,16 @@ def write_export(path: Path, count: int) -> None:
     path.with_name(path.name + ".manifest.json").write_text(json.dumps(manifest))
 
 
-def run_verifier(command: list[str], count: int, name: str) -> None:
+def run_verifier(command: list[str], count: int) -> tuple[float, str]:
+    """Entries per second of one verifier run, and what it said."""
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
     elapsed = time.perf_counter() - started
-    verdict = (done.stdout or done.stderr).strip()
-    rate = count / elapsed
-    print(f"        {name}: {elapsed:.1f} s = {rate:,.0f} entries/s ({verdict})")
+    return count / elapsed, (done.stdout or done.stderr).strip()
 
 
-def bench_verifying(count: int) -> None:
+def bench_verifying(count: int, rounds: int, record: Record) -> None:
+    """The two verifiers on one export, alternating over `rounds`."""
     with tempfile.TemporaryDirectory() as folder:
         export = Path(folder) / "audit.jsonl"
         started = time.perf_counter()
@@ -172,21 +201,29 @@ def bench_verifying(count: int) -> None:
         size = export.stat().st_size / 1e6
         print(
             f"verifying an export of {count:,} entries ({size:,.0f} MB, written in "
-            f"{time.perf_counter() - started:.0f} s):"
+            f"{time.perf_counter() - started:.0f} s), {rounds} rounds:"
         )
         script = TOOLS / "verify_audit_export.py"
-        run_verifier(
-            [sys.executable, "-I", str(script), str(export)], count, "Python (stdlib)"
-        )
+        commands = {"Python (stdlib)": [sys.executable, "-I", str(script), str(export)]}
         node = shutil.which("node")
         if node:
-            run_verifier(
-                [node, str(TOOLS / "verify_audit_export.mjs"), str(export)],
-                count,
-                "Node",
-            )
-        else:
-            print("        Node: not installed")
+            commands["Node"] = [
+                node,
+                str(TOOLS / "verify_audit_export.mjs"),
+                str(export),
+            ]
+        said: dict[str, str] = {}
+
+        def verify(name: str) -> float:
+            rate, said[name] = run_verifier(commands[name], count)
+            return rate
+
+        rates = alternate({name: partial(verify, name) for name in commands}, rounds)
+    for name, values in rates.items():
+        rate = record.figure(name, "entries verified per second", values, "/s")
+        print(f"        {name}: {rate.describe(digits=0)} entries/s ({said[name]})")
+    if not node:
+        print("        Node: not installed")
 
 
 def main() -> None:
@@ -194,13 +231,18 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--seal", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
+    parser.add_argument("--verify-rounds", type=int, default=3)
+    quick = {"entries": 20_000, "seal": 500, "rounds": 3}
+    args = parse_arguments(parser, quick)
+    # One process, or a verifier alone: no server and load generator to part.
+    record = start("bench_audit", args, unpinned="no server and load generator")
     prepare_database()
     try:
-        bench_sealing(args.seal, args.rounds)
+        bench_sealing(args.seal, args.rounds, record)
     finally:
         drop_database()
-    bench_verifying(args.entries)
+    bench_verifying(args.entries, args.verify_rounds, record)
+    record.write()
 
 
 if __name__ == "__main__":

@@ -4,7 +4,10 @@ Run: `.venv/bin/python -m bench.bench_cache` (PostgreSQL from DATABASE_URL,
 by default the machine's; Redis from BENCH_REDIS_URL, by default
 redis://127.0.0.1:6379/15, whose bench keys are deleted afterwards).
 
-Printed, as medians of alternating rounds in one run:
+Run `--quick` for a short pass (fewer, shorter rounds, no stale window).
+Printed, as medians of alternating rounds in one run (the order rotating,
+bench/rounds.py), each ratio the median of per-round ratios with its
+interval, the figures written to var/bench/ (bench/results.py):
 - a cached hit (`get_cached_instance`) vs the floor any Redis cache pays: a
   raw redis-py HGET + json.loads + building the instance from the dict
   (target <= 1.25x);
@@ -18,6 +21,7 @@ Printed, as medians of alternating rounds in one run:
   tests/core/cache/freeze.py for both experiments.
 """
 
+import argparse
 import datetime as dt
 import json
 import os
@@ -25,6 +29,7 @@ import statistics
 import time
 from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 REDIS_URL = os.environ.setdefault("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -43,6 +48,8 @@ from redis.retry import Retry  # noqa: E402
 
 from bench.database import prepare_database  # noqa: E402
 from bench.models import CachedReading  # noqa: E402
+from bench.results import Record, parse_arguments, start  # noqa: E402
+from bench.rounds import AtLeast, AtMost, alternate  # noqa: E402
 from core.cache.backends import RedisStorage  # noqa: E402
 from core.cache.retry import PENDING_RETRY_INTERVAL_SECONDS  # noqa: E402
 from core.models import PendingCacheInvalidation  # noqa: E402
@@ -55,11 +62,6 @@ from tests.core.cache.freeze import (  # noqa: E402
 from tests.redis_servers import RedisServer  # noqa: E402
 
 LAB_ID = 7
-ROUNDS = 15
-PER_ROUND = 500
-#: Freeze experiments: how many of each (each freezes the bench's own Redis).
-FROZEN_READS = 7
-STALE_RUNS = 3
 #: The production default socket timeout (CACHE_REDIS_TIMEOUT_MS).
 TIMEOUT_SECONDS = 0.1
 
@@ -73,15 +75,18 @@ def median_seconds(action: Callable[[], object], count: int) -> float:
     return statistics.median(samples)
 
 
-def alternate(
-    variants: dict[str, Callable[[], object]], count: int
-) -> dict[str, float]:
-    """Median over rounds of each variant's median per call."""
-    rounds: dict[str, list[float]] = {name: [] for name in variants}
-    for _ in range(ROUNDS):
-        for name, action in variants.items():
-            rounds[name].append(median_seconds(action, count))
-    return {name: statistics.median(values) for name, values in rounds.items()}
+def rounds_of(
+    variants: dict[str, Callable[[], object]], count: int, rounds: int
+) -> dict[str, list[float]]:
+    """Each variant's median seconds per call, per round, the variants
+    alternating in rotated order."""
+    return alternate(
+        {
+            name: partial(median_seconds, action, count)
+            for name, action in variants.items()
+        },
+        rounds,
+    )
 
 
 def setup_rows(count: int) -> list[CachedReading]:
@@ -108,10 +113,27 @@ def setup_rows(count: int) -> list[CachedReading]:
     return rows
 
 
-def main() -> None:
-    print(
-        f"database: {connection.vendor}; redis: {REDIS_URL}; medians of {ROUNDS} rounds"
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--per-round", type=int, default=500)
+    parser.add_argument(
+        "--frozen-reads", type=int, default=7, help="first reads with Redis frozen"
     )
+    parser.add_argument(
+        "--stale-runs", type=int, default=3, help="stale-window runs (0: none)"
+    )
+    quick = {"rounds": 5, "per_round": 100, "frozen_reads": 3, "stale_runs": 0}
+    return parse_arguments(parser, quick)
+
+
+def main() -> None:
+    args = parse_args()
+    print(
+        f"database: {connection.vendor}; redis: {REDIS_URL}; medians of "
+        f"{args.rounds} rounds"
+    )
+    record = start("bench_cache", args)
     raw = redis.Redis.from_url(REDIS_URL)
     prepare_database()
     rows = setup_rows(100)
@@ -120,70 +142,107 @@ def main() -> None:
         ids = [row.pk for row in rows]
         CachedReading.get_cached_instances(ids, LAB_ID)  # fill every row
         assert isinstance(get_client("cache").storage, RedisStorage)
-        one = ids[0]
-        field = str(one)
-
-        def floor() -> CachedReading:
-            value = raw.hget(key, field)
-            payload = json.loads(value.partition(b"|")[2])  # type: ignore[union-attr]
-            return CachedReading(**payload)
-
-        timings = alternate(
-            {
-                "floor": floor,
-                "hit": lambda: CachedReading.get_cached_instance(one, LAB_ID),
-                "orm": lambda: CachedReading.objects.get(pk=one),
-            },
-            PER_ROUND,
-        )
-        floor_us, hit_us, orm_us = (timings[k] * 1e6 for k in ("floor", "hit", "orm"))
-        print(
-            f"single read: floor (HGET+json+Model) {floor_us:6.1f} us | "
-            f"cached hit {hit_us:6.1f} us | ORM get {orm_us:6.1f} us"
-        )
-        print(
-            f"  hit / floor = {hit_us / floor_us:.2f}x (target <= 1.25x); "
-            f"hit is {orm_us / hit_us:.2f}x faster than the ORM (target >= 2.5x)"
-        )
-        batch = alternate(
-            {
-                "many": lambda: CachedReading.get_cached_instances(ids, LAB_ID),
-                "singles": lambda: [
-                    CachedReading.get_cached_instance(i, LAB_ID) for i in ids
-                ],
-            },
-            20,
-        )
-        print(
-            f"100 ids: get_cached_instances {batch['many'] * 1e3:6.2f} ms | "
-            f"100 x get_cached_instance {batch['singles'] * 1e3:6.2f} ms | "
-            f"{batch['singles'] / batch['many']:.1f}x faster in one call"
-        )
-        frozen_redis(rows)
+        single_reads(raw, key, ids[0], args, record)
+        batch_reads(ids, args, record)
+        frozen_redis(rows, args, record)
     finally:
         raw.delete(key)
         with connection.schema_editor() as editor:
             editor.delete_model(CachedReading)
+    record.write()
 
 
-def frozen_redis(rows: list[CachedReading]) -> None:
+def single_reads(
+    raw: redis.Redis, key: str, one: int, args: argparse.Namespace, record: Record
+) -> None:
+    """A cached hit against the floor (HGET + json + Model) and the ORM."""
+    field = str(one)
+
+    def floor() -> CachedReading:
+        value = raw.hget(key, field)
+        payload = json.loads(value.partition(b"|")[2])  # type: ignore[union-attr]
+        return CachedReading(**payload)
+
+    figures = rounds_of(
+        {
+            "floor": floor,
+            "hit": lambda: CachedReading.get_cached_instance(one, LAB_ID),
+            "orm": lambda: CachedReading.objects.get(pk=one),
+        },
+        args.per_round,
+        args.rounds,
+    )
+    floor_us, hit_us, orm_us = (
+        record.figure(name, "seconds per read", figures[name], "s").spread.median * 1e6
+        for name in ("floor", "hit", "orm")
+    )
+    print(
+        f"single read: floor (HGET+json+Model) {floor_us:6.1f} us | "
+        f"cached hit {hit_us:6.1f} us | ORM get {orm_us:6.1f} us"
+    )
+    over_floor = record.ratio(
+        "seconds per read", "hit", "floor", figures["hit"], figures["floor"],
+        AtMost(1.25),
+    )  # fmt: skip
+    faster = record.ratio(
+        "seconds per read", "orm", "hit", figures["orm"], figures["hit"],
+        AtLeast(2.5),
+    )  # fmt: skip
+    print(
+        f"  hit / floor = {over_floor.describe()}\n"
+        f"  hit is faster than the ORM by {faster.describe()}"
+    )
+    record.conclude("cached hit <= 1.25x the floor", str(over_floor.verdict))
+    record.conclude("cached hit >= 2.5x faster than the ORM", str(faster.verdict))
+
+
+def batch_reads(ids: list[int], args: argparse.Namespace, record: Record) -> None:
+    """get_cached_instances of 100 ids against 100 get_cached_instance."""
+    batch = rounds_of(
+        {
+            "many": lambda: CachedReading.get_cached_instances(ids, LAB_ID),
+            "singles": lambda: [
+                CachedReading.get_cached_instance(i, LAB_ID) for i in ids
+            ],
+        },
+        20,
+        args.rounds,
+    )
+    many, singles = (
+        record.figure(name, "seconds per 100 ids", batch[name], "s").spread.median
+        for name in ("many", "singles")
+    )
+    faster = record.ratio(
+        "seconds per 100 ids", "singles", "many", batch["singles"], batch["many"]
+    )
+    print(
+        f"100 ids: get_cached_instances {many * 1e3:6.2f} ms | "
+        f"100 x get_cached_instance {singles * 1e3:6.2f} ms | "
+        f"faster in one call by {faster.describe(digits=1)}"
+    )
+
+
+def frozen_redis(
+    rows: list[CachedReading], args: argparse.Namespace, record: Record
+) -> None:
     """Both freeze experiments, on a redis-server of the bench's own."""
     server = RedisServer()
     try:
         service = cache_service("redis", url=server.url)
         with override_settings(SERVICES={**settings.SERVICES, "cache": service}):
-            frozen_first_read(server, rows[0].pk)
-            stale_window(server, rows[:20])
+            frozen_first_read(server, rows[0].pk, args.frozen_reads, record)
+            if args.stale_runs:
+                stale_window(server, rows[:20], args.stale_runs, record)
     finally:
         registry.reset()
         server.stop()
 
 
-def frozen_first_read(server: RedisServer, pk: int) -> None:
+def frozen_first_read(server: RedisServer, pk: int, reads: int, record: Record) -> None:
     """The first read once Redis froze, with a fresh client (breaker closed),
-    vs a raw HGET with the same timeout."""
+    vs a raw HGET with the same timeout, alternating (a pair per round)."""
     ours, errors, raw = [], [], []
-    for _ in range(FROZEN_READS):
+    for _ in range(reads):
         registry.reset()
         CachedReading.get_cached_instance(pk, LAB_ID)  # cached, connected
         read = first_read_when_frozen(
@@ -194,11 +253,14 @@ def frozen_first_read(server: RedisServer, pk: int) -> None:
         ours.append(read.seconds)
         errors.append(read.errors)
         raw.append(raw_frozen_hget(server))
-    ours_ms, raw_ms = statistics.median(ours) * 1e3, statistics.median(raw) * 1e3
+    metric = "seconds of the first read, Redis frozen"
+    ours_ms = record.figure("ours", metric, ours, "s").spread.median * 1e3
+    raw_ms = record.figure("raw", metric, raw, "s").spread.median * 1e3
+    ratio = record.ratio(metric, "ours", "raw", ours, raw)
     print(
         f"Redis frozen, first read: {ours_ms:6.1f} ms ({max(errors)} failed "
         f"Redis call(s)) | raw HGET, same {TIMEOUT_SECONDS * 1e3:.0f} ms timeout "
-        f"{raw_ms:6.1f} ms | {ours_ms / raw_ms:.2f}x (target 1.0x: one timeout)"
+        f"{raw_ms:6.1f} ms | {ratio.describe()} (target 1.0x: one timeout)"
     )
 
 
@@ -224,11 +286,13 @@ def raw_frozen_hget(server: RedisServer) -> float:
     return seconds
 
 
-def stale_window(server: RedisServer, rows: list[CachedReading]) -> None:
+def stale_window(
+    server: RedisServer, rows: list[CachedReading], runs: int, record: Record
+) -> None:
     """How long a second process, idle through the freeze, reads rows this
     process edited during it."""
     windows = []
-    for run in range(STALE_RUNS):
+    for run in range(runs):
         registry.reset()
 
         def edit(row: CachedReading, run: int = run) -> None:
@@ -238,6 +302,7 @@ def stale_window(server: RedisServer, rows: list[CachedReading]) -> None:
         windows.append(measure_stale_window(server, rows, edit))
     last = [w.last_stale_seconds or 0.0 for w in windows]
     stale = [w.stale_at_resume for w in windows]
+    record.figure("second process", "seconds stale after the resume", last, "s")
     print(
         f"Redis frozen, stale window in a second process: median "
         f"{statistics.median(last) * 1e3:.0f} ms, worst {max(last) * 1e3:.0f} ms "

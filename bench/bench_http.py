@@ -1,14 +1,16 @@
 """HTTP throughput of the core stack against plain Django projects doing the
 same read, served by gunicorn and loaded by wrk, in one run.
 
-Run: `.venv/bin/python -m bench.bench_http [--rounds 5 --duration 6]`. Needs
+Run: `.venv/bin/python -m bench.bench_http [--rounds 10 --duration 3]`
+(`--quick`: 3 rounds of 1 s; `--no-pin`; `--results DIR`). Needs
 wrk (`apt-get install -y wrk`; without it: that message and exit status 2).
 PostgreSQL from DATABASE_URL, by default the machine's, database
 `lis_bench_http` (created, migrated, dropped at the end unless --keep); Redis
 from BENCH_REDIS_URL, by default redis://127.0.0.1:6379/15 (the bench's keys
 are deleted afterwards).
 
-Three gunicorn servers on loopback, all alive, loaded one at a time:
+A gunicorn server per stack (STACKS: one line each) on loopback, all
+alive, loaded one at a time:
 - core: `config.wsgi` with bench.http_settings: settings.MIDDLEWARE as in
   production, sessions and the instance cache on Redis, DEBUG off;
 - plain (the target's baseline): bench/http_plain/ with no middleware,
@@ -29,10 +31,14 @@ counted by status (bench/wrk/status.lua) and any but 200 fails the run:
 Workers: gthread, 2 processes x 4 threads (2 cores), keep-alive, as the
 README's production command; `--worker-class sync` for sync workers. The 2
 cores are shared by the workers, wrk (1 thread, 8 connections), PostgreSQL
-and Redis: figures are noisy, so the stacks alternate, round after round
-(the first rotating); medians of requests per second and of wrk's p99 are
-printed, and core's ratios to the others as medians of per-round ratios.
-Target: core serves at least 0.8x the plain project's requests per second.
+and Redis: figures are noisy, so the stacks alternate in short rounds (the
+first rotating, bench/rounds.py), gunicorn on one CPU and wrk on the other
+(bench/pinning.py); medians of requests per second and of wrk's p99 are
+printed, and core's ratios to every other stack as medians of per-round
+ratios with their interval and range; the figures go to var/bench/
+(bench/results.py). Target (TARGETS): core serves at least 0.8x the plain
+project's requests per second on both endpoints; "inconclusive" when an
+interval straddles 0.8x.
 """
 
 import argparse
@@ -40,19 +46,11 @@ import http.cookiejar
 import json
 import os
 import secrets
-import signal
-import socket
-import statistics
-import subprocess
-import sys
-import tempfile
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.http_settings")
 
@@ -64,30 +62,17 @@ import redis  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 
 from admin.account.models import Lab  # noqa: E402
+from bench import rounds  # noqa: E402
 from bench.database import drop_database, prepare_database  # noqa: E402
+from bench.gunicorn import Server, Stack, start_server, stop_server, wait_until_up  # noqa: E402
+from bench.pinning import LOAD, SERVER, Pinning  # noqa: E402
+from bench.results import Record, parse_arguments, start  # noqa: E402
+from bench.rounds import AtLeast, combine, rotation  # noqa: E402
 from bench.wrk import WrkResult, require_wrk, run_wrk  # noqa: E402
 from patients.models import Patient  # noqa: E402
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-#: The least share of the plain project's requests per second core must serve.
-TARGET_RATIO = 0.8
-SERVER_START_TIMEOUT_SECONDS = 30
-SERVER_STOP_TIMEOUT_SECONDS = 10
 #: A short unmeasured run per target first: connections, caches, bytecode.
 WARM_UP_SECONDS = 2
-
-
-@dataclass(frozen=True)
-class Stack:
-    """How one stack is served, and its two endpoints' paths (formatted
-    with the bench's `lab_id` and `patient_id`)."""
-
-    name: str
-    app: str
-    settings: str
-    liveness_path: str
-    patient_path: str
-
 
 _PLAIN_APP = "bench.http_plain.wsgi:application"
 _PLAIN_READ = "/labs/{lab_id}/patients/{patient_id}/"
@@ -99,98 +84,13 @@ STACKS = (
           _PLAIN_READ),
 )  # fmt: skip
 ENDPOINTS = ("liveness", "patient")
-
-
-@dataclass
-class Server:
-    """A gunicorn server this bench started, and where its log goes."""
-
-    name: str
-    process: subprocess.Popen[bytes]
-    base_url: str
-    log: IO[bytes]
-
-
-def listening_socket() -> socket.socket:
-    """A socket listening on a loopback port the system picked, to hand to
-    gunicorn: the port is never free between choosing and binding it, so no
-    other process can take it meanwhile."""
-    listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(128)
-    listener.set_inheritable(True)
-    return listener
-
-
-def gunicorn_command(app: str, fd: int, args: argparse.Namespace) -> list[str]:
-    """The gunicorn command line serving `app` on the inherited listening
-    socket `fd`.
-
-    Example: `[python, "-m", "gunicorn", "config.wsgi:application", "--bind",
-    "fd://5", "--workers", "2", "--worker-class", "gthread", "--threads", "4",
-    "--log-level", "warning"]`.
-    """
-    command = [sys.executable, "-m", "gunicorn", app, "--bind", f"fd://{fd}"]
-    command += ["--workers", str(args.workers), "--worker-class", args.worker_class]
-    if args.worker_class == "gthread":
-        command += ["--threads", str(args.threads)]
-    return [*command, "--log-level", "warning"]
-
-
-def start_server(stack: Stack, args: argparse.Namespace) -> Server:
-    """Start gunicorn serving `stack` on a loopback port; its output goes to
-    a temporary log, shown if it fails to start."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": stack.settings}
-    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop_server)
-    with listening_socket() as listener:
-        port = listener.getsockname()[1]
-        process = subprocess.Popen(  # noqa: S603 (our own command line)
-            gunicorn_command(stack.app, listener.fileno(), args),
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            pass_fds=(listener.fileno(),),
-        )
-    return Server(stack.name, process, f"http://127.0.0.1:{port}", log)
-
-
-def wait_until_up(server: Server, probe_path: str) -> None:
-    """Return once `server` answers `probe_path`; fail with its log if it
-    exits or does not answer within SERVER_START_TIMEOUT_SECONDS."""
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            break
-        try:
-            url = server.base_url + probe_path
-            with urllib.request.urlopen(url, timeout=5):  # noqa: S310
-                return
-        except OSError:  # refused while booting, or a slow first answer
-            time.sleep(0.2)
-    raise SystemExit(
-        f"The {server.name} server did not start within "
-        f"{SERVER_START_TIMEOUT_SECONDS} s; its log:\n{server_log(server)}"
-    )
-
-
-def server_log(server: Server) -> str:
-    """What the server wrote so far (its last 4000 characters)."""
-    server.log.seek(0)
-    return server.log.read().decode(errors="replace")[-4000:]
-
-
-def stop_server(server: Server) -> None:
-    """Stop gunicorn gracefully (SIGTERM), killing it if it lingers."""
-    if server.process.poll() is None:
-        server.process.send_signal(signal.SIGTERM)
-        try:
-            server.process.wait(SERVER_STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
-    server.log.close()
+#: The stack measured against the others: each of its endpoints' req/s and
+#: p99 are printed as ratios to every other stack's, round by round. A new
+#: stack (one line in STACKS) gets its ratios printed and recorded.
+SUBJECT = "core"
+#: Targets on SUBJECT's req/s as a ratio to another stack's, every endpoint.
+#: The least share of the plain project's requests per second core must serve.
+TARGETS: dict[str, rounds.Target] = {"plain": AtLeast(0.8)}
 
 
 # -- data and sign-in ----------------------------------------------------------
@@ -363,8 +263,11 @@ def check_targets(targets: list[Target]) -> None:
             check_answer(target)
 
 
-def load(wrk: str, target: Target, seconds: int, args: argparse.Namespace) -> WrkResult:
-    """One wrk run on `target`; fail unless every answer was a 200."""
+def load(
+    wrk: str, target: Target, seconds: int, args: argparse.Namespace, pinning: Pinning
+) -> WrkResult:
+    """One wrk run on `target` (on the load CPUs when pinned); fail unless
+    every answer was a 200."""
     result = run_wrk(
         wrk,
         target.url,
@@ -372,6 +275,7 @@ def load(wrk: str, target: Target, seconds: int, args: argparse.Namespace) -> Wr
         connections=args.connections,
         threads=args.wrk_threads,
         cookie=target.cookie,
+        prefix=pinning.prefix(LOAD),
     )
     problem = result.problem()
     if problem:
@@ -379,63 +283,88 @@ def load(wrk: str, target: Target, seconds: int, args: argparse.Namespace) -> Wr
     return result
 
 
+Results = dict[tuple[str, str], list[WrkResult]]
+
+
 def measure(
-    wrk: str, targets: list[Target], args: argparse.Namespace
-) -> dict[tuple[str, str], list[WrkResult]]:
-    """args.rounds rounds of wrk runs, the stacks alternating within each
-    endpoint and the first of them rotating by round. Results by
-    (endpoint, stack)."""
-    results: dict[tuple[str, str], list[WrkResult]] = {
-        (t.endpoint, t.stack): [] for t in targets
-    }
+    wrk: str, targets: list[Target], args: argparse.Namespace, pinning: Pinning
+) -> Results:
+    """args.rounds rounds of short wrk runs, the stacks alternating within
+    each endpoint and the first of them rotating by round (bench/rounds.py).
+    Results by (endpoint, stack), in round order."""
+    results: Results = {(t.endpoint, t.stack): [] for t in targets}
     for number in range(args.rounds):
         for endpoint in ENDPOINTS:
-            group = [t for t in targets if t.endpoint == endpoint]
-            shift = number % len(group)
-            for target in group[shift:] + group[:shift]:
-                result = load(wrk, target, args.duration, args)
-                results[(endpoint, target.stack)].append(result)
+            group = {t.stack: t for t in targets if t.endpoint == endpoint}
+            for stack in rotation(list(group), number):
+                result = load(wrk, group[stack], args.duration, args, pinning)
+                results[(endpoint, stack)].append(result)
                 print(
-                    f"  round {number + 1} {endpoint:<8} {target.stack:<6} "
+                    f"  round {number + 1} {endpoint:<8} {stack:<6} "
                     f"{result.rps:8.0f} req/s  p99 {result.p99_ms:7.2f} ms"
                 )
     return results
 
 
-def report(results: dict[tuple[str, str], list[WrkResult]]) -> bool:
-    """Print, per endpoint, each stack's medians over the rounds and core's
-    ratios to the other stacks (the median of the per-round ratios: runs of
-    one round are seconds apart, so a neighbour's load slows both); whether
-    core met TARGET_RATIO of plain's requests per second on every endpoint."""
-    met = True
+def report(results: Results, record: Record) -> str:
+    """Print, per endpoint, each stack's medians over the rounds and
+    SUBJECT's ratios to the other stacks (per round: runs of one round are
+    seconds apart, so a neighbour's load slows both), each the median of the
+    per-round ratios with its interval and range; record them. The verdict
+    on TARGETS over every endpoint: met, missed or inconclusive (an
+    interval straddles a target)."""
+    verdicts = []
     print(f"\n{'endpoint':<9} {'stack':<7} {'req/s':>8} {'p99 ms':>8}  (medians)")
     for endpoint in ENDPOINTS:
         for stack in STACKS:
             runs = results[(endpoint, stack.name)]
-            rps = statistics.median(r.rps for r in runs)
-            p99 = statistics.median(r.p99_ms for r in runs)
-            print(f"{endpoint:<9} {stack.name:<7} {rps:8.0f} {p99:8.2f}")
-        core = results[(endpoint, "core")]
-        for other in ("plain", "django"):
-            pairs = list(zip(core, results[(endpoint, other)], strict=True))
-            rps_ratio = statistics.median(c.rps / o.rps for c, o in pairs)
-            p99_ratio = statistics.median(c.p99_ms / o.p99_ms for c, o in pairs)
-            print(
-                f"{endpoint:<9} core/{other}: {rps_ratio:.2f}x the req/s, "
-                f"{p99_ratio:.2f}x the p99 latency"
+            rps, p99 = (
+                record.figure(stack.name, f"{endpoint} {metric}", values, unit)
+                for metric, values, unit in (
+                    ("req/s", [r.rps for r in runs], "/s"),
+                    ("p99", [r.p99_ms for r in runs], "ms"),
+                )
             )
-            if other == "plain":
-                met = met and rps_ratio >= TARGET_RATIO
-    verdict = "met" if met else "NOT met"
-    print(f"target: core >= {TARGET_RATIO:.1f}x plain's req/s on both: {verdict}")
-    return met
+            print(
+                f"{endpoint:<9} {stack.name:<7} {rps.spread.median:8.0f} "
+                f"{p99.spread.median:8.2f}"
+            )
+        verdicts += report_ratios(endpoint, results, record)
+    outcome = combine(verdicts)
+    goals = ", ".join(f"{SUBJECT} {t} {name}'s req/s" for name, t in TARGETS.items())
+    print(f"target: {goals} on every endpoint: {record.conclude(goals, outcome)}")
+    return outcome
+
+
+def report_ratios(endpoint: str, results: Results, record: Record) -> list[str]:
+    """Print and record SUBJECT's ratios to every other stack on
+    `endpoint`; the verdicts of those with a target."""
+    subject = results[(endpoint, SUBJECT)]
+    verdicts = []
+    for other in (stack.name for stack in STACKS if stack.name != SUBJECT):
+        runs = results[(endpoint, other)]
+        rps = record.ratio(
+            f"{endpoint} req/s", SUBJECT, other, [r.rps for r in subject],
+            [r.rps for r in runs], TARGETS.get(other),
+        )  # fmt: skip
+        p99 = record.ratio(
+            f"{endpoint} p99", SUBJECT, other, [r.p99_ms for r in subject],
+            [r.p99_ms for r in runs],
+        )  # fmt: skip
+        print(
+            f"{endpoint:<9} {SUBJECT}/{other}: req/s {rps.describe()}; "
+            f"p99 latency {p99.describe()}"
+        )
+        if rps.verdict is not None:
+            verdicts.append(rps.verdict)
+    return verdicts
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line; see the module docstring."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--duration", type=int, default=6, help="seconds per run")
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--duration", type=int, default=3, help="seconds per run")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn processes")
@@ -444,7 +373,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--threads", type=int, default=4, help="per gthread worker")
     parser.add_argument("--keep", action="store_true", help="keep the database")
-    return parser.parse_args(argv)
+    return parse_arguments(parser, {"rounds": 3, "duration": 1}, argv)
 
 
 def describe(args: argparse.Namespace) -> str:
@@ -457,39 +386,45 @@ def describe(args: argparse.Namespace) -> str:
     )
 
 
-def serve_and_measure(wrk: str, data: BenchData, args: argparse.Namespace) -> bool:
-    """Start the servers, sign in, check, warm up, measure, report; the
-    servers are stopped and the bench's Redis keys deleted whatever happens."""
+def serve_and_measure(
+    wrk: str, data: BenchData, args: argparse.Namespace, record: Record
+) -> str:
+    """Start the servers (on the server CPUs when pinned), sign in, check,
+    warm up, measure, report; the servers are stopped and the bench's Redis
+    keys deleted whatever happens."""
     servers: dict[str, Server] = {}
     cookie = ""
+    prefix = record.pinning.prefix(SERVER)
     try:
         for stack in STACKS:
-            servers[stack.name] = start_server(stack, args)
+            servers[stack.name] = start_server(stack, args, prefix)
         for stack in STACKS:
             wait_until_up(servers[stack.name], stack.liveness_path)
-        cookie = sign_in(servers["core"].base_url, data)
+        cookie = sign_in(servers[SUBJECT].base_url, data)
         targets = targets_for(servers, data, cookie)
         check_targets(targets)
         for target in targets:
-            load(wrk, target, WARM_UP_SECONDS, args)
-        results = measure(wrk, targets, args)
+            load(wrk, target, WARM_UP_SECONDS, args, record.pinning)
+        results = measure(wrk, targets, args, record.pinning)
     finally:
         for server in servers.values():
             stop_server(server)
         clean_redis(cookie, data.lab_id)
-    return report(results)
+    return report(results, record)
 
 
 def main() -> None:
     args = parse_args()
     wrk = require_wrk()
     print(describe(args))
+    record = start("bench_http", args)
     prepare_database()
     try:
-        serve_and_measure(wrk, create_data(), args)
+        serve_and_measure(wrk, create_data(), args, record)
     finally:
         if not args.keep:
             drop_database()
+    record.write()
 
 
 if __name__ == "__main__":

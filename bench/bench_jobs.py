@@ -18,10 +18,14 @@ the queue itself:
 - latency: `--latency-jobs` jobs enqueued at `--rate` per second (below
   capacity), enqueue-to-start p50 and p99 (enqueued_at -> started_at).
 
-Engines alternate round after round, so a noisy neighbour slows all; the
-medians over rounds, issue 17's targets (met or not) and the ratios of the
-database engine to Procrastinate (the peer doing the same work on the same
-PostgreSQL) and of Celery to the database engine are printed. On PostgreSQL
+Engines alternate round after round, the first rotating (bench/rounds.py),
+so a noisy neighbour slows all; the workers run on the server CPUs and this
+process (the enqueuer) on the load CPUs (bench/pinning.py). The medians over
+rounds with their intervals, issue 17's targets (met, missed, or
+inconclusive when the interval straddles one) and the per-round ratios of
+the database engine to Procrastinate (the peer doing the same work on the same
+PostgreSQL) and of Celery to the database engine are printed, and written
+to var/bench/ (bench/results.py). `--quick`: a short pass. On PostgreSQL
 the database engine's workers are woken by NOTIFY; elsewhere its latency is
 bounded by its idle poll (FUSION_POLL_INTERVAL_SECONDS, default 1 s).
 """
@@ -29,13 +33,12 @@ bounded by its idle poll (FUSION_POLL_INTERVAL_SECONDS, default 1 s).
 import argparse
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from importlib import import_module
@@ -58,7 +61,10 @@ from django_tasks_db.models import DBTaskResult
 from kombu import Connection
 
 from bench.database import prepare_database
+from bench.pinning import SERVER
 from bench.procrastinate_peer import ProcrastinatePeer
+from bench.results import Record, parse_arguments, start
+from bench.rounds import AtLeast, AtMost, rotation
 from config.settings.services import (
     FUSION_DEFAULT_BROKER_URL,
     fusion_tasks_setting,
@@ -118,8 +124,12 @@ def database_url() -> str:
 class Engine:
     """One engine: its settings, its worker processes, its job table."""
 
-    def __init__(self, name: str, workers: int, log_dir: Path) -> None:
+    def __init__(
+        self, name: str, workers: int, log_dir: Path, prefix: Sequence[str] = ()
+    ) -> None:
+        """`prefix`: before each worker's command line (a pinning's taskset)."""
         self.name = name
+        self.prefix = list(prefix)
         self.table: type[models.Model] = (
             DBTaskResult if name == "database" else FusionJob
         )
@@ -148,7 +158,11 @@ class Engine:
             ]  # fmt: skip
         log = (log_dir / f"{self.name}-{index}.log").open("wb")
         return subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, *argv], cwd=REPO, env=env, stdout=log, stderr=log
+            [*self.prefix, sys.executable, *argv],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=log,
         )
 
     def pause(self) -> None:
@@ -255,68 +269,90 @@ def delete_broker_queue() -> None:
         broker.default_channel.exchange_delete(QUEUE_PREFIX + "default")
 
 
-def run(args: argparse.Namespace, engines: dict[str, Any]) -> dict[str, Any]:
-    """Alternate the engines for `args.rounds`; medians per engine."""
-    results: dict[str, dict[str, list[float]]] = {
-        name: {"rate": [], "enqueue": [], "p50": [], "p99": []} for name in engines
-    }
+#: What each round measures per engine, and its unit.
+MEASURES = {"rate": "jobs/s", "enqueue": "s", "p50": "s", "p99": "s"}
+Figures = dict[str, dict[str, list[float]]]
+
+
+def run(args: argparse.Namespace, engines: dict[str, Any]) -> Figures:
+    """Alternate the engines for `args.rounds`, the first rotating by round
+    (bench/rounds.py); each measure's per-round figures, per engine."""
+    results: Figures = {name: {key: [] for key in MEASURES} for name in engines}
     for engine in engines.values():  # warm up: workers started, imports done
         throughput(engine, 20)
-    for _ in range(args.rounds):
-        for name, engine in engines.items():
+    for number in range(args.rounds):
+        for name in rotation(list(engines), number):
+            engine = engines[name]
             rate, enqueue = throughput(engine, args.jobs)
             delays = latency(engine, args.latency_jobs, args.rate)
             results[name]["rate"].append(rate)
             results[name]["enqueue"].append(enqueue)
             results[name]["p50"].append(percentile(delays, 0.50))
             results[name]["p99"].append(percentile(delays, 0.99))
-    return {
-        name: {key: statistics.median(values) for key, values in measures.items()}
-        for name, measures in results.items()
-    }
+    return results
 
 
-def report(medians: dict[str, Any]) -> None:
-    """Print one line per engine, the targets of issue 17 (met or not, for
-    each Fusion engine), and the ratios to the peers measured in this run."""
+#: Issue 17's targets on each Fusion engine's figures.
+TARGETS = {
+    "rate": AtLeast(TARGET_JOBS_PER_SECOND, " jobs/s"),
+    "p50": AtMost(TARGET_P50_SECONDS, " s"),
+    "p99": AtMost(TARGET_P99_SECONDS, " s"),
+}
+#: Goals on the database engine against Procrastinate (ratios).
+PEER_GOALS = {"rate": AtLeast(1.0), "p50": AtMost(1.0)}
+
+
+def report(figures: Figures, record: Record) -> None:
+    """Print one line per engine (medians), the targets of issue 17 (met,
+    missed or inconclusive, for each Fusion engine), and the ratios to the
+    peers measured in this run (medians of per-round ratios, with spreads)."""
+    medians = {
+        name: {
+            key: record.figure(name, key, values, MEASURES[key], TARGETS.get(key)
+                               if name in ("database", "celery") else None)
+            for key, values in measures.items()
+        }
+        for name, measures in figures.items()
+    }  # fmt: skip
     for name, m in medians.items():
+        rate, enqueue, p50, p99 = (m[k].spread.median for k in MEASURES)
         print(
-            f"{name:<13} {m['rate']:5.0f} jobs/s | enqueue {m['enqueue'] * 1e6:5.0f} us"
-            f" | enqueue->start p50 {m['p50'] * 1e3:6.1f} ms,"
-            f" p99 {m['p99'] * 1e3:6.1f} ms"
+            f"{name:<13} {rate:5.0f} jobs/s | enqueue {enqueue * 1e6:5.0f} us"
+            f" | enqueue->start p50 {p50 * 1e3:6.1f} ms, p99 {p99 * 1e3:6.1f} ms"
         )
     for name in ("database", "celery"):
         if name in medians:
             m = medians[name]
             print(
-                f"targets, {name}: "
-                f"throughput >= {TARGET_JOBS_PER_SECOND} jobs/s "
-                f"{_met(m['rate'] >= TARGET_JOBS_PER_SECOND)}, "
-                f"p50 <= {TARGET_P50_SECONDS * 1e3:g} ms "
-                f"{_met(m['p50'] <= TARGET_P50_SECONDS)}, "
-                f"p99 <= {TARGET_P99_SECONDS * 1e3:g} ms "
-                f"{_met(m['p99'] <= TARGET_P99_SECONDS)}"
+                f"targets, {name}: throughput {m['rate'].describe(digits=0)}, "
+                f"p50 {m['p50'].describe(1e3, 1, ' ms')}, p99 "
+                f"{m['p99'].describe(1e3, 1, ' ms')}"
             )
-    if "database" in medians and "procrastinate" in medians:
-        db, peer = medians["database"], medians["procrastinate"]
+            for key in TARGETS:
+                record.conclude(f"{name} {key} {TARGETS[key]}", str(m[key].verdict))
+    if "database" in figures and "procrastinate" in figures:
         print(
-            f"database/procrastinate: throughput {db['rate'] / peer['rate']:.2f}x "
-            f"(goal >= 1.0x: {_met(db['rate'] >= peer['rate'])}), latency p50 "
-            f"{db['p50'] / peer['p50']:.2f}x (goal <= 1.0x: "
-            f"{_met(db['p50'] <= peer['p50'])}), p99 {db['p99'] / peer['p99']:.2f}x, "
-            f"enqueue cost {db['enqueue'] / peer['enqueue']:.2f}x"
+            "database/procrastinate: "
+            + peer_ratios(figures, "database", "procrastinate", record)
         )
-    if "database" in medians and "celery" in medians:
-        db, broker = medians["database"], medians["celery"]
-        print(
-            f"celery/database: throughput {broker['rate'] / db['rate']:.2f}x, "
-            f"enqueue cost {broker['enqueue'] / db['enqueue']:.2f}x, latency p50 "
-            f"{broker['p50'] / db['p50']:.2f}x, p99 {broker['p99'] / db['p99']:.2f}x"
-        )
+    if "database" in figures and "celery" in figures:
+        print("celery/database: " + peer_ratios(figures, "celery", "database", record))
 
 
-def _met(ok: bool) -> str:
-    return "met" if ok else "NOT met"
+def peer_ratios(figures: Figures, subject: str, baseline: str, record: Record) -> str:
+    """subject / baseline of every measure, per round, with goals for the
+    database engine against Procrastinate; one line of text."""
+    goals = PEER_GOALS if baseline == "procrastinate" else {}
+    words = {"rate": "throughput", "enqueue": "enqueue cost", "p50": "latency p50",
+             "p99": "p99"}  # fmt: skip
+    parts = []
+    for key in MEASURES:
+        ratio = record.ratio(
+            key, subject, baseline, figures[subject][key], figures[baseline][key],
+            goals.get(key),
+        )  # fmt: skip
+        parts.append(f"{words[key]} {ratio.describe()}")
+    return ", ".join(parts)
 
 
 def main() -> None:
@@ -332,7 +368,8 @@ def main() -> None:
         default=",".join(ENGINES),
         help=f"comma-separated, of {', '.join(ENGINES)} (default: all)",
     )
-    args = parser.parse_args()
+    quick = {"jobs": 200, "rounds": 3, "latency_jobs": 40}
+    args = parse_arguments(parser, quick)
     names = [name for name in ENGINES if name in args.engines.split(",")]
     if connection.vendor != "postgresql" and "procrastinate" in names:
         print("procrastinate needs PostgreSQL: left out")
@@ -346,14 +383,16 @@ def main() -> None:
         f"{options.get('poll_interval_seconds', 1.0):g} s, claim batch "
         f"{options.get('claim_batch_size', 10)}"
     )
+    record = start("bench_jobs", args)
+    prefix = record.pinning.prefix(SERVER)
     prepare_database()  # the workers' maintenance rounds need every table
     created = create_tables()
     engines: dict[str, Any] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="bench-jobs-") as log_dir:
             for name in names:
-                engines[name] = start_engine(name, args.workers, Path(log_dir))
-            report(run(args, engines))
+                engines[name] = start_engine(name, args.workers, Path(log_dir), prefix)
+            report(run(args, engines), record)
     finally:
         for engine in engines.values():
             engine.stop()
@@ -362,15 +401,18 @@ def main() -> None:
         if "celery" in engines:
             delete_broker_queue()
         drop_tables(created)
+    record.write()
 
 
-def start_engine(name: str, workers: int, log_dir: Path) -> Any:
+def start_engine(
+    name: str, workers: int, log_dir: Path, prefix: Sequence[str] = ()
+) -> Any:
     """A Fusion `Engine`, or the Procrastinate peer in a database of its own
-    on the same server."""
+    on the same server; its workers behind `prefix` (a pinning's taskset)."""
     if name != "procrastinate":
-        return Engine(name, workers, log_dir)
+        return Engine(name, workers, log_dir, prefix)
     dbname = f"{connection.settings_dict['NAME']}_procrastinate"
-    return ProcrastinatePeer(database_url(), dbname, workers, log_dir)
+    return ProcrastinatePeer(database_url(), dbname, workers, log_dir, prefix)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """PDF reports: `render_pdf` against WeasyPrint alone, on the same HTML.
 
 Run: `.venv/bin/python -m bench.bench_pdf [--rounds 5 --per-round 3
---reports-per-worker 4]` (no database is touched). A smoke run:
-`--rounds 1 --per-round 1 --reports-per-worker 1`.
+--reports-per-worker 4 --throughput-rounds 3]` (no database is touched). A
+smoke run: `--quick`.
 
 Printed, from one run:
 - milliseconds per one-page and per ten-page report (medians of alternating
@@ -11,7 +11,12 @@ Printed, from one run:
   baseline, WeasyPrint's `HTML(string=html).write_pdf()` of the same HTML
   with its default fetcher, and the ratio ours / baseline;
 - pages per second with two worker processes, each rendering ten-page
-  reports after a warm-up, ours and the baseline, and the ratio.
+  reports after a warm-up, ours and the baseline alternating over
+  `--throughput-rounds`, and the ratio.
+
+Each ratio is the median of per-round ratios (the order rotating,
+bench/rounds.py) with its interval and range; the figures go to var/bench/
+(bench/results.py); `--quick` is a smoke run.
 
 Both sides embed the same fonts, and WeasyPrint subsets every embedded font
 for each PDF: that dominates a short report. It is done by fontTools unless
@@ -27,6 +32,7 @@ import queue
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +50,8 @@ from weasyprint import HTML  # type: ignore[import-untyped]  # noqa: E402
 from weasyprint.text.ffi import harfbuzz_subset  # type: ignore[import-untyped]  # noqa: E402
 
 import core  # noqa: E402
+from bench.results import Record, parse_arguments, start  # noqa: E402
+from bench.rounds import alternate  # noqa: E402
 from core.utils.pdf import Letterhead, PageSetup, ReportFrame, render_pdf  # noqa: E402
 
 #: The report: one results panel (25 rows) per page, pages split explicitly
@@ -125,18 +133,23 @@ def page_count(pdf: bytes) -> int:
     return len(PdfReader(io.BytesIO(pdf)).pages)
 
 
-def alternate(
-    actions: dict[str, Callable[[], bytes]], rounds: int, per_round: int
-) -> dict[str, float]:
-    """Median seconds per call of each action, the actions taking turns."""
-    samples: dict[str, list[float]] = {name: [] for name in actions}
-    for _ in range(rounds):
-        for name, action in actions.items():
-            for _ in range(per_round):
-                started = time.perf_counter()
-                action()
-                samples[name].append(time.perf_counter() - started)
-    return {name: statistics.median(values) for name, values in samples.items()}
+def per_round(
+    actions: dict[str, Callable[[], bytes]], rounds: int, renders: int
+) -> dict[str, list[float]]:
+    """Each action's median seconds per call, per round, the actions taking
+    turns in rotated order (bench/rounds.py)."""
+
+    def timed(action: Callable[[], bytes]) -> float:
+        samples = []
+        for _ in range(renders):
+            started = time.perf_counter()
+            action()
+            samples.append(time.perf_counter() - started)
+        return statistics.median(samples)
+
+    return alternate(
+        {name: partial(timed, action) for name, action in actions.items()}, rounds
+    )
 
 
 def worker(side: str, reports: int, barrier: Any, results: Any) -> None:
@@ -186,31 +199,60 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--per-round", type=int, default=3)
     parser.add_argument("--reports-per-worker", type=int, default=4)
-    args = parser.parse_args()
+    parser.add_argument("--throughput-rounds", type=int, default=3)
+    quick = {"rounds": 3, "per_round": 1, "reports_per_worker": 1}
+    args = parse_arguments(parser, quick | {"throughput_rounds": 2})
     subsetter = "HarfBuzz" if harfbuzz_subset is not None else "fontTools"
     print(
         f"font subsetting: {subsetter}; medians of {args.rounds} rounds x "
         f"{args.per_round} renders per side"
     )
+    # Both sides render in this process, or in two workers meant to use every
+    # CPU: there is no server and load generator to keep apart.
+    record = start("bench_pdf", args, unpinned="no server and load generator")
     with override_settings(TEMPLATES=TEMPLATES):
         for pages in (1, 10):
             actions = {"ours": ours(pages), "baseline": baseline(pages)}
             counts = {name: page_count(action()) for name, action in actions.items()}
             assert counts == {"ours": pages, "baseline": pages}, counts
-            timings = alternate(actions, args.rounds, args.per_round)
-            mine, base = timings["ours"] * 1e3, timings["baseline"] * 1e3
+            timings = per_round(actions, args.rounds, args.per_round)
+            metric = f"seconds per {pages}-page report"
+            mine, base = (
+                record.figure(name, metric, timings[name], "s").spread.median * 1e3
+                for name in ("ours", "baseline")
+            )
+            ratio = record.ratio(
+                metric, "ours", "baseline", timings["ours"], timings["baseline"]
+            )
             print(
                 f"{pages:2d}-page report: render_pdf {mine:7.1f} ms | WeasyPrint "
-                f"alone {base:7.1f} ms | ours / baseline {mine / base:.2f}x"
+                f"alone {base:7.1f} ms | ours / baseline {ratio.describe()}"
             )
-    throughput = {
-        side: pages_per_second(side, args.reports_per_worker)
+    throughput(args, record)
+    record.write()
+
+
+def throughput(args: argparse.Namespace, record: Record) -> None:
+    """Pages per second of two workers, ours and the baseline alternating
+    over args.throughput_rounds rounds."""
+    rates = alternate(
+        {
+            side: partial(pages_per_second, side, args.reports_per_worker)
+            for side in ("ours", "baseline")
+        },
+        args.throughput_rounds,
+    )
+    metric = "pages per second, 2 workers"
+    mine, base = (
+        record.figure(side, metric, rates[side], "/s").spread.median
         for side in ("ours", "baseline")
-    }
+    )
+    # The baseline's rate over ours: our time per page as a multiple of its.
+    ratio = record.ratio(metric, "baseline", "ours", rates["baseline"], rates["ours"])
     print(
-        f"2 workers, ten-page reports: render_pdf {throughput['ours']:5.1f} pages/s | "
-        f"WeasyPrint alone {throughput['baseline']:5.1f} pages/s | ours / baseline "
-        f"{throughput['baseline'] / throughput['ours']:.2f}x the time per page"
+        f"2 workers, ten-page reports: render_pdf {mine:5.1f} pages/s | "
+        f"WeasyPrint alone {base:5.1f} pages/s | ours / baseline "
+        f"{ratio.describe()} the time per page"
     )
 
 

@@ -33,9 +33,14 @@ has a heavy lab of its own (a fresh rate-limit window). Scenarios:
   patients) the same way, 8 at a time: what 8 ordinary requests of one
   lab in flight cost the other.
 
-Each round measures idle, then each scenario loaded; wrk's p99 per run,
-medians over the rounds. Target: loaded p99 <= 2x idle p99 for the PDF
-scenarios. The heavy clients' answers are counted by status and printed.
+Each round measures idle and each scenario loaded, the first rotating by
+round (bench/rounds.py); gunicorn on the server CPUs, wrk and this process
+(the heavy clients) on the load CPUs (bench/pinning.py). wrk's p99 per run,
+medians over the rounds, and each scenario's loaded / idle p99 as the median
+of per-round ratios with its interval. Target: loaded p99 <= 2x idle p99 for
+the PDF scenarios (inconclusive when an interval straddles 2x). The heavy
+clients' answers are counted by status and printed; the figures go to
+var/bench/ (bench/results.py). `--quick`: 3 rounds of 3 s.
 """
 
 import argparse
@@ -46,6 +51,7 @@ import statistics
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import urlsplit
@@ -65,21 +71,18 @@ import redis
 from django.contrib.auth import get_user_model
 
 from admin.account.models import Lab
-from bench.bench_http import (
-    BenchData,
-    Stack,
-    fetch_json,
-    start_server,
-    stop_server,
-    wait_until_up,
-)
+from bench.bench_http import BenchData, fetch_json
 from bench.bench_http import sign_in as sign_in_over_http
 from bench.database import drop_database, prepare_database
+from bench.gunicorn import Stack, start_server, stop_server, wait_until_up
+from bench.pinning import LOAD, SERVER, Pinning
+from bench.results import Record, parse_arguments, start
+from bench.rounds import AtMost, combine, rotation
 from bench.wrk import require_wrk, run_wrk
 from core.models import ApiKey
 from patients.models import Patient
 
-TARGET_RATIO = 2.0
+TARGET = AtMost(2.0)
 HEAVY_CLIENTS = 8
 PATIENTS = 20
 #: The heavy clients start this long after wrk.
@@ -223,8 +226,11 @@ class Reader:
     cookie: str
 
 
-def patients_p99(wrk: str, reader: Reader, args: argparse.Namespace) -> float:
-    """wrk's p99 of the patient list, in ms; fail unless every answer was a 200."""
+def patients_p99(
+    wrk: str, reader: Reader, args: argparse.Namespace, prefix: Sequence[str] = ()
+) -> float:
+    """wrk's p99 of the patient list, in ms, wrk behind `prefix` (a
+    pinning's taskset); fail unless every answer was a 200."""
     result = run_wrk(
         wrk,
         reader.url,
@@ -232,6 +238,7 @@ def patients_p99(wrk: str, reader: Reader, args: argparse.Namespace) -> float:
         connections=args.connections,
         cookie=reader.cookie,
         timeout_seconds=WRK_TIMEOUT_SECONDS,
+        prefix=prefix,
     )
     problem = result.problem()
     if problem:
@@ -240,7 +247,11 @@ def patients_p99(wrk: str, reader: Reader, args: argparse.Namespace) -> float:
 
 
 def loaded_p99(
-    wrk: str, reader: Reader, load: HeavyLoad, args: argparse.Namespace
+    wrk: str,
+    reader: Reader,
+    load: HeavyLoad,
+    args: argparse.Namespace,
+    prefix: Sequence[str] = (),
 ) -> float:
     """patients_p99 with `load` running from LOAD_DELAY_SECONDS after wrk
     starts until it ends."""
@@ -248,7 +259,7 @@ def loaded_p99(
     starter = threading.Timer(LOAD_DELAY_SECONDS, lambda: threads.extend(load.start()))
     starter.start()
     try:
-        return patients_p99(wrk, reader, args)
+        return patients_p99(wrk, reader, args, prefix)
     finally:
         starter.cancel()
         starter.join()
@@ -261,19 +272,25 @@ def loaded_p99(
 Results = tuple[dict[str, list[float]], dict[str, HeavyLoad]]
 
 
-def run_rounds(wrk: str, reader: Reader, args: argparse.Namespace) -> Results:
-    """args.rounds rounds: idle, then each scenario loaded. p99s by scenario
-    ("idle" included) and the heavy clients' answers, merged over rounds."""
+def run_rounds(
+    wrk: str, reader: Reader, args: argparse.Namespace, pinning: Pinning
+) -> Results:
+    """args.rounds rounds: idle and each scenario loaded, the first rotating
+    by round (bench/rounds.py). p99s by scenario ("idle" included), in round
+    order, and the heavy clients' answers, merged over rounds."""
     p99s: dict[str, list[float]] = {"idle": [], **{n: [] for n in args.scenarios}}
     heavy = {name: HeavyLoad("", "", SCENARIOS[name]) for name in args.scenarios}
     base_url = reader.url.removesuffix(CORE.patient_path)
+    prefix = pinning.prefix(LOAD)
     for number in range(args.rounds):
-        p99s["idle"].append(patients_p99(wrk, reader, args))
-        print(f"  round {number + 1} idle     p99 {p99s['idle'][-1]:8.2f} ms")
-        for name in args.scenarios:
+        for name in rotation(list(p99s), number):
+            if name == "idle":
+                p99s["idle"].append(patients_p99(wrk, reader, args, prefix))
+                print(f"  round {number + 1} idle     p99 {p99s['idle'][-1]:8.2f} ms")
+                continue
             key = heavy_lab_key(f"Heavy Lab {name} {number + 1}")
             load = HeavyLoad(base_url, key, SCENARIOS[name])
-            p99s[name].append(loaded_p99(wrk, reader, load, args))
+            p99s[name].append(loaded_p99(wrk, reader, load, args, prefix))
             heavy[name].statuses.update(load.statuses)
             heavy[name].seconds.extend(load.seconds)
             answers = dict(sorted(load.statuses.items()))
@@ -284,32 +301,40 @@ def run_rounds(wrk: str, reader: Reader, args: argparse.Namespace) -> Results:
     return p99s, heavy
 
 
-def report(p99s: dict[str, list[float]], heavy: dict[str, HeavyLoad]) -> bool:
-    """Print idle and loaded p99s (medians), their ratios and the heavy
-    answers; whether every PDF scenario met TARGET_RATIO."""
-    idle = statistics.median(p99s["idle"])
+def report(
+    p99s: dict[str, list[float]], heavy: dict[str, HeavyLoad], record: Record
+) -> str:
+    """Print idle and loaded p99s (medians), the loaded / idle ratios (the
+    median of per-round ratios, with interval and range) and the heavy
+    answers; record them. The verdict on TARGET over every PDF scenario."""
+    idle = record.figure("idle", "p99 of the patient list", p99s["idle"], "ms")
     runs = len(p99s["idle"])
-    print(f"\nidle p99 of the patient list: {idle:.2f} ms (median of {runs} runs)")
-    met = True
+    print(
+        f"\nidle p99 of the patient list: {idle.spread.median:.2f} ms "
+        f"(median of {runs} runs)"
+    )
+    verdicts = []
     for name, load in heavy.items():
         scenario = load.scenario
-        loaded = statistics.median(p99s[name])
-        ratio = loaded / idle
-        if scenario.pdf:
-            met = met and ratio <= TARGET_RATIO
+        loaded = record.figure(name, "p99 of the patient list", p99s[name], "ms")
+        ratio = record.ratio(
+            "p99 of the patient list", name, "idle", p99s[name], p99s["idle"],
+            TARGET if scenario.pdf else None,
+        )  # fmt: skip
+        if ratio.verdict is not None:
+            verdicts.append(ratio.verdict)
         size = f", {len(scenario.body) / 1000:.0f} KB" if scenario.body else ""
         median_ms = statistics.median(load.seconds) * 1000 if load.seconds else 0.0
         print(
-            f"{name:<8} ({scenario.what}{size}): loaded p99 {loaded:.2f} ms, "
-            f"{ratio:.2f}x idle; heavy answers {dict(sorted(load.statuses.items()))}"
-            f", median {median_ms:.0f} ms each"
+            f"{name:<8} ({scenario.what}{size}): loaded p99 "
+            f"{loaded.spread.median:.2f} ms, {ratio.describe()} idle; heavy "
+            f"answers {dict(sorted(load.statuses.items()))}, median "
+            f"{median_ms:.0f} ms each"
         )
-    verdict = "met" if met else "NOT met"
-    print(
-        f"target: loaded p99 <= {TARGET_RATIO:.0f}x idle p99 in every PDF "
-        f"scenario: {verdict}"
-    )
-    return met
+    goal = f"loaded p99 {TARGET} idle p99 in every PDF scenario"
+    outcome = record.conclude(goal, combine(verdicts))
+    print(f"target: {goal}: {outcome}")
+    return outcome
 
 
 def check_setup(reader: Reader) -> None:
@@ -366,7 +391,7 @@ def parse_args() -> argparse.Namespace:
         type=int,
         help="the server's PDF_RATE_LIMIT_WINDOW_SECONDS (default: the setting's, 10)",
     )
-    args = parser.parse_args()
+    args = parse_arguments(parser, {"rounds": 3, "duration": 3})
     args.worker_class = "gthread"
     return args
 
@@ -394,23 +419,25 @@ def main() -> None:
     args = parse_args()
     wrk = require_wrk()
     configure_server(args)
+    record = start("bench_pdf_load", args)
     prepare_database()
     clean_redis("")
     server, cookie = None, ""
     try:
         data = create_reader()
-        server = start_server(CORE, args)
+        server = start_server(CORE, args, record.pinning.prefix(SERVER))
         wait_until_up(server, CORE.liveness_path)
         cookie = sign_in_over_http(server.base_url, data)
         reader = Reader(server.base_url + CORE.patient_path, cookie)
         check_setup(reader)
-        report(*run_rounds(wrk, reader, args))
+        report(*run_rounds(wrk, reader, args, record.pinning), record)
     finally:
         if server is not None:
             stop_server(server)
         clean_redis(cookie)
         if not args.keep:
             drop_database()
+    record.write()
 
 
 if __name__ == "__main__":

@@ -3,9 +3,12 @@
 Run: `.venv/bin/python -m bench.bench_save [--rounds 15 --per-round 200]`
 (against DATABASE_URL, by default the machine's PostgreSQL).
 
-Plain and BaseModel batches alternate, round after round, so a noisy
-neighbour slows both; each round gives a median per save, and the ratio of the
-medians over all rounds is printed. Target: <= 1.5x, set before every save
+Plain and BaseModel batches alternate in short rounds, the order rotating
+(bench/rounds.py), so a noisy neighbour slows both; each round gives a median
+per save and a ratio against the plain save of the same round; the medians
+and each ratio's median with its interval over the rounds are printed, and
+the figures written to var/bench/ (bench/results.py; `--quick` for a short
+pass). Target: <= 1.5x, set before every save
 wrote an activity-log entry. BaseReading keeps the base hooks; its save
 sends BEGIN, the row, the entry's INSERT and COMMIT where the plain save
 sends one statement: the difference is the transaction, the entry (built in
@@ -15,8 +18,8 @@ own target (<= 2x plain) is bench_activity_log's.
 
 import argparse
 import os
-import statistics
 from collections.abc import Callable
+from functools import partial
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 
@@ -28,9 +31,12 @@ from django.db import connection, transaction  # noqa: E402
 
 from bench.database import prepare_database  # noqa: E402
 from bench.models import BaseReading, PlainReading  # noqa: E402
-from bench.saves import insert, time_per_call, update  # noqa: E402
+from bench.results import Record, parse_arguments, start  # noqa: E402
+from bench.rounds import AtMost, alternate, combine  # noqa: E402
+from bench.saves import insert, time_per_call, time_prepared, update  # noqa: E402
 
 MODELS = (BaseReading, PlainReading)
+TARGET = AtMost(1.5)
 
 
 def create_tables() -> None:
@@ -59,50 +65,77 @@ def in_transaction(action: Callable[[int], None]) -> Callable[[int], None]:
 def compare(
     label: str,
     make: Callable[[type], Callable[[int], None]],
-    rounds: int,
-    per_round: int,
-) -> float:
-    """Alternate the three variants for `rounds`; print medians and ratios."""
-    medians: dict[str, list[float]] = {"plain": [], "floor": [], "base": []}
-    for _ in range(rounds):
-        medians["plain"].append(time_per_call(make(PlainReading), per_round))
-        medians["floor"].append(
-            time_per_call(in_transaction(make(PlainReading)), per_round)
-        )
-        medians["base"].append(time_per_call(make(BaseReading), per_round))
-    plain, floor, base = (statistics.median(medians[k]) for k in medians)
+    args: argparse.Namespace,
+    record: Record,
+) -> str:
+    """Alternate the three variants for args.rounds; print medians and
+    ratios; the verdict on TARGET."""
+    variants = {
+        "plain": lambda: make(PlainReading),
+        "floor": lambda: in_transaction(make(PlainReading)),
+        "base": lambda: make(BaseReading),
+    }
+    figures = alternate(
+        {
+            name: partial(time_prepared, v, args.per_round)
+            for name, v in variants.items()
+        },
+        args.rounds,
+    )
+    metric = f"seconds per {label}"
+    plain, floor, base = (
+        record.figure(name, metric, figures[name], "s").spread.median
+        for name in ("plain", "floor", "base")
+    )
+    ratio = record.ratio(
+        metric, "base", "plain", figures["base"], figures["plain"], TARGET
+    )
     print(
         f"{label:<7} plain {plain * 1e6:7.1f} us | plain in atomic() "
         f"{floor * 1e6:7.1f} us ({floor / plain:.2f}x) | BaseModel "
         f"{base * 1e6:7.1f} us: {base / plain:.2f}x plain, "
         f"{base / floor:.2f}x plain-in-atomic"
     )
-    return base / plain
+    in_atomic = record.ratio(
+        metric, "floor", "plain", figures["floor"], figures["plain"]
+    )
+    over_floor = record.ratio(
+        metric, "base", "floor", figures["base"], figures["floor"]
+    )
+    print(
+        f"        per round: BaseModel/plain {ratio.describe()}\n"
+        f"        plain-in-atomic/plain {in_atomic.describe()}\n"
+        f"        BaseModel/plain-in-atomic {over_floor.describe()}"
+    )
+    assert ratio.verdict is not None
+    return ratio.verdict
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--per-round", type=int, default=200)
-    args = parser.parse_args()
+    args = parse_arguments(parser, quick={"rounds": 5, "per_round": 50})
     print(
         f"database: {connection.vendor}, {args.rounds} rounds x "
         f"{args.per_round} saves each, medians"
     )
+    record = start("bench_save", args)
     prepare_database()
     create_tables()
     try:
         for warm in (insert, update):  # connections, caches, JIT of the planner
             time_per_call(warm(PlainReading), 50)
             time_per_call(warm(BaseReading), 50)
-        ratios = [
-            compare("insert", insert, args.rounds, args.per_round),
-            compare("update", update, args.rounds, args.per_round),
+        verdicts = [
+            compare("insert", insert, args, record),
+            compare("update", update, args, record),
         ]
     finally:
         drop_tables()
-    verdict = "within" if max(ratios) <= 1.5 else "OVER"
-    print(f"target <= 1.50x: {verdict} (worst {max(ratios):.2f}x)")
+    outcome = record.conclude(f"BaseModel {TARGET} plain", combine(verdicts))
+    print(f"target {TARGET} plain on insert and update: {outcome}")
+    record.write()
 
 
 if __name__ == "__main__":

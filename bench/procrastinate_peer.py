@@ -16,7 +16,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -48,8 +48,17 @@ class ProcrastinatePeer:
 
     name = "procrastinate"
 
-    def __init__(self, server_url: str, dbname: str, workers: int, log_dir: Path):
+    def __init__(
+        self,
+        server_url: str,
+        dbname: str,
+        workers: int,
+        log_dir: Path,
+        prefix: Sequence[str] = (),
+    ):
+        """`prefix`: before each worker's command line (a pinning's taskset)."""
         self.server_url, self.dbname = server_url, dbname
+        self.prefix = list(prefix)
         self.url = make_conninfo(server_url, dbname=dbname)
         with _admin(server_url) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
@@ -72,7 +81,7 @@ class ProcrastinatePeer:
         ]  # fmt: skip
         log = (log_dir / f"procrastinate-{index}.log").open("wb")
         return subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, *argv],
+            [*self.prefix, sys.executable, *argv],
             cwd=Path(__file__).resolve().parent.parent,
             env={**os.environ, URL_VARIABLE: self.url},
             stdout=log,

@@ -17,6 +17,12 @@ def time_per_call(action: Callable[[int], None], count: int) -> float:
     return statistics.median(samples)
 
 
+def time_prepared(prepare: Callable[[], Callable[[int], None]], count: int) -> float:
+    """time_per_call of the action `prepare()` returns (prepared afresh for
+    each round: an update's row, a new wrapper)."""
+    return time_per_call(prepare(), count)
+
+
 def insert(model: type) -> Callable[[int], None]:
     """A new row per call."""
 

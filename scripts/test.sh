@@ -3,7 +3,8 @@
 # (installed when missing),
 # ruff (lint and format), mypy on the project's apps, the import contracts
 # (lint-imports, pyproject.toml), then the whole test suite twice, on
-# PostgreSQL and on SQLite.
+# PostgreSQL and on SQLite, and a quick pass of two benchmarks whose figures
+# are kept as CI artifacts (docs/benchmarks.md).
 #
 #   scripts/test.sh                       # everything
 #   scripts/test.sh -k version -x         # extra arguments go to both pytest runs
@@ -13,6 +14,9 @@
 #                       (default postgres://postgres@127.0.0.1:5432/test;
 #                       pytest-django creates and drops test_<name> itself)
 #   TEST_SKIP_POSTGRES  1 to skip the PostgreSQL run (e.g. no server at hand)
+#                       and the quick benchmarks (they need PostgreSQL)
+#   BENCH_RESULTS_DIR   where the quick benchmarks write their JSON figures
+#                       (default .ci/artifacts/bench/, CI's artifact directory)
 #
 # Every step runs even if an earlier one failed; the exit status is non-zero
 # if any failed. pytest's "no tests collected" (exit 5) counts as a failure.
@@ -43,6 +47,22 @@ run_step() {
         summary+=("FAILED  $name (exit $rc)")
         failed+=("$name")
     fi
+}
+
+# quick_benchmarks URL: bench_save and bench_cache with --quick (short
+# alternating rounds, about 20 s together) on the PostgreSQL server of URL
+# (database lis_bench_ci) and the machine's Redis, their figures written as
+# JSON to BENCH_RESULTS_DIR for CI to keep (docs/benchmarks.md). A missed or
+# inconclusive target does not fail the step (the machine is shared and
+# noisy); a benchmark that crashes does.
+quick_benchmarks() {
+    local bench database_url="${1%/*}/lis_bench_ci"
+    export BENCH_RESULTS_DIR="${BENCH_RESULTS_DIR:-$REPO_ROOT/.ci/artifacts/bench}"
+    mkdir -p "$BENCH_RESULTS_DIR"
+    for bench in bench_save bench_cache; do
+        printf -- '--- %s --quick\n' "$bench"
+        DATABASE_URL="$database_url" python -m "bench.$bench" --quick || return 1
+    done
 }
 
 # Is the PostgreSQL server in $1 reachable? Tries the named database, then the
@@ -108,12 +128,14 @@ run_step "mypy" mypy core/ admin/ patients/
 run_step "import contracts" lint-imports
 
 if [[ "${TEST_SKIP_POSTGRES:-}" == "1" ]]; then
-    summary+=("skipped pytest on PostgreSQL (TEST_SKIP_POSTGRES=1)")
+    summary+=("skipped pytest on PostgreSQL and the quick benchmarks (TEST_SKIP_POSTGRES=1)")
 else
     postgres_url="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
     printf '\n==> checking PostgreSQL\n'
     if postgres_reachable "$postgres_url"; then
         DATABASE_URL="$postgres_url" run_step "pytest on PostgreSQL" pytest "$@"
+        run_step "quick benchmarks (figures in .ci/artifacts/bench/)" \
+            quick_benchmarks "$postgres_url"
     else
         echo "test: PostgreSQL is not reachable. Start it, point TEST_POSTGRES_URL at" \
             "a server, or set TEST_SKIP_POSTGRES=1 to run on SQLite only." >&2

@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,13 +109,15 @@ def run_wrk(
     threads: int = 1,
     cookie: str = "",
     timeout_seconds: int | None = None,
+    prefix: Sequence[str] = (),
 ) -> WrkResult:
     """Load `url` for `seconds` over `connections` connections from
     `threads` threads, with the Cookie header `cookie` on every request
     unless it is ""; wrk's figures. `timeout_seconds`: wrk's --timeout (2 s
     by default; a slower answer is a socket error, left out of the
-    latencies). Raises RuntimeError if wrk fails."""
-    command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s"]
+    latencies). `prefix` goes before wrk's command line (a pinning's
+    `taskset -c ...`). Raises RuntimeError if wrk fails."""
+    command = [*prefix, wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s"]
     if timeout_seconds is not None:
         command.append(f"--timeout={timeout_seconds}s")
     command += ["--latency", "-s", str(STATUS_SCRIPT)]

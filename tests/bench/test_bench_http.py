@@ -1,16 +1,19 @@
 """bench/bench_http.py: the verdict on the target and the gunicorn command
 line. (The run itself is exercised by running the benchmark.)"""
 
+import argparse
+
 import pytest
 
-from bench.bench_http import (
-    STACKS,
-    gunicorn_command,
-    listening_socket,
-    parse_args,
-    report,
-)
+from bench.bench_http import STACKS, parse_args, report
+from bench.gunicorn import gunicorn_command, listening_socket
+from bench.pinning import plan_pinning
+from bench.results import Record
 from bench.wrk import WrkResult
+
+
+def _record() -> Record:
+    return Record("bench_http", argparse.Namespace(), plan_pinning(enabled=False))
 
 
 def _runs(*rps: float) -> list[WrkResult]:
@@ -34,32 +37,56 @@ def _results(
 def test_core_at_080x_plain_meets_the_target(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    met = report(_results(core=[800, 400, 1600], plain=[1000, 500, 2000]))
+    record = _record()
+    verdict = report(_results(core=[800, 400, 1600], plain=[1000, 500, 2000]), record)
 
-    assert met is True
+    assert verdict == "met"
     printed = capsys.readouterr().out
-    assert "core/plain: 0.80x the req/s" in printed
-    assert "target: core >= 0.8x plain's req/s on both: met" in printed
+    assert (
+        "core/plain: req/s 0.80x (75% CI 0.80-0.80 = range, 3 rounds) >= 0.8x: met"
+        in (printed)
+    )
+    assert "target: core >= 0.8x plain's req/s on every endpoint: met" in printed
+    assert record.verdicts == {"core >= 0.8x plain's req/s": "met"}
 
 
 def test_core_below_080x_plain_misses_the_target(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    met = report(_results(core=[790, 395, 1580], plain=[1000, 500, 2000]))
+    verdict = report(
+        _results(core=[790, 395, 1580], plain=[1000, 500, 2000]), _record()
+    )
 
-    assert met is False
-    assert "NOT met" in capsys.readouterr().out
+    assert verdict == "missed"
+    assert "every endpoint: missed" in capsys.readouterr().out
 
 
-def test_ratios_are_the_median_of_per_round_ratios(
+def test_ratios_are_the_median_of_per_round_ratios_and_a_wide_spread_is_inconclusive(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # Per round: 0.30, 1.00, 0.85 -> median 0.85; the medians of each stack
-    # (400 / 1000) would give 0.40.
-    met = report(_results(core=[300, 400, 1700], plain=[1000, 400, 2000]))
+    # (400 / 1000) would give 0.40. Its interval, 0.30-1.00, straddles 0.8.
+    verdict = report(
+        _results(core=[300, 400, 1700], plain=[1000, 400, 2000]), _record()
+    )
 
-    assert met is True
-    assert "core/plain: 0.85x the req/s" in capsys.readouterr().out
+    assert verdict == "inconclusive"
+    printed = capsys.readouterr().out
+    assert "core/plain: req/s 0.85x (75% CI 0.30-1.00 = range, 3 rounds)" in printed
+    assert "every endpoint: inconclusive" in printed
+
+
+def test_every_other_stack_gets_its_ratio_without_a_target(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    record = _record()
+    report(_results(core=[800, 400, 1600], plain=[1000, 500, 2000]), record)
+
+    printed = capsys.readouterr().out
+    assert "core/django: req/s 0.80x (75% CI 0.80-0.80 = range, 3 rounds);" in (printed)
+    baselines = {(r["metric"], r["baseline"]) for r in record.ratios}
+    assert ("patient req/s", "django") in baselines
+    assert ("liveness p99", "plain") in baselines
 
 
 def test_gthread_workers_get_threads_and_sync_workers_do_not() -> None:
