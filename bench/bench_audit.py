@@ -221,7 +221,8 @@ def bench_verifying(count: int, rounds: int, record: Record) -> None:
         rates = alternate({name: partial(verify, name) for name in commands}, rounds)
     for name, values in rates.items():
         rate = record.figure(name, "entries verified per second", values, "/s")
-        print(f"        {name}: {rate.describe(digits=0)} entries/s ({said[name]})")
+        shown = rate.describe(digits=0, unit=" entries/s")
+        print(f"        {name}: {shown} ({said[name]})")
     if not node:
         print("        Node: not installed")
 

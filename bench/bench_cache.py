@@ -27,9 +27,7 @@ import json
 import os
 import statistics
 import time
-from collections.abc import Callable
 from decimal import Decimal
-from functools import partial
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 REDIS_URL = os.environ.setdefault("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -49,7 +47,7 @@ from redis.retry import Retry  # noqa: E402
 from bench.database import prepare_database  # noqa: E402
 from bench.models import CachedReading  # noqa: E402
 from bench.results import Record, parse_arguments, start  # noqa: E402
-from bench.rounds import AtLeast, AtMost, alternate  # noqa: E402
+from bench.rounds import AtLeast, AtMost, timed_rounds  # noqa: E402
 from core.cache.backends import RedisStorage  # noqa: E402
 from core.cache.retry import PENDING_RETRY_INTERVAL_SECONDS  # noqa: E402
 from core.models import PendingCacheInvalidation  # noqa: E402
@@ -64,29 +62,6 @@ from tests.redis_servers import RedisServer  # noqa: E402
 LAB_ID = 7
 #: The production default socket timeout (CACHE_REDIS_TIMEOUT_MS).
 TIMEOUT_SECONDS = 0.1
-
-
-def median_seconds(action: Callable[[], object], count: int) -> float:
-    samples = []
-    for _ in range(count):
-        started = time.perf_counter()
-        action()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
-
-
-def rounds_of(
-    variants: dict[str, Callable[[], object]], count: int, rounds: int
-) -> dict[str, list[float]]:
-    """Each variant's median seconds per call, per round, the variants
-    alternating in rotated order."""
-    return alternate(
-        {
-            name: partial(median_seconds, action, count)
-            for name, action in variants.items()
-        },
-        rounds,
-    )
 
 
 def setup_rows(count: int) -> list[CachedReading]:
@@ -163,7 +138,7 @@ def single_reads(
         payload = json.loads(value.partition(b"|")[2])  # type: ignore[union-attr]
         return CachedReading(**payload)
 
-    figures = rounds_of(
+    figures = timed_rounds(
         {
             "floor": floor,
             "hit": lambda: CachedReading.get_cached_instance(one, LAB_ID),
@@ -198,7 +173,7 @@ def single_reads(
 
 def batch_reads(ids: list[int], args: argparse.Namespace, record: Record) -> None:
     """get_cached_instances of 100 ids against 100 get_cached_instance."""
-    batch = rounds_of(
+    batch = timed_rounds(
         {
             "many": lambda: CachedReading.get_cached_instances(ids, LAB_ID),
             "singles": lambda: [

@@ -29,7 +29,6 @@ import io
 import multiprocessing
 import os
 import queue
-import statistics
 import time
 from collections.abc import Callable
 from functools import partial
@@ -51,7 +50,7 @@ from weasyprint.text.ffi import harfbuzz_subset  # type: ignore[import-untyped] 
 
 import core  # noqa: E402
 from bench.results import Record, parse_arguments, start  # noqa: E402
-from bench.rounds import alternate  # noqa: E402
+from bench.rounds import alternate, timed_rounds  # noqa: E402
 from core.utils.pdf import Letterhead, PageSetup, ReportFrame, render_pdf  # noqa: E402
 
 #: The report: one results panel (25 rows) per page, pages split explicitly
@@ -133,25 +132,6 @@ def page_count(pdf: bytes) -> int:
     return len(PdfReader(io.BytesIO(pdf)).pages)
 
 
-def per_round(
-    actions: dict[str, Callable[[], bytes]], rounds: int, renders: int
-) -> dict[str, list[float]]:
-    """Each action's median seconds per call, per round, the actions taking
-    turns in rotated order (bench/rounds.py)."""
-
-    def timed(action: Callable[[], bytes]) -> float:
-        samples = []
-        for _ in range(renders):
-            started = time.perf_counter()
-            action()
-            samples.append(time.perf_counter() - started)
-        return statistics.median(samples)
-
-    return alternate(
-        {name: partial(timed, action) for name, action in actions.items()}, rounds
-    )
-
-
 def worker(side: str, reports: int, barrier: Any, results: Any) -> None:
     """One worker process: warm up, wait for the other, render `reports`."""
     with override_settings(TEMPLATES=TEMPLATES):
@@ -215,7 +195,7 @@ def main() -> None:
             actions = {"ours": ours(pages), "baseline": baseline(pages)}
             counts = {name: page_count(action()) for name, action in actions.items()}
             assert counts == {"ours": pages, "baseline": pages}, counts
-            timings = per_round(actions, args.rounds, args.per_round)
+            timings = timed_rounds(actions, args.per_round, args.rounds)
             metric = f"seconds per {pages}-page report"
             mine, base = (
                 record.figure(name, metric, timings[name], "s").spread.median * 1e3
