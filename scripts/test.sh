@@ -57,11 +57,12 @@ run_step() {
 # noisy); a benchmark that crashes does.
 quick_benchmarks() {
     local bench database_url="${1%/*}/lis_bench_ci"
-    export BENCH_RESULTS_DIR="${BENCH_RESULTS_DIR:-$REPO_ROOT/.ci/artifacts/bench}"
-    mkdir -p "$BENCH_RESULTS_DIR"
+    local results="${BENCH_RESULTS_DIR:-$REPO_ROOT/.ci/artifacts/bench}"
+    mkdir -p "$results"
     for bench in bench_save bench_cache; do
         printf -- '--- %s --quick\n' "$bench"
-        DATABASE_URL="$database_url" python -m "bench.$bench" --quick || return 1
+        DATABASE_URL="$database_url" BENCH_RESULTS_DIR="$results" \
+            python -m "bench.$bench" --quick || return 1
     done
 }
 
