@@ -327,8 +327,8 @@ def report(
         median_ms = statistics.median(load.seconds) * 1000 if load.seconds else 0.0
         print(
             f"{name:<8} ({scenario.what}{size}): loaded p99 "
-            f"{loaded.spread.median:.2f} ms, {ratio.describe()} idle; heavy "
-            f"answers {dict(sorted(load.statuses.items()))}, median "
+            f"{loaded.spread.median:.2f} ms; loaded / idle {ratio.describe()}; "
+            f"heavy answers {dict(sorted(load.statuses.items()))}, median "
             f"{median_ms:.0f} ms each"
         )
     goal = f"loaded p99 {TARGET} idle p99 in every PDF scenario"
