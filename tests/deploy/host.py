@@ -5,7 +5,7 @@ stop them.
 
     host = ProductionHost(env_file, logs)
     host.release()                 # the Procfile's release line
-    host.start("web"); host.start("worker")
+    host.start("web", "worker")
     host.stop("worker")            # as `systemctl stop lis-worker` would
     host.manage("create_api_key", "--lab", "1", "--name", "HIS")
 
@@ -115,21 +115,22 @@ class ProductionHost:
         """The Procfile's release line (migrations, then static files)."""
         return self.run(procfile()["release"])
 
-    def start(self, name: str) -> Started:
-        """Start the Procfile's `name` process (`exec`, so that the process
-        a signal reaches is the command's own, as under systemd)."""
-        self.starts += 1
-        log = self.logs / f"{name}-{self.starts}.log"
-        with log.open("ab") as output:
-            process = subprocess.Popen(
-                ["bash", "-c", f"exec {procfile()[name]}"], cwd=REPO,
-                env={**self.env, "PORT": str(self.web_port)},
-                stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-        started = Started(name, process, log)
-        self.running[name] = started
-        self._wait_ready(started)
-        return started
+    def start(self, *names: str) -> None:
+        """Start the Procfile's `names` processes at once, as systemd starts
+        the units, and wait until each answers. Each is `exec`ed, so that
+        the process a signal reaches is the command's own, as under systemd."""
+        for name in names:
+            self.starts += 1
+            log = self.logs / f"{name}-{self.starts}.log"
+            with log.open("ab") as output:
+                process = subprocess.Popen(
+                    ["bash", "-c", f"exec {procfile()[name]}"], cwd=REPO,
+                    env={**self.env, "PORT": str(self.web_port)},
+                    stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+                )  # fmt: skip
+            self.running[name] = Started(name, process, log)
+        for name in names:
+            self._wait_ready(self.running[name])
 
     def _wait_ready(self, started: Started) -> None:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
