@@ -37,6 +37,13 @@ def test_the_web_server_and_the_worker_are_started_again_when_they_exit():
         assert "lis-migrate.service" in unit(name)["Unit"]["Requires"]
 
 
+def test_stopping_the_worker_signals_its_main_process_only():
+    # Celery's prefork children die at once on a SIGTERM of their own,
+    # killing the jobs they run; the main process's warm shutdown lets them
+    # finish (tests/deploy/test_production_flow.py shows both).
+    assert unit("lis-worker.service")["Service"]["KillMode"] == "mixed"
+
+
 def test_migrations_and_static_files_are_their_own_step():
     migrate = (DEPLOY / "systemd" / "lis-migrate.service").read_text()
 
