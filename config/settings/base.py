@@ -260,8 +260,18 @@ RATE_LIMIT_FAIL_OPEN = env_bool("RATE_LIMIT_FAIL_OPEN", default=True)
 # Celery on RabbitMQ with FUSION_ENGINE=celery; see build_tasks().
 TASKS = build_tasks()
 
+# Jobs run at cron times, each slot exactly once across all workers
+# (docs/jobs.md, "Schedules"): name -> {"task", "cron", "tz", "catch_up",
+# "queue"}. Domain apps add theirs (patients' settings do). A slot seen
+# more than FUSION_SCHEDULE_GRACE_SECONDS after it fired is "missed" and
+# follows its schedule's catch_up policy.
+FUSION_SCHEDULES: dict[str, dict[str, str]] = {}
+FUSION_SCHEDULE_GRACE_SECONDS = env_int("FUSION_SCHEDULE_GRACE_SECONDS", 300)
+
 # Run by every Fusion worker's maintenance round: seal the activity log's
 # hash chains, and ship entries to Elasticsearch when one is configured.
+# Each is idempotent and does what is pending whenever it runs, so every
+# worker runs them (no single point of failure), unlike schedules.
 FUSION_PERIODIC_TASKS = [
     "core.activity_log.chain.seal_all",
     "core.activity_log.checkpoints.checkpoint_due",

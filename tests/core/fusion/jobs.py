@@ -116,3 +116,17 @@ def post_to(url: str) -> int:
     request = urllib.request.Request(url, data=b"{}", method="POST")  # noqa: S310
     with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310
         return int(response.status)
+
+
+#: Where `on_schedule` writes (an environment variable: a schedule passes
+#: its job no path, only a lab id for a per-lab schedule).
+SCHEDULED_JOB_FILE = "TEST_SCHEDULED_JOB_FILE"
+
+
+@job(takes_context=True, max_attempts=1, time_limit_seconds=10)
+def on_schedule(context: TaskContext, lab_id: int | None = None) -> None:
+    """The job of the schedules' tests: write `job-id lab-id pid`."""
+    append(
+        os.environ[SCHEDULED_JOB_FILE],
+        f"{context.task_result.id} {lab_id} {os.getpid()}",
+    )
