@@ -262,7 +262,7 @@ TASKS = build_tasks()
 
 # Jobs run at cron times, each slot exactly once across all workers
 # (docs/jobs.md, "Schedules"): name -> {"task", "cron", "tz", "catch_up",
-# "queue"}. Domain apps add theirs (patients' settings do). A slot seen
+# "queue"}; domain apps add theirs. A slot seen
 # more than FUSION_SCHEDULE_GRACE_SECONDS after it fired is "missed" and
 # follows its schedule's catch_up policy.
 FUSION_SCHEDULES: dict[str, dict[str, str]] = {}

@@ -1,7 +1,8 @@
-"""Schedules with real worker processes: three `manage.py fusion_worker`
-processes share one clock file, which the test moves across Berlin's
-fall-back day, through a five-month downtime, and across its spring-forward
-day, with workers killed and restarted around slots. Every slot runs
+"""Schedules with real worker processes of both engines: two database
+workers (`manage.py fusion_worker`) and a Celery worker share one clock
+file, which the test moves across Berlin's fall-back day, through a
+five-month downtime, and across its spring-forward day, with workers killed
+and restarted around slots. Every slot runs
 exactly once (counted by what each job wrote), the nonexistent 02:30 runs
 at 03:00, the repeated 02:xx hours run once (fixed time) or twice
 (wildcard), and missed slots follow each schedule's catch-up policy."""
@@ -13,9 +14,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from core.models.fusion import FusionJob
 from core.models.fusion_schedule import FusionScheduleSlot
 from tests.core.fusion import jobs
 from tests.core.fusion.processes import WorkerProcess, wait_for, worker_env
+from tests.core.fusion.test_broker_engine import celery_worker_argv
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,7 +32,7 @@ SCHEDULES = {
         "catch_up": "skip",
     },
 }
-WORKERS = 3
+DATABASE_WORKERS = 2
 #: Long enough for every worker to have run a few maintenance rounds (each
 #: 0.2 s in tests) at one clock time, so all of them saw each slot.
 SETTLE_SECONDS = 0.7
@@ -42,15 +45,16 @@ def utc(*parts: int) -> datetime:
 class ScheduleRig:
     """The clock file, the workers and what the jobs wrote."""
 
-    def __init__(self, tmp_path) -> None:
+    def __init__(self, tmp_path, broker_queue_prefix: str) -> None:
+        self.prefix = broker_queue_prefix
         self.clock = tmp_path / "clock"
         self.output = tmp_path / "scheduled.log"
         self.tmp_path = tmp_path
         self.workers: list[WorkerProcess] = []
         self.started = 0
 
-    def env(self) -> dict[str, str]:
-        env = worker_env("database")
+    def env(self, engine: str) -> dict[str, str]:
+        env = worker_env(engine, self.prefix)
         env.update(
             DJANGO_SETTINGS_MODULE="tests.core.fusion.schedule_settings",
             TEST_FUSION_SCHEDULES=json.dumps(SCHEDULES),
@@ -60,12 +64,16 @@ class ScheduleRig:
         )
         return env
 
-    def start(self) -> None:
-        for _ in range(WORKERS):
-            self.started += 1
-            argv = ["manage.py", "fusion_worker", "--queue-name", "*"]
-            log = self.tmp_path / f"worker-{self.started}.log"
-            self.workers.append(WorkerProcess(argv, self.env(), log))
+    def start(self, *, database: int = DATABASE_WORKERS, celery: bool = True) -> None:
+        for _ in range(database):
+            self._start("database", ["manage.py", "fusion_worker", "--queue-name", "*"])
+        if celery:
+            self._start("celery", celery_worker_argv(self.prefix, "default", "sched"))
+
+    def _start(self, engine: str, argv: list[str]) -> None:
+        self.started += 1
+        log = self.tmp_path / f"worker-{self.started}-{engine}.log"
+        self.workers.append(WorkerProcess(argv, self.env(engine), log))
 
     def kill_all(self) -> None:
         for worker in self.workers:
@@ -95,8 +103,8 @@ class ScheduleRig:
 
 
 @pytest.fixture
-def rig(database_engine, tmp_path):
-    rig = ScheduleRig(tmp_path)
+def rig(database_engine, tmp_path, broker_queue_prefix):
+    rig = ScheduleRig(tmp_path, broker_queue_prefix)
     yield rig
     rig.kill_all()
 
@@ -117,8 +125,9 @@ def test_each_slot_runs_once_across_workers_restarts_and_dst_changes(rig):
     rig.advance(utc(2026, 10, 25, 1, 5), 4)  # 02:00 CET, the repeated hour
     rig.kill_all()
     rig.set_clock(utc(2026, 10, 25, 1, 38))  # the second 02:30 passes, no worker
-    rig.start()
+    rig.start(database=0)  # the broker engine alone claims it (and runs it)
     rig.advance(utc(2026, 10, 25, 1, 38), 5)  # back within the grace: on time
+    rig.start(celery=False)
     rig.advance(utc(2026, 10, 25, 2, 5), 6)
     # Down for five months, back at 01:05 CET on the spring-forward day.
     rig.kill_all()
@@ -158,4 +167,5 @@ def test_each_slot_runs_once_across_workers_restarts_and_dst_changes(rig):
     runs = Counter(rig.ran())
     assert set(runs) == enqueued
     assert set(runs.values()) == {1}  # each slot's job ran exactly once
-    assert rig.started == 3 * WORKERS
+    by_celery = FusionScheduleSlot.objects.get(slot_at=utc(2026, 10, 25, 1, 30))
+    assert FusionJob.objects.filter(pk=by_celery.job_id).exists()

@@ -240,3 +240,19 @@ def test_a_wrong_declaration_stops_only_the_schedules(settings, database_engine,
 
     assert report["scheduled"] == 0
     assert "prune_expired_counters" in report
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_enqueue_leaves_neither_the_slot_nor_the_job(
+    settings, database_engine, clock
+):
+    failing = "tests.core.fusion.jobs.on_schedule_failing"
+    settings.FUSION_SCHEDULES = {"hourly": {"task": failing, "cron": "0 * * * *"}}
+    clock(utc(2026, 1, 1, 5, 1))
+
+    assert run_due_schedules() == 0
+
+    assert FusionScheduleSlot.objects.count() == 0
+    assert DBTaskResult.objects.count() == 0  # the job's row was rolled back
+    settings.FUSION_SCHEDULES = {"hourly": {"task": JOB, "cron": "0 * * * *"}}
+    assert run_due_schedules() == 1  # the slot is still there to claim
