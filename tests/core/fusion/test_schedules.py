@@ -256,3 +256,27 @@ def test_a_failed_enqueue_leaves_neither_the_slot_nor_the_job(
     assert DBTaskResult.objects.count() == 0  # the job's row was rolled back
     settings.FUSION_SCHEDULES = {"hourly": {"task": JOB, "cron": "0 * * * *"}}
     assert run_due_schedules() == 1  # the slot is still there to claim
+
+
+@pytest.mark.django_db(transaction=True)
+def test_slot_rows_older_than_the_retention_are_forgotten_on_the_next_claim(
+    settings, database_engine, clock
+):
+    settings.FUSION_SCHEDULES = {"hourly": {"task": JOB, "cron": "0 * * * *"}}
+    now = utc(2026, 6, 1, 5, 1)
+    for days in (100, 10):
+        FusionScheduleSlot.objects.create(
+            schedule="hourly", slot_at=now - timedelta(days=days, minutes=1)
+        )
+    FusionScheduleSlot.objects.create(schedule="other", slot_at=utc(2026, 1, 1))
+    clock(now)
+
+    run_due_schedules()
+
+    kept = FusionScheduleSlot.objects.order_by("slot_at")
+    assert [(r.schedule, r.slot_at) for r in kept] == [
+        ("other", utc(2026, 1, 1)),
+        ("hourly", utc(2026, 5, 22, 5)),
+        ("hourly", utc(2026, 6, 1, 4)),  # the catch-up of the missed hours
+        ("hourly", utc(2026, 6, 1, 5)),
+    ]
