@@ -267,6 +267,9 @@ TASKS = build_tasks()
 # follows its schedule's catch_up policy.
 FUSION_SCHEDULES: dict[str, dict[str, str]] = {}
 FUSION_SCHEDULE_GRACE_SECONDS = env_int("FUSION_SCHEDULE_GRACE_SECONDS", 300)
+# Slot rows (what ran when) are kept this many days; the newest of each
+# schedule and lab always.
+FUSION_SCHEDULE_RETENTION_DAYS = env_int("FUSION_SCHEDULE_RETENTION_DAYS", 90)
 
 # Run by every Fusion worker's maintenance round: seal the activity log's
 # hash chains, and ship entries to Elasticsearch when one is configured.

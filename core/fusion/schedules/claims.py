@@ -35,9 +35,10 @@ logger = logging.getLogger(__name__)
 
 #: A slot seen this long after it fired is missed (settings override it).
 DEFAULT_GRACE_SECONDS = 300
-#: Slot rows are kept this long (what ran when, for operators): a job every
-#: minute keeps about 130,000 rows. The newest of each schedule and lab stays.
-SLOT_RETENTION = timedelta(days=90)
+#: Slot rows are kept this many days (what ran when, for operators; a job
+#: every minute keeps about 130,000 rows); the newest of each schedule and
+#: lab always stays. settings.FUSION_SCHEDULE_RETENTION_DAYS overrides it.
+DEFAULT_RETENTION_DAYS = 90
 
 
 def run_due_schedules() -> int:
@@ -124,8 +125,9 @@ def _claim(schedule: Schedule, lab_id: int, claim: Claim, now: datetime) -> int:
 
 
 def _forget_old_slots(name: str, lab_id: int, latest: datetime) -> None:
-    """Delete the slots kept longer than SLOT_RETENTION before `latest`,
+    """Delete the slots kept longer than the retention before `latest`,
     which this worker just claimed (so the newest row always stays)."""
+    days = getattr(settings, "FUSION_SCHEDULE_RETENTION_DAYS", DEFAULT_RETENTION_DAYS)
     FusionScheduleSlot.objects.filter(
-        schedule=name, lab_id=lab_id, slot_at__lt=latest - SLOT_RETENTION
+        schedule=name, lab_id=lab_id, slot_at__lt=latest - timedelta(days=days)
     ).delete()

@@ -36,6 +36,7 @@ DATABASE_WORKERS = 2
 #: Long enough for every worker to have run a few maintenance rounds (each
 #: 0.2 s in tests) at one clock time, so all of them saw each slot.
 SETTLE_SECONDS = 0.7
+STEP_TIMEOUT_SECONDS = 90.0
 
 
 def utc(*parts: int) -> datetime:
@@ -60,13 +61,16 @@ class ScheduleRig:
             TEST_FUSION_SCHEDULES=json.dumps(SCHEDULES),
             FUSION_SCHEDULE_CLOCK_FILE=str(self.clock),
             FUSION_SCHEDULE_GRACE_SECONDS="600",
+            # Keep October's rows through the five-month jump, to check them.
+            FUSION_SCHEDULE_RETENTION_DAYS="400",
             **{jobs.SCHEDULED_JOB_FILE: str(self.output)},
         )
         return env
 
     def start(self, *, database: int = DATABASE_WORKERS, celery: bool = True) -> None:
+        argv = ["manage.py", "fusion_worker", "--queue-name", "*", "--no-startup-delay"]
         for _ in range(database):
-            self._start("database", ["manage.py", "fusion_worker", "--queue-name", "*"])
+            self._start("database", argv)
         if celery:
             self._start("celery", celery_worker_argv(self.prefix, "default", "sched"))
 
@@ -98,7 +102,14 @@ class ScheduleRig:
             enqueued = [job_id for job_id in rows if job_id]
             return len(rows) >= expected_rows and set(enqueued) <= set(self.ran())
 
-        wait_for(done, f"the slots due at {now}", workers=tuple(self.workers))
+        # Generous: workers (re)started on a loaded machine, Celery's above
+        # all, may take many seconds before their first round.
+        wait_for(
+            done,
+            f"the slots due at {now}",
+            timeout=STEP_TIMEOUT_SECONDS,
+            workers=tuple(self.workers),
+        )
         time.sleep(SETTLE_SECONDS)
 
 

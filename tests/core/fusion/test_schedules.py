@@ -263,8 +263,9 @@ def test_slot_rows_older_than_the_retention_are_forgotten_on_the_next_claim(
     settings, database_engine, clock
 ):
     settings.FUSION_SCHEDULES = {"hourly": {"task": JOB, "cron": "0 * * * *"}}
+    settings.FUSION_SCHEDULE_RETENTION_DAYS = 30
     now = utc(2026, 6, 1, 5, 1)
-    for days in (100, 10):
+    for days in (31, 10):
         FusionScheduleSlot.objects.create(
             schedule="hourly", slot_at=now - timedelta(days=days, minutes=1)
         )
