@@ -17,6 +17,7 @@ Slots are kept in UTC, so each one is a distinct instant.
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from functools import lru_cache
 
 from cronsim import CronSim
 
@@ -45,6 +46,15 @@ def slots_between(
         if slot > until:
             return
         yield slot
+
+
+@lru_cache(maxsize=4096)
+def next_slot(cron: str, zone: tzinfo, after: datetime) -> datetime | None:
+    """The first slot after `after` (None if none within cronsim's 50
+    years). Cached: between two slots each round asks the same question
+    for each schedule and lab, and a per-lab schedule has one per lab."""
+    never = datetime.max.replace(tzinfo=UTC)
+    return next(slots_between(cron, zone, after, never), None)
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,9 @@ def plan_claims(
     skipped with "skip". Slots within the grace are each enqueued.
     """
     after = max(last if last is not None else now - grace, now - LOOKBACK)
+    first = next_slot(cron, zone, after)
+    if first is None or first > now:
+        return []  # the common round: nothing due yet
     missed: list[datetime] = []
     on_time: list[datetime] = []
     for slot in slots_between(cron, zone, after, now):
