@@ -14,6 +14,7 @@ from core.activity_log.checkpoint_keys import (
     signing_key,
     verify_key,
 )
+from core.fusion.schedules import schedule_problems
 from core.utils.clients import ServiceClient, unchosen_stand_ins
 from core.utils.encryption import configuration_problem
 
@@ -179,3 +180,18 @@ def check_checkpoint_keys(app_configs: Any = None, **kwargs: Any) -> list[CheckM
 
 def _mismatched(private: Any, public: Any) -> bool:
     return bool(key_id(private.public_key()) != key_id(public))
+
+
+@register()
+def check_schedules(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Each entry of settings.FUSION_SCHEDULES names a job, a five-field cron
+    expression, a time zone ("UTC", an IANA name or "lab"), a catch-up
+    policy and a queue its job's backend has (core.fusion.schedules)."""
+    return [
+        Error(
+            problem,
+            hint="See docs/jobs.md, Schedules.",
+            id="core.E060",
+        )
+        for problem in schedule_problems()
+    ]

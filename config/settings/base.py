@@ -260,8 +260,21 @@ RATE_LIMIT_FAIL_OPEN = env_bool("RATE_LIMIT_FAIL_OPEN", default=True)
 # Celery on RabbitMQ with FUSION_ENGINE=celery; see build_tasks().
 TASKS = build_tasks()
 
+# Jobs run at cron times, each slot exactly once across all workers
+# (docs/jobs.md, "Schedules"): name -> {"task", "cron", "tz", "catch_up",
+# "queue"}; domain apps add theirs. A slot seen
+# more than FUSION_SCHEDULE_GRACE_SECONDS after it fired is "missed" and
+# follows its schedule's catch_up policy.
+FUSION_SCHEDULES: dict[str, dict[str, str]] = {}
+FUSION_SCHEDULE_GRACE_SECONDS = env_int("FUSION_SCHEDULE_GRACE_SECONDS", 300)
+# Slot rows (what ran when) are kept this many days; the newest of each
+# schedule and lab always.
+FUSION_SCHEDULE_RETENTION_DAYS = env_int("FUSION_SCHEDULE_RETENTION_DAYS", 90)
+
 # Run by every Fusion worker's maintenance round: seal the activity log's
 # hash chains, and ship entries to Elasticsearch when one is configured.
+# Each is idempotent and does what is pending whenever it runs, so every
+# worker runs them (no single point of failure), unlike schedules.
 FUSION_PERIODIC_TASKS = [
     "core.activity_log.chain.seal_all",
     "core.activity_log.checkpoints.checkpoint_due",

@@ -39,3 +39,8 @@ WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", Fa
 # a test of the refusal turns it off for its own transaction.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c lis.audit_flush=on"
+
+# The schedules' clock (core/fusion/schedules/clock.py): a file holding "now"
+# for the scheduler, so a test moves the clock of its worker processes.
+# Tests only: production settings have no such thing.
+FUSION_SCHEDULE_CLOCK_FILE = env_str("FUSION_SCHEDULE_CLOCK_FILE", "")

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils.module_loading import import_string
 
+from core.fusion.schedules import run_due_schedules
 from core.utils.fusion.options import EngineOptions, FusionStats
 
 logger = logging.getLogger(__name__)
@@ -75,12 +76,15 @@ class FusionEngine(ABC):
     def maintain(self) -> dict[str, int]:
         """One round of what every worker does periodically.
 
-        Example: `{"recovered": 1, "republished": 0, "relayed": 0, "pruned": 0}`.
+        Example: `{"recovered": 1, "republished": 0, "relayed": 0,
+        "scheduled": 1, "pruned": 0}` ("scheduled": jobs enqueued for
+        schedule slots, exactly once across all workers; core/fusion/schedules/).
         """
         report = {
             "recovered": self.recover_stale_jobs(),
             "republished": self.republish_stranded(),
             "relayed": self.relay_unpublished(),
+            "scheduled": run_due_schedules(),
             "pruned": 0,
             **run_periodic_tasks(),
         }

@@ -10,11 +10,14 @@ import os
 import signal
 import time
 import urllib.request
+from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 from django.tasks import TaskContext
 
 from core.utils.fusion import job
+from core.utils.fusion.jobs import FusionTask
 
 FAST_RETRY = {"backoff_base_seconds": 0.01, "backoff_cap_seconds": 0.02}
 
@@ -116,3 +119,31 @@ def post_to(url: str) -> int:
     request = urllib.request.Request(url, data=b"{}", method="POST")  # noqa: S310
     with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310
         return int(response.status)
+
+
+#: Where `on_schedule` writes (an environment variable: a schedule passes
+#: its job no path, only a lab id for a per-lab schedule).
+SCHEDULED_JOB_FILE = "TEST_SCHEDULED_JOB_FILE"
+
+
+@job(takes_context=True, max_attempts=1, time_limit_seconds=10)
+def on_schedule(context: TaskContext, lab_id: int | None = None) -> None:
+    """The job of the schedules' tests: write `job-id lab-id pid`."""
+    append(
+        os.environ[SCHEDULED_JOB_FILE],
+        f"{context.task_result.id} {lab_id} {os.getpid()}",
+    )
+
+
+class EnqueueFailsAfterWriting(FusionTask):
+    """`on_schedule` whose enqueue writes the real job row, then fails (the
+    database or broker gave out mid-enqueue): what it wrote must not stay."""
+
+    def enqueue(self, *args: Any, **kwargs: Any) -> Any:
+        on_schedule.enqueue(*args, **kwargs)
+        raise ConnectionError("the connection dropped after the job's insert")
+
+
+on_schedule_failing = EnqueueFailsAfterWriting(
+    **{field.name: getattr(on_schedule, field.name) for field in fields(on_schedule)}
+)
