@@ -26,6 +26,7 @@ from django.template.response import TemplateResponse
 
 from core.admin.fusion_jobs import bounded
 from core.admin.history import history_response
+from core.admin.read_only import ReadOnlyAdminMixin
 from core.models.fusion import FusionDeadLetter
 from core.utils.clients import get_client
 from core.utils.fusion.exceptions import DeadLetterError
@@ -62,7 +63,7 @@ class LetterStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(FusionDeadLetter)
-class FusionDeadLetterAdmin(admin.ModelAdmin[FusionDeadLetter]):
+class FusionDeadLetterAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[FusionDeadLetter]):
     """Dead letters, newest first; see the module docstring."""
 
     list_display = (
@@ -77,15 +78,6 @@ class FusionDeadLetterAdmin(admin.ModelAdmin[FusionDeadLetter]):
     list_filter = (LetterStateFilter, "queue_name", "backend_name")
     search_fields = ("task_path", "job_id", "error_class")
     actions = ("retry_letters", "retry_letters_forced", "discard_letters")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_retry_permission(self, request: HttpRequest) -> bool:
         """Re-running runs a job's effects again."""

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django_tasks_db.admin import DBTaskResultAdmin
 from django_tasks_db.models import DBTaskResult, get_date_max
 
+from core.admin.read_only import ReadOnlyAdminMixin
 from core.fusion.status import BROKER_JOBS, DATABASE_JOBS, JobTable
 from core.models.fusion import FusionJob
 from core.utils.clients import get_client
@@ -82,7 +83,7 @@ class BrokerJobStateFilter(JobStateFilter):
     table = BROKER_JOBS
 
 
-class FusionJobPageAdmin(admin.ModelAdmin[Any]):
+class FusionJobPageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Any]):
     """Read-only job pages with the jobs-by-state-and-queue summary above the list.
 
     Subclasses set `table` (the engine's JobTable) and say how to read a
@@ -91,16 +92,17 @@ class FusionJobPageAdmin(admin.ModelAdmin[Any]):
 
     table: JobTable
     change_list_template = "admin/core/fusion_job_change_list.html"
+    list_display = (
+        "id",
+        "task_path",
+        "queue_name",
+        "state",
+        "age",
+        "attempts",
+        "last_error",
+        "enqueued_at",
+    )
     ordering = ["-enqueued_at"]
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="age")
     def age(self, row: Any) -> str:
@@ -156,16 +158,6 @@ class DatabaseJobAdmin(FusionJobPageAdmin, DBTaskResultAdmin):
     own detail page, with Fusion's list."""
 
     table = DATABASE_JOBS
-    list_display = (
-        "id",
-        "task_name",
-        "queue_name",
-        "state",
-        "age",
-        "attempts",
-        "last_error",
-        "enqueued_at",
-    )
 
     def get_list_filter(self, request: HttpRequest) -> list[Any]:
         """Fusion's states (ready and scheduled apart), queue, backend."""
@@ -190,16 +182,6 @@ class BrokerJobAdmin(FusionJobPageAdmin):
     """The broker engine's jobs (FusionJob rows), read-only."""
 
     table = BROKER_JOBS
-    list_display = (
-        "id",
-        "task_path",
-        "queue_name",
-        "state",
-        "age",
-        "attempts",
-        "last_error",
-        "enqueued_at",
-    )
     list_filter = (BrokerJobStateFilter, "queue_name", "backend_name")
 
     @admin.display(description="last error")
