@@ -2,7 +2,8 @@
 the History page in history.py, values read through change_display.py) for
 every BaseModel, the pages of core's own records (records.py), of webhooks
 (webhooks.py), of Fusion's jobs (fusion_jobs.py) and dead letters
-(dead_letters.py), and the site's names (site.py).
+(dead_letters.py), the read-only mixin of ledgers (read_only.py), and the
+site's names (site.py).
 
 Django's admin discovery imports this package; importing each module here
 registers its pages. Domain apps subclass `core.admin.BaseModelAdmin`.
