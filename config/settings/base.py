@@ -182,7 +182,10 @@ API_PATH_PREFIXES = env_list("API_PATH_PREFIXES", ["/core/", "/api/"])
 # Each check runs within HEALTH_CHECK_TIMEOUT_SECONDS, the whole answer
 # within HEALTH_CHECK_DEADLINE_SECONDS. Only the checks in
 # HEALTH_CHECK_CRITICAL make readiness fail (503); the others warn. Past the
-# thresholds below, the job backlog and log shipping checks warn.
+# thresholds below, the job backlog and log shipping checks warn: the job
+# backlog when any one queue has more than HEALTH_CHECK_BACKLOG_MAX_READY_JOBS
+# jobs ready to run, or its oldest ready job has waited longer than
+# HEALTH_CHECK_BACKLOG_MAX_AGE_SECONDS.
 HEALTH_CHECK_TOKEN = env_str("HEALTH_CHECK_TOKEN", "")
 HEALTH_CHECK_ALLOWED_IPS = env_list("HEALTH_CHECK_ALLOWED_IPS", ["127.0.0.1", "::1"])
 HEALTH_CHECK_TIMEOUT_SECONDS = env_int("HEALTH_CHECK_TIMEOUT_SECONDS", 2)
@@ -190,6 +193,9 @@ HEALTH_CHECK_DEADLINE_SECONDS = env_int("HEALTH_CHECK_DEADLINE_SECONDS", 5)
 HEALTH_CHECK_CRITICAL = env_list("HEALTH_CHECK_CRITICAL", ["database"])
 HEALTH_CHECK_BACKLOG_MAX_AGE_SECONDS = env_int(
     "HEALTH_CHECK_BACKLOG_MAX_AGE_SECONDS", 300
+)
+HEALTH_CHECK_BACKLOG_MAX_READY_JOBS = env_int(
+    "HEALTH_CHECK_BACKLOG_MAX_READY_JOBS", 1000
 )
 HEALTH_CHECK_SHIPPING_MAX_LAG_SECONDS = env_int(
     "HEALTH_CHECK_SHIPPING_MAX_LAG_SECONDS", 900

@@ -11,8 +11,9 @@ first, HISTORY_PAGE_SIZE at a time, as a lab person reads them.
 """
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from django.contrib.admin import ModelAdmin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
@@ -26,9 +27,6 @@ from core.admin.change_display import (
     record_zone,
 )
 from core.utils.date import format_lab_clock
-
-if TYPE_CHECKING:
-    from core.admin.base import BaseModelAdmin
 
 #: Entries per page of a record's History.
 HISTORY_PAGE_SIZE = 50
@@ -46,7 +44,7 @@ class HistoryRow:
 
 
 def history_response(
-    model_admin: "BaseModelAdmin",
+    model_admin: ModelAdmin[Any],
     request: HttpRequest,
     object_id: str,
     extra_context: Any = None,

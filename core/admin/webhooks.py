@@ -15,25 +15,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from core.admin.base import BaseModelAdmin
+from core.admin.read_only import ReadOnlyAdminMixin
 from core.models.webhook import (
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
 )
 from core.webhooks.replay import ReplayRefused, replay_delivery, replay_failed
-
-
-class ReadOnlyAdminMixin:
-    """Nothing is added, changed or deleted by hand."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(WebhookEndpoint)

@@ -6,5 +6,6 @@ the jobs that `@job` (core/utils/fusion/, the seed's package) declares. They
 read and write the FusionJob and FusionDeadLetter tables, so they sit above
 core's models (README, "Layers"); settings.TASKS and SERVICES["fusion"] name
 them by class path. `get_client("fusion")` (client.py) enqueues, reports
-health and re-runs dead letters.
+health, counts jobs by state and queue (status.py) and re-runs or discards
+dead letters (dead_letters.py).
 """

@@ -20,7 +20,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import router, transaction
-from django.db.models import Count, F, Min, Q, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.tasks import Task, TaskResult, TaskResultStatus
 from django.tasks.backends.base import BaseTaskBackend
@@ -33,14 +33,14 @@ from django.utils.module_loading import import_string
 from core.fusion.broker_app import BrokerLink, broker_link
 from core.fusion.broker_worker import run_celery_worker
 from core.fusion.db_backend import policy_for_path
-from core.fusion.dead_letters import pending_dead_letters
 from core.fusion.engine import FusionEngine
 from core.fusion.execution import Outcome, describe_error, failure_outcome
 from core.fusion.outcomes import record_attempt_outcome
+from core.fusion.status import BROKER_JOBS
 from core.models.fusion import FusionJob
 from core.utils.fusion.exceptions import FusionConfigurationError, WorkerLost
 from core.utils.fusion.jobs import JobPolicy, job_payload, policy_of
-from core.utils.fusion.options import EngineOptions, FusionStats
+from core.utils.fusion.options import EngineOptions
 
 #: Rows handled per relay or recovery round; the rest wait for the next one.
 BATCH = 200
@@ -55,6 +55,7 @@ class FusionCeleryBackend(FusionEngine, BaseTaskBackend):
     """
 
     engine_name = "celery"
+    jobs = BROKER_JOBS
     supports_defer = True
     supports_async_task = True
     supports_get_result = True
@@ -309,21 +310,6 @@ class FusionCeleryBackend(FusionEngine, BaseTaskBackend):
             backend_name=self.alias, status__in=_FINISHED, finished_at__lt=cutoff
         ).delete()
         return deleted
-
-    def stats(self) -> FusionStats:
-        """See `FusionEngine.stats`; two queries."""
-        now = timezone.now()
-        ready = Q(status=_READY, run_after__lte=now)
-        counts = FusionJob.objects.filter(
-            backend_name=self.alias, status__in=[_READY, _RUNNING]
-        ).aggregate(
-            ready=Count("pk", filter=ready),
-            scheduled=Count("pk", filter=Q(status=_READY, run_after__gt=now)),
-            running=Count("pk", filter=Q(status=_RUNNING)),
-            oldest=Min("run_after", filter=ready),
-        )
-        dead = pending_dead_letters().filter(backend_name=self.alias).count()
-        return FusionStats.from_counts(self.engine_name, counts, now, dead)
 
     def ping(self, timeout: float) -> None:
         """The database answers and the broker accepts a connection."""

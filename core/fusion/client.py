@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, Task, TaskResult, task_backends
 
 from core.fusion.dead_letters import (
+    discard_dead_letter,
     pending_dead_letters,
     retry_all_dead_letters,
     retry_dead_letter,
@@ -20,6 +21,7 @@ from core.utils.clients import (
 )
 from core.utils.fusion.exceptions import FusionConfigurationError
 from core.utils.fusion.options import FusionStats
+from core.utils.fusion.queue_status import FusionStatus
 
 
 class FusionClient(ServiceClient):
@@ -67,6 +69,12 @@ class FusionClient(ServiceClient):
         the pending dead letters; see `FusionStats`."""
         return self.engine().stats()
 
+    def status(self, *, include_finished: bool = False) -> FusionStatus:
+        """Jobs by state and queue, each queue's oldest ready job's age and
+        pending dead letters; finished jobs counted only when asked (a scan
+        of every kept job). See `core.fusion.status.fusion_status`."""
+        return self.engine().status(include_finished=include_finished)
+
     def check(self, timeout: float = DEFAULT_CHECK_TIMEOUT_SECONDS) -> HealthStatus:
         """Reachable (database, and broker on the broker engine), with the
         backlog in `detail`, e.g. "celery: 3 ready (oldest 1.2 s), 1 running,
@@ -103,7 +111,8 @@ class FusionClient(ServiceClient):
     def dead_letters(
         self, *, include_retried: bool = False
     ) -> QuerySet[FusionDeadLetter]:
-        """Dead letters, newest first; by default only those not re-run yet."""
+        """Dead letters, newest first; by default only those neither re-run
+        nor discarded yet."""
         if include_retried:
             return FusionDeadLetter.objects.all()
         return pending_dead_letters()
@@ -111,6 +120,12 @@ class FusionClient(ServiceClient):
     def retry_dead_letter(self, letter_id: int, *, force: bool = False) -> TaskResult:
         """Re-run one dead letter; see `dead_letters.retry_dead_letter`."""
         return retry_dead_letter(letter_id, force=force)
+
+    def discard_dead_letter(
+        self, letter_id: int, *, reason: str = ""
+    ) -> FusionDeadLetter:
+        """Discard one dead letter; see `dead_letters.discard_dead_letter`."""
+        return discard_dead_letter(letter_id, reason=reason)
 
     def retry_dead_letters(self) -> list[tuple[int, TaskResult]]:
         """Re-run every pending dead letter; see `retry_all_dead_letters`."""

@@ -20,15 +20,13 @@ time, so a worker and a recovering peer can never both record an outcome.
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Case, Count, F, Min, Q, When
 from django.tasks import Task, TaskResultStatus
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.backend import TaskResult as DatabaseTaskResult
-from django_tasks_db.models import DBTaskResult, get_date_max
+from django_tasks_db.models import DBTaskResult
 
-from core.fusion.dead_letters import pending_dead_letters
 from core.fusion.engine import FusionEngine
 from core.fusion.execution import (
     Outcome,
@@ -37,9 +35,10 @@ from core.fusion.execution import (
     failure_outcome,
 )
 from core.fusion.outcomes import record_attempt_outcome
+from core.fusion.status import DATABASE_JOBS
 from core.utils.fusion.exceptions import WorkerLost
 from core.utils.fusion.jobs import DEFAULT_POLICY, JobPolicy, job_payload, policy_of
-from core.utils.fusion.options import EngineOptions, FusionStats
+from core.utils.fusion.options import EngineOptions
 
 #: Stale rows handled per maintenance round; the rest wait for the next one.
 RECOVERY_BATCH = 100
@@ -53,6 +52,7 @@ class FusionDatabaseBackend(FusionEngine, DatabaseBackend):
     """
 
     engine_name = "database"
+    jobs = DATABASE_JOBS
 
     def __init__(self, alias: str, params: dict[str, Any]) -> None:
         super().__init__(alias, params)
@@ -137,28 +137,6 @@ class FusionDatabaseBackend(FusionEngine, DatabaseBackend):
             finished_at__lt=cutoff,
         ).delete()
         return deleted
-
-    def stats(self) -> FusionStats:
-        """See `FusionEngine.stats`; two queries."""
-        now = timezone.now()
-        never = get_date_max()
-        ready = Q(status=TaskResultStatus.READY) & (
-            Q(run_after=never) | Q(run_after__lte=now)
-        )
-        became_ready = Case(
-            When(run_after=never, then=F("enqueued_at")), default=F("run_after")
-        )
-        counts = DBTaskResult.objects.filter(
-            backend_name=self.alias,
-            status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING],
-        ).aggregate(
-            ready=Count("pk", filter=ready),
-            scheduled=Count("pk", filter=Q(status=TaskResultStatus.READY) & ~ready),
-            running=Count("pk", filter=Q(status=TaskResultStatus.RUNNING)),
-            oldest=Min(became_ready, filter=ready),
-        )
-        dead = pending_dead_letters().filter(backend_name=self.alias).count()
-        return FusionStats.from_counts(self.engine_name, counts, now, dead)
 
     def ping(self, timeout: float) -> None:
         """The database answers (the stats query is the real probe)."""

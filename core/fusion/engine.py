@@ -17,7 +17,9 @@ from django.db import connection
 from django.utils.module_loading import import_string
 
 from core.fusion.schedules import run_due_schedules
+from core.fusion.status import JobTable, fusion_status
 from core.utils.fusion.options import EngineOptions, FusionStats
+from core.utils.fusion.queue_status import FusionStatus
 
 logger = logging.getLogger(__name__)
 
@@ -29,14 +31,23 @@ class FusionEngine(ABC):
     """Mixin for a `django.tasks` backend class; see the module docstring."""
 
     engine_name: ClassVar[str]
+    #: The table of the engine's jobs (core/fusion/status.py).
+    jobs: ClassVar[JobTable]
+    alias: str
     fusion_options: EngineOptions
 
     _last_pruned = 0.0
     _prune_lock = threading.Lock()
 
-    @abstractmethod
     def stats(self) -> FusionStats:
-        """A snapshot of the queue (ready, running, scheduled, dead letters)."""
+        """A snapshot of the queue (ready, running, scheduled, dead letters),
+        over every queue; two queries."""
+        return self.status().stats()
+
+    def status(self, *, include_finished: bool = False) -> FusionStatus:
+        """Jobs by state and queue, each queue's oldest ready job and dead
+        letters; see `core.fusion.status.fusion_status`."""
+        return fusion_status(self, include_finished=include_finished)
 
     @abstractmethod
     def ping(self, timeout: float) -> None:

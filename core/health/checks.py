@@ -8,9 +8,11 @@ Checks, in the order reported:
   account: every `DocumentDBConnection` account (up to
   HEALTH_CHECK_DOCDB_MAX_ACCOUNTS) is checked side by side, or the check is
   skipped, with that reason, when there are none.
-- `job_backlog`: jobs ready to run and the age of the oldest one (the
-  Fusion engine's queue: django-tasks-db's table or the broker engine's
-  outbox); `degraded` past HEALTH_CHECK_BACKLOG_MAX_AGE_SECONDS.
+- `job_backlog`: jobs ready to run and the age of the oldest one, in all
+  and per queue (the Fusion engine's queues: django-tasks-db's table or the
+  broker engine's outbox); `degraded` when a queue has more than
+  HEALTH_CHECK_BACKLOG_MAX_READY_JOBS ready jobs, or its oldest has waited
+  over HEALTH_CHECK_BACKLOG_MAX_AGE_SECONDS.
 - `activity_log_shipping`: the age of the oldest activity-log entry not yet
   in Elasticsearch; `degraded` past HEALTH_CHECK_SHIPPING_MAX_LAG_SECONDS,
   and while entries are quarantined (with their count).
@@ -165,17 +167,39 @@ def _check_account(account_id: int, timeout: float) -> tuple[Status, str]:
 
 
 def check_job_backlog(timeout: float) -> tuple[Status, str]:
-    """Jobs ready to run and how long the oldest has waited; `degraded`
-    when that is over HEALTH_CHECK_BACKLOG_MAX_AGE_SECONDS (no worker is
-    taking jobs, or too few are)."""
-    stats = get_client("fusion").stats()
-    age = stats.oldest_ready_age_seconds
-    oldest = "" if age is None else f" (oldest {age:.1f} s)"
-    detail = f"{stats.ready} ready{oldest}, {stats.dead_letters} dead letters"
-    limit = settings.HEALTH_CHECK_BACKLOG_MAX_AGE_SECONDS
-    if age is not None and age > limit:
-        return Status.DEGRADED, f"{detail}; waiting over {limit} s"
-    return Status.OK, detail
+    """Jobs ready to run, how long the oldest has waited and the pending dead
+    letters, in all and per queue; `degraded` when a queue has more than
+    HEALTH_CHECK_BACKLOG_MAX_READY_JOBS ready jobs or its oldest ready job
+    has waited over HEALTH_CHECK_BACKLOG_MAX_AGE_SECONDS (no worker is
+    taking its jobs, or too few are).
+
+    Example detail: "3 ready (oldest 1.2 s), 0 dead letters; over the
+    limits: reports: oldest ready 400.0 s (limit 300 s); by queue: default
+    2 ready (oldest 1.2 s), reports 1 ready (oldest 400.0 s)".
+    """
+    status = get_client("fusion").status()
+    stats = status.stats()
+    detail = f"{_ready(stats.ready, stats.oldest_ready_age_seconds)}, "
+    detail += f"{stats.dead_letters} dead letters"
+    over = status.limits_exceeded(
+        max_ready=settings.HEALTH_CHECK_BACKLOG_MAX_READY_JOBS,
+        max_age_seconds=settings.HEALTH_CHECK_BACKLOG_MAX_AGE_SECONDS,
+    )
+    if over:
+        detail += f"; over the limits: {', '.join(over)}"
+    waiting = [q for q in status.queues if q.ready or q.dead_letters]
+    if waiting:
+        detail += "; by queue: " + ", ".join(
+            f"{q.queue} {_ready(q.ready, q.oldest_ready_age_seconds)}"
+            + (f", {q.dead_letters} dead letters" if q.dead_letters else "")
+            for q in waiting
+        )
+    return (Status.DEGRADED if over else Status.OK), detail
+
+
+def _ready(count: int, oldest_seconds: float | None) -> str:
+    oldest = "" if oldest_seconds is None else f" (oldest {oldest_seconds:.1f} s)"
+    return f"{count} ready{oldest}"
 
 
 def check_shipping_lag(timeout: float) -> tuple[Status, str]:

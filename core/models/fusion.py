@@ -16,10 +16,12 @@ from django.utils import timezone
 class FusionDeadLetter(models.Model):
     """A job that failed `max_attempts` times (or whose code is gone).
 
-    Listed and re-run with `manage.py fusion_dead_letters`; re-running
-    enqueues a fresh job with the same task and arguments and sets
-    `retried_at` / `retried_job_id`, so a letter is re-run at most once
-    unless forced.
+    Listed and re-run with `manage.py fusion_dead_letters` or the admin;
+    re-running enqueues a fresh job with the same task and arguments and
+    sets `retried_at` / `retried_job_id`, so a letter is re-run at most once
+    unless forced. A letter not worth re-running is discarded
+    (`discarded_at`), not deleted: it stays, with its arguments and error,
+    beside the activity entry that says who discarded it and why.
     """
 
     job_id = models.CharField(max_length=64, db_index=True)
@@ -36,10 +38,15 @@ class FusionDeadLetter(models.Model):
     failed_at = models.DateTimeField(default=timezone.now, db_index=True)
     retried_at = models.DateTimeField(null=True, blank=True)
     retried_job_id = models.CharField(max_length=64, blank=True)
+    discarded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-failed_at", "-id"]
         verbose_name = "Fusion dead letter"
+        permissions = [
+            ("retry_fusiondeadletter", "Can re-run Fusion dead letters"),
+            ("discard_fusiondeadletter", "Can discard Fusion dead letters"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.task_path} ({self.error_class}, {self.attempts} attempts)"

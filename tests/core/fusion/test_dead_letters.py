@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 from django.tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
+from core.activity_log.models import ActivityLog
 from core.models.fusion import FusionDeadLetter
 from tests.core.fusion import jobs
 
@@ -85,3 +86,42 @@ def test_retry_explains_what_is_wrong(dead_letter):
     )
     with pytest.raises(CommandError, match=r"jobs\.renamed is no longer a job"):
         run("retry", "--all")
+
+
+def entries(letter: FusionDeadLetter) -> list[ActivityLog]:
+    return list(
+        ActivityLog.objects.filter(
+            model_label="core.fusiondeadletter", instance_id=str(letter.pk)
+        ).order_by("id")
+    )
+
+
+def test_a_re_run_is_activity_logged_as_the_command(dead_letter):
+    run("retry", str(dead_letter.pk))
+
+    dead_letter.refresh_from_db()
+    [entry] = entries(dead_letter)
+    assert (entry.action, entry.actor_id, entry.actor_kind) == (
+        "retry",
+        "command:fusion_dead_letters",
+        "system",
+    )
+    assert entry.message.startswith(f"Re-run as job {dead_letter.retried_job_id}: ")
+
+
+def test_a_discarded_letter_is_kept_logged_and_re_run_only_when_forced(dead_letter):
+    output = run("discard", str(dead_letter.pk), "--reason", "the report was deleted")
+
+    assert output.strip() == f"dead letter {dead_letter.pk} discarded"
+    assert run("list").strip() == "0 dead letter(s)"
+    assert "[discarded " in run("list", "--all")
+    [entry] = entries(dead_letter)
+    assert (entry.action, entry.reason) == ("discard", "the report was deleted")
+    with pytest.raises(CommandError, match=r"was discarded at .* pass force"):
+        run("retry", str(dead_letter.pk))
+    with pytest.raises(CommandError, match="already discarded; there is nothing"):
+        run("discard", str(dead_letter.pk))
+    assert "1 dead letter(s) re-enqueued" in run(
+        "retry", str(dead_letter.pk), "--force"
+    )
+    assert [e.action for e in entries(dead_letter)] == ["discard", "retry"]

@@ -123,23 +123,53 @@ def test_with_the_database_unreachable_the_report_is_down(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_job_waiting_longer_than_allowed_degrades(
+def test_a_queue_whose_oldest_job_waited_longer_than_allowed_degrades(
     settings: Settings, database_engine: object, tmp_path: Path
 ) -> None:
-    # Given a job nobody runs
-    record.enqueue(str(tmp_path / "jobs.log"), "waiting")
+    # Given a job nobody runs, on the "held" queue
+    record.using(queue_name="held").enqueue(str(tmp_path / "jobs.log"), "waiting")
 
     # When the allowed wait is generous, then zero seconds
     settings.HEALTH_CHECK_BACKLOG_MAX_AGE_SECONDS = 300
     patient = results(readiness_report())["job_backlog"]
     settings.HEALTH_CHECK_BACKLOG_MAX_AGE_SECONDS = 0
-    impatient = results(readiness_report())["job_backlog"]
+    report = readiness_report()
+    impatient = results(report)["job_backlog"]
 
-    # Then it is reported, and warned about only past the limit
+    # Then it is reported with its queue, and warned about only past the limit
     assert patient[0] is Status.OK
     assert patient[1].startswith("1 ready (oldest ")
+    assert "0 dead letters; by queue: held 1 ready (oldest " in patient[1]
     assert impatient[0] is Status.DEGRADED
-    assert impatient[1].endswith("0 dead letters; waiting over 0 s")
+    assert "; over the limits: held: oldest ready " in impatient[1]
+    assert "(limit 0 s); by queue: held 1 ready" in impatient[1]
+    assert report.status is Status.DEGRADED
+    assert report.as_dict()["warnings"] == ["job_backlog"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_queue_with_more_ready_jobs_than_allowed_degrades(
+    settings: Settings, database_engine: object, tmp_path: Path
+) -> None:
+    # Given 2 jobs ready on "default" and 1 on "held"
+    path = str(tmp_path / "jobs.log")
+    record.enqueue(path, "a")
+    record.enqueue(path, "b")
+    record.using(queue_name="held").enqueue(path, "c")
+    settings.HEALTH_CHECK_BACKLOG_MAX_AGE_SECONDS = 300
+
+    # When a queue may hold 2 ready jobs, then 1
+    settings.HEALTH_CHECK_BACKLOG_MAX_READY_JOBS = 2
+    at_limit = results(readiness_report())["job_backlog"]
+    settings.HEALTH_CHECK_BACKLOG_MAX_READY_JOBS = 1
+    over = results(readiness_report())["job_backlog"]
+
+    # Then only the queue over the limit is named
+    assert at_limit[0] is Status.OK
+    assert at_limit[1].startswith("3 ready (oldest ")
+    assert over[0] is Status.DEGRADED
+    assert "; over the limits: default: 2 ready (limit 1); by queue: " in over[1]
+    assert "held: 1 ready" not in over[1]
 
 
 # -- activity-log shipping --------------------------------------------------------
