@@ -7,8 +7,9 @@
   maintenance round once `relay_grace_seconds` have passed;
 - claim / record: see `broker_worker.py`; a retry waits in the row
   (`run_after`, unpublished) and the relay publishes it when due;
-- recovery: a RUNNING row past its deadline plus `recovery_grace_seconds`
-  lost its worker and no redelivery came; it is requeued or buried.
+- recovery: a RUNNING row whose worker stopped beating is requeued at once
+  (core/fusion/heartbeat.py); as a backstop, one past its deadline plus
+  `recovery_grace_seconds` too. Either is buried when out of attempts.
 
 Every transition is one UPDATE guarded by the row's status and attempt
 count, so concurrent workers, relays and recoveries cannot double-record.
@@ -35,8 +36,14 @@ from core.fusion.broker_worker import run_celery_worker
 from core.fusion.db_backend import policy_for_path
 from core.fusion.dead_letters import pending_dead_letters
 from core.fusion.engine import FusionEngine
-from core.fusion.execution import Outcome, describe_error, failure_outcome
+from core.fusion.execution import (
+    Outcome,
+    describe_error,
+    failure_outcome,
+    lost_worker_outcome,
+)
 from core.fusion.outcomes import record_attempt_outcome
+from core.fusion.workers import prune_workers
 from core.models.fusion import FusionJob
 from core.utils.fusion.exceptions import FusionConfigurationError, WorkerLost
 from core.utils.fusion.jobs import JobPolicy, job_payload, policy_of
@@ -198,7 +205,13 @@ class FusionCeleryBackend(FusionEngine, BaseTaskBackend):
         stored, `row` (in memory) shows it too, as a re-read would."""
         now = timezone.now()
         recorded = record_attempt_outcome(
-            FusionJob.objects.filter(pk=row.pk, status=_RUNNING, attempts=row.attempts),
+            # The attempt's token: its number and its worker.
+            FusionJob.objects.filter(
+                pk=row.pk,
+                status=_RUNNING,
+                attempts=row.attempts,
+                worker_id=row.worker_id,
+            ),
             outcome,
             error_columns=lambda error: dict(
                 zip(
@@ -300,11 +313,24 @@ class FusionCeleryBackend(FusionEngine, BaseTaskBackend):
             )
         return recovered
 
-    def prune_finished(self) -> int:
-        """See `FusionEngine.prune_finished`."""
-        cutoff = timezone.now() - timedelta(
-            seconds=self.fusion_options.result_retention_seconds
+    def recover_jobs_of(self, worker_id: str) -> int:
+        """See `FusionEngine.recover_jobs_of`; the relay publishes them."""
+        running = FusionJob.objects.filter(
+            backend_name=self.alias, status=_RUNNING, worker_id=worker_id[:64]
         )
+        recovered = 0
+        for row in running:
+            policy = policy_for_path(row.task_path)
+            outcome = lost_worker_outcome(worker_id, row.attempts, policy)
+            recovered += self.record_outcome(row, outcome)
+        return recovered
+
+    def prune_finished(self) -> int:
+        """See `FusionEngine.prune_finished`; registrations of workers gone
+        that long go too."""
+        retention = self.fusion_options.result_retention_seconds
+        prune_workers(retention)
+        cutoff = timezone.now() - timedelta(seconds=retention)
         deleted, _ = FusionJob.objects.filter(
             backend_name=self.alias, status__in=_FINISHED, finished_at__lt=cutoff
         ).delete()

@@ -22,6 +22,8 @@ from django.utils.module_loading import import_string
 
 from core.fusion.engine import FusionEngine, MaintenanceThread
 from core.fusion.execution import Outcome, run_attempt, worker_identity
+from core.fusion.heartbeat import Heartbeat
+from core.fusion.workers import record_refused_finish
 from core.utils.fusion.exceptions import WorkerLost
 from core.utils.fusion.jobs import policy_of
 
@@ -38,6 +40,7 @@ DATABASE_OUTAGE_PAUSE_SECONDS = 1.0
 CONNECTION_CHECK_SECONDS = 1.0
 
 _identity: dict[int, str] = {}
+_heartbeats: dict[int, Heartbeat] = {}
 #: When each process (prefork children each) last checked its connections.
 _connections_checked_at: dict[int, float] = {}
 
@@ -95,6 +98,7 @@ def execute_job(
     acknowledging) lets a RUNNING row be claimed again at once, instead of
     after its time limit and grace period.
     """
+    _heartbeat(backend)
     row = backend.claim(job_id, worker_id=_worker_id(), redelivered=redelivered)
     if row is None:
         logger.debug("job %s: not claimable (finished, running or not due)", job_id)
@@ -107,8 +111,11 @@ def execute_job(
         outcome = Outcome(succeeded=False, error=exc)
     else:
         outcome = _attempt(backend, row, task)
-    if not backend.record_outcome(row, outcome):
-        logger.warning("job %s: recovered meanwhile; this outcome was dropped", job_id)
+    recorded = outcome.recorded or (
+        not outcome.refused and backend.record_outcome(row, outcome)
+    )
+    if not recorded:
+        record_refused_finish(row.worker_id, job_id)
     elif outcome.retry_at is not None:
         logger.warning(
             "job %s (%s) failed attempt %d with %s; retrying at %s",
@@ -138,7 +145,20 @@ def _attempt(backend: "FusionCeleryBackend", row: Any, task: Task) -> Outcome:
     task_result = backend.task_result_of(row, task)
     task_started.send(type(backend), task_result=task_result)
     # Soft limit by SIGALRM here; the hard limit is Celery's own (prefork).
-    return run_attempt(task, task_result)
+    return run_attempt(
+        task,
+        task_result,
+        record_success=lambda outcome: backend.record_outcome(row, outcome),
+    )
+
+
+def _heartbeat(backend: "FusionCeleryBackend") -> None:
+    """Start this process's heartbeat (registering it) before its first job:
+    each prefork child beats for itself, since it is the one running jobs."""
+    pid = os.getpid()
+    if pid not in _heartbeats:
+        _heartbeats[pid] = Heartbeat(backend, _worker_id())
+        _heartbeats[pid].start()
 
 
 class MaintenanceStep(bootsteps.StartStopStep):

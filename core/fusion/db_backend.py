@@ -9,9 +9,10 @@ claims rows with SELECT ... FOR UPDATE SKIP LOCKED. Fusion adds:
 - dead letters: the last failed attempt marks it FAILED and writes a
   `FusionDeadLetter` in the same transaction;
 - time limits, enforced in Fusion's worker (`db_worker.py`);
-- recovery: a RUNNING row older than its time limit plus
-  `recovery_grace_seconds` belonged to a worker that died (SIGKILL, OOM,
-  power loss): it is requeued, or buried when out of attempts.
+- recovery: a RUNNING row whose worker stopped beating is requeued at once
+  (core/fusion/heartbeat.py); as a backstop, one older than its time limit
+  plus `recovery_grace_seconds` is requeued too (a worker stuck in it, or
+  one that never registered). Either is buried when out of attempts.
 
 Every state change is one UPDATE guarded by the row's status and start
 time, so a worker and a recovering peer can never both record an outcome.
@@ -35,8 +36,10 @@ from core.fusion.execution import (
     describe_error,
     describe_traceback,
     failure_outcome,
+    lost_worker_outcome,
 )
 from core.fusion.outcomes import record_attempt_outcome
+from core.fusion.workers import prune_workers
 from core.utils.fusion.exceptions import WorkerLost
 from core.utils.fusion.jobs import DEFAULT_POLICY, JobPolicy, job_payload, policy_of
 from core.utils.fusion.options import EngineOptions, FusionStats
@@ -126,11 +129,28 @@ class FusionDatabaseBackend(FusionEngine, DatabaseBackend):
             )
         return recovered
 
-    def prune_finished(self) -> int:
-        """See `FusionEngine.prune_finished`."""
-        cutoff = timezone.now() - timedelta(
-            seconds=self.fusion_options.result_retention_seconds
+    def recover_jobs_of(self, worker_id: str) -> int:
+        """See `FusionEngine.recover_jobs_of`. The worker ids are a JSON list
+        (its last is the attempt's worker), which SQLite cannot search: the
+        RUNNING rows (about one per worker) are filtered here."""
+        running = DBTaskResult.objects.filter(
+            backend_name=self.alias, status=TaskResultStatus.RUNNING
         )
+        recovered = 0
+        for row in running:
+            if not row.worker_ids or row.worker_ids[-1] != worker_id:
+                continue
+            policy = policy_for_path(row.task_path)
+            outcome = lost_worker_outcome(worker_id, len(row.worker_ids), policy)
+            recovered += self.record_outcome(row, outcome)
+        return recovered
+
+    def prune_finished(self) -> int:
+        """See `FusionEngine.prune_finished`; registrations of workers gone
+        that long go too."""
+        retention = self.fusion_options.result_retention_seconds
+        prune_workers(retention)
+        cutoff = timezone.now() - timedelta(seconds=retention)
         deleted, _ = DBTaskResult.objects.filter(
             backend_name=self.alias,
             status__in=[TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED],

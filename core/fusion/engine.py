@@ -29,6 +29,7 @@ class FusionEngine(ABC):
 
     engine_name: ClassVar[str]
     fusion_options: EngineOptions
+    alias: str  # the settings.TASKS alias, set by Django's task backend
 
     _last_pruned = 0.0
     _prune_lock = threading.Lock()
@@ -46,6 +47,12 @@ class FusionEngine(ABC):
         """Requeue (or bury, when out of attempts) RUNNING jobs whose worker
         must be dead: started longer ago than their time limit plus
         `recovery_grace_seconds`. Returns how many were recovered."""
+
+    @abstractmethod
+    def recover_jobs_of(self, worker_id: str) -> int:
+        """Put the RUNNING jobs of `worker_id`, presumed dead (its heartbeat
+        stopped; core/fusion/heartbeat.py), back in their queue at once, or
+        bury those out of attempts; the attempt counts. Returns how many."""
 
     @abstractmethod
     def prune_finished(self) -> int:

@@ -25,7 +25,7 @@ from core.models.documentdb import (
 )
 from core.models.encrypted_fields import EncryptedJSONField, EncryptedTextField
 from core.models.encrypted_mixin import EncryptedFieldsMixin
-from core.models.fusion import FusionDeadLetter, FusionJob
+from core.models.fusion import FusionDeadLetter, FusionJob, FusionWorker
 from core.models.lab_scoped import LabScopedMixin
 from core.models.loaded_state import LoadedStateMixin
 from core.models.managers import BaseManager, BaseQuerySet
@@ -60,6 +60,7 @@ __all__ = [
     "EncryptedTextField",
     "FusionDeadLetter",
     "FusionJob",
+    "FusionWorker",
     "IntegrationDirection",
     "IntegrationLog",
     "IntegrationStatus",

@@ -41,12 +41,17 @@ class JobPolicy:
     Attempt `n` (1-based) that fails is retried after
     `backoff_seconds(n)`; the attempt numbered `max_attempts` that fails
     makes the job a dead letter. Each attempt may run `time_limit_seconds`.
+    An `atomic` job runs in one database transaction that also records its
+    success: its writes commit exactly when its outcome does, so an attempt
+    superseded meanwhile (its worker presumed dead, the job given to another)
+    rolls them back instead (core/fusion/heartbeat.py).
     """
 
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     backoff_base_seconds: float = DEFAULT_BACKOFF_BASE_SECONDS
     backoff_cap_seconds: float = DEFAULT_BACKOFF_CAP_SECONDS
     time_limit_seconds: float = DEFAULT_TIME_LIMIT_SECONDS
+    atomic: bool = False
 
     def __post_init__(self) -> None:
         problems = []
@@ -98,6 +103,7 @@ class FusionTask[**P, R](Task):
     backoff_base_seconds: float = DEFAULT_BACKOFF_BASE_SECONDS
     backoff_cap_seconds: float = DEFAULT_BACKOFF_CAP_SECONDS
     time_limit_seconds: float = DEFAULT_TIME_LIMIT_SECONDS
+    atomic: bool = False
 
     def __post_init__(self) -> None:
         _ = self.policy  # building the policy validates the numbers (ValueError)
@@ -110,6 +116,7 @@ class FusionTask[**P, R](Task):
             backoff_base_seconds=self.backoff_base_seconds,
             backoff_cap_seconds=self.backoff_cap_seconds,
             time_limit_seconds=self.time_limit_seconds,
+            atomic=self.atomic,
         )
 
 
@@ -130,6 +137,7 @@ def job[**P, R](
     backoff_base_seconds: float = ...,
     backoff_cap_seconds: float = ...,
     time_limit_seconds: float = ...,
+    atomic: bool = ...,
     priority: int = ...,
     queue_name: str = ...,
     backend: str = ...,
@@ -143,6 +151,7 @@ def job(
     backoff_base_seconds: float = DEFAULT_BACKOFF_BASE_SECONDS,
     backoff_cap_seconds: float = DEFAULT_BACKOFF_CAP_SECONDS,
     time_limit_seconds: float = DEFAULT_TIME_LIMIT_SECONDS,
+    atomic: bool = False,
     priority: int = DEFAULT_TASK_PRIORITY,
     queue_name: str = DEFAULT_TASK_QUEUE_NAME,
     backend: str = DEFAULT_TASK_BACKEND_ALIAS,
@@ -166,6 +175,7 @@ def job(
             backoff_base_seconds=backoff_base_seconds,
             backoff_cap_seconds=backoff_cap_seconds,
             time_limit_seconds=time_limit_seconds,
+            atomic=atomic,
         )
 
     return wrap(function) if function is not None else wrap
