@@ -21,7 +21,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import router, transaction
-from django.db.models import Count, F, Min, Q, Value
+from django.db.models import Count, F, Min, OuterRef, Q, Value
 from django.db.models.functions import Coalesce
 from django.tasks import Task, TaskResult, TaskResultStatus
 from django.tasks.backends.base import BaseTaskBackend
@@ -36,14 +36,9 @@ from core.fusion.broker_worker import run_celery_worker
 from core.fusion.db_backend import policy_for_path
 from core.fusion.dead_letters import pending_dead_letters
 from core.fusion.engine import FusionEngine
-from core.fusion.execution import (
-    Outcome,
-    describe_error,
-    failure_outcome,
-    lost_worker_outcome,
-)
-from core.fusion.outcomes import record_attempt_outcome
-from core.fusion.workers import prune_workers
+from core.fusion.execution import Outcome, describe_error, failure_outcome
+from core.fusion.outcomes import record_attempt_outcome, recover_lost_attempts
+from core.fusion.workers import is_live, prune_workers
 from core.models.fusion import FusionJob
 from core.utils.fusion.exceptions import FusionConfigurationError, WorkerLost
 from core.utils.fusion.jobs import JobPolicy, job_payload, policy_of
@@ -165,11 +160,17 @@ class FusionCeleryBackend(FusionEngine, BaseTaskBackend):
         self, job_id: str, *, worker_id: str, redelivered: bool
     ) -> FusionJob | None:
         """Mark the job RUNNING for this attempt, or None if it is finished,
-        not due, running elsewhere (unless `redelivered`), or unknown."""
+        not due, running elsewhere, or unknown. A `redelivered` message (its
+        consumer's connection closed before it acknowledged) takes over a
+        RUNNING row whose worker is not live: killed, or silent past
+        `heartbeat_stale_seconds`; never the job of a slow but live worker."""
         now = timezone.now()
         claimable = Q(status=_READY, run_after__lte=now)
         if redelivered:
-            claimable |= Q(status=_RUNNING)
+            stale_seconds = self.fusion_options.heartbeat_stale_seconds
+            claimable |= Q(
+                ~is_live(OuterRef("worker_id"), stale_seconds), status=_RUNNING
+            )
         try:
             row = FusionJob.objects.filter(
                 claimable, pk=job_id, backend_name=self.alias
@@ -315,25 +316,22 @@ class FusionCeleryBackend(FusionEngine, BaseTaskBackend):
 
     def recover_jobs_of(self, worker_id: str) -> int:
         """See `FusionEngine.recover_jobs_of`; the relay publishes them."""
-        running = FusionJob.objects.filter(
+        mine = FusionJob.objects.filter(
             backend_name=self.alias, status=_RUNNING, worker_id=worker_id[:64]
         )
-        recovered = 0
-        for row in running:
-            policy = policy_for_path(row.task_path)
-            outcome = lost_worker_outcome(worker_id, row.attempts, policy)
-            recovered += self.record_outcome(row, outcome)
-        return recovered
+        return recover_lost_attempts(
+            mine, worker_id, lambda row: row.attempts, self.record_outcome
+        )
 
     def prune_finished(self) -> int:
         """See `FusionEngine.prune_finished`; registrations of workers gone
         that long go too."""
         retention = self.fusion_options.result_retention_seconds
-        prune_workers(retention)
         cutoff = timezone.now() - timedelta(seconds=retention)
         deleted, _ = FusionJob.objects.filter(
             backend_name=self.alias, status__in=_FINISHED, finished_at__lt=cutoff
         ).delete()
+        prune_workers(retention)
         return deleted
 
     def stats(self) -> FusionStats:

@@ -163,25 +163,40 @@ def _heartbeat(backend: "FusionCeleryBackend") -> None:
 
 class MaintenanceStep(bootsteps.StartStopStep):
     """Celery worker bootstep: Fusion's maintenance thread (recovery of dead
-    workers' jobs, relay of unpublished jobs, pruning) in the worker's main
-    process, started after the pool so forked children do not inherit it."""
+    workers' jobs, relay of unpublished jobs, pruning) and the main
+    process's heartbeat (which also recovers the jobs of workers that
+    stopped beating, prefork children included), started after the pool so
+    forked children do not inherit them.
+
+    It also sets RabbitMQ's own heartbeat (AMQP) to `heartbeat_stale_seconds`:
+    a frozen worker's connection is then closed within about twice that,
+    and the messages it had prefetched go to live workers instead of
+    waiting for it to thaw."""
 
     requires = {"celery.worker.components:Pool"}
 
     def __init__(self, parent: Any, **kwargs: Any) -> None:
         super().__init__(parent, **kwargs)
         self.thread: MaintenanceThread | None = None
+        backend = cast(FusionEngine, task_backends[parent.app.fusion_alias])
+        parent.app.conf.broker_heartbeat = (
+            backend.fusion_options.heartbeat_stale_seconds
+        )
 
     def start(self, parent: Any) -> None:
-        """Start the maintenance thread."""
-        backend = cast(FusionEngine, task_backends[parent.app.fusion_alias])
+        """Start the maintenance thread and the heartbeat."""
+        backend = cast("FusionCeleryBackend", task_backends[parent.app.fusion_alias])
         self.thread = MaintenanceThread(backend)
         self.thread.start()
+        _heartbeat(backend)
 
     def stop(self, parent: Any) -> None:
-        """Stop it (waits for the current round)."""
+        """Stop them (waits for the current maintenance round)."""
         if self.thread is not None:
             self.thread.stop()
+        heartbeat = _heartbeats.pop(os.getpid(), None)
+        if heartbeat is not None:
+            heartbeat.stop()
 
 
 def run_celery_worker(

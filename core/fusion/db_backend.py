@@ -24,7 +24,6 @@ from typing import Any
 from django.db.models import Case, Count, F, Min, Q, When
 from django.tasks import Task, TaskResultStatus
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.backend import TaskResult as DatabaseTaskResult
 from django_tasks_db.models import DBTaskResult, get_date_max
@@ -36,12 +35,11 @@ from core.fusion.execution import (
     describe_error,
     describe_traceback,
     failure_outcome,
-    lost_worker_outcome,
 )
-from core.fusion.outcomes import record_attempt_outcome
+from core.fusion.outcomes import record_attempt_outcome, recover_lost_attempts
 from core.fusion.workers import prune_workers
 from core.utils.fusion.exceptions import WorkerLost
-from core.utils.fusion.jobs import DEFAULT_POLICY, JobPolicy, job_payload, policy_of
+from core.utils.fusion.jobs import job_payload, policy_for_path
 from core.utils.fusion.options import EngineOptions, FusionStats
 
 #: Stale rows handled per maintenance round; the rest wait for the next one.
@@ -136,14 +134,8 @@ class FusionDatabaseBackend(FusionEngine, DatabaseBackend):
         running = DBTaskResult.objects.filter(
             backend_name=self.alias, status=TaskResultStatus.RUNNING
         )
-        recovered = 0
-        for row in running:
-            if not row.worker_ids or row.worker_ids[-1] != worker_id:
-                continue
-            policy = policy_for_path(row.task_path)
-            outcome = lost_worker_outcome(worker_id, len(row.worker_ids), policy)
-            recovered += self.record_outcome(row, outcome)
-        return recovered
+        mine = [row for row in running if row.worker_ids[-1:] == [worker_id]]
+        return recover_lost_attempts(mine, worker_id, _attempts, self.record_outcome)
 
     def prune_finished(self) -> int:
         """See `FusionEngine.prune_finished`; registrations of workers gone
@@ -193,6 +185,10 @@ class FusionDatabaseBackend(FusionEngine, DatabaseBackend):
         run_database_worker(self, **options)
 
 
+def _attempts(row: DBTaskResult) -> int:
+    return len(row.worker_ids)  # one id per start
+
+
 def show_outcome(row: DBTaskResult, outcome: Outcome, now: datetime) -> None:
     """Set on `row` in memory what `record_outcome` wrote."""
     if outcome.succeeded:
@@ -207,13 +203,3 @@ def show_outcome(row: DBTaskResult, outcome: Outcome, now: datetime) -> None:
         row.status, row.run_after = TaskResultStatus.READY, outcome.retry_at
     else:
         row.status, row.finished_at = TaskResultStatus.FAILED, now
-
-
-def policy_for_path(task_path: str) -> JobPolicy:
-    """The policy of the job at `task_path`, or the default one if that code
-    is gone (the job can then only be recovered to a dead letter)."""
-    try:
-        task = import_string(task_path)
-    except ImportError:
-        return DEFAULT_POLICY
-    return policy_of(task) if isinstance(task, Task) else DEFAULT_POLICY

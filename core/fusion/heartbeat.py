@@ -57,7 +57,8 @@ def recover_lost_workers(engine: FusionEngine) -> int:
                 continue  # it beat meanwhile, or another worker took it
             jobs = engine.recover_jobs_of(worker_id)
         recovered += jobs
-        logger.warning(
+        logger.log(
+            logging.WARNING if jobs else logging.INFO,
             "worker %s stopped beating for more than %g s: presumed dead; %d "
             "running job(s) returned to the queue",
             worker_id,

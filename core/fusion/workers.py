@@ -4,7 +4,8 @@ Times are the database's (`Now()`), never a worker's own clock: workers on
 hosts whose clocks disagree still agree on who is stale.
 
 - `register` / `beat` / `mark_stopped`: a worker's own row;
-- `stale_workers` / `mark_lost`: another worker finding it dead;
+- `stale_workers` / `mark_lost`: another worker finding it dead; `is_live`
+  for queries;
 - `record_refused_finish`: a finish refused because its attempt had been
   superseded, counted on the worker's row for operators.
 """
@@ -15,7 +16,7 @@ import socket
 from datetime import timedelta
 from enum import Enum
 
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Now
 
 from core.models.fusion import FusionWorker
@@ -74,11 +75,30 @@ def stale_workers(backend_name: str, stale_seconds: float) -> list[str]:
     than `stale_seconds`."""
     return list(
         FusionWorker.objects.filter(
-            backend_name=backend_name,
+            _silent(stale_seconds), backend_name=backend_name
+        ).values_list("pk", flat=True)
+    )
+
+
+def _silent(stale_seconds: float) -> Q:
+    """Registered as running, and no beat for `stale_seconds`."""
+    return Q(
+        lost_at__isnull=True,
+        stopped_at__isnull=True,
+        last_beat_at__lt=Now() - timedelta(seconds=stale_seconds),
+    )
+
+
+def is_live(worker_id: OuterRef, stale_seconds: float) -> Exists:
+    """A filter: the worker `worker_id` names is registered and beat less
+    than `stale_seconds` ago (an unregistered id is not live)."""
+    return Exists(
+        FusionWorker.objects.filter(
+            pk=worker_id,
             lost_at__isnull=True,
             stopped_at__isnull=True,
-            last_beat_at__lt=Now() - timedelta(seconds=stale_seconds),
-        ).values_list("pk", flat=True)
+            last_beat_at__gte=Now() - timedelta(seconds=stale_seconds),
+        )
     )
 
 
@@ -87,14 +107,8 @@ def mark_lost(worker_id: str, stale_seconds: float) -> bool:
     other worker marked it, since `stale_workers` saw it). Call it in the
     transaction that recovers its jobs: a beat racing this one then either
     came first (nothing is marked) or finds the row lost."""
-    return bool(
-        FusionWorker.objects.filter(
-            pk=worker_id,
-            lost_at__isnull=True,
-            stopped_at__isnull=True,
-            last_beat_at__lt=Now() - timedelta(seconds=stale_seconds),
-        ).update(lost_at=Now())
-    )
+    marked = FusionWorker.objects.filter(_silent(stale_seconds), pk=worker_id)
+    return bool(marked.update(lost_at=Now()))
 
 
 def record_refused_finish(worker_id: str, job_id: str) -> None:

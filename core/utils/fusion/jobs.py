@@ -23,6 +23,7 @@ from typing import Any, overload
 from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, DEFAULT_TASK_QUEUE_NAME, Task
 from django.tasks.base import DEFAULT_TASK_PRIORITY
 from django.utils.json import normalize_json
+from django.utils.module_loading import import_string
 
 from core.utils.fusion.exceptions import JobArgumentsError
 
@@ -126,6 +127,16 @@ def policy_of(task: Task) -> JobPolicy:
     if isinstance(task, FusionTask):
         return task.policy
     return DEFAULT_POLICY
+
+
+def policy_for_path(task_path: str) -> JobPolicy:
+    """The policy of the job at `task_path`, or the default one if that code
+    is gone (the job can then only be recovered to a dead letter)."""
+    try:
+        task = import_string(task_path)
+    except ImportError:
+        return DEFAULT_POLICY
+    return policy_of(task) if isinstance(task, Task) else DEFAULT_POLICY
 
 
 @overload

@@ -4,7 +4,7 @@ within seconds whatever its time limit (ten minutes here), a frozen worker's
 late finish is refused and recorded, and a slow but live worker keeps its
 job. Heartbeats here: every 0.25 s, stale after 2 s (HEARTBEAT_OPTIONS)."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from django.db import connection
@@ -13,7 +13,7 @@ from django.tasks import TaskResultStatus
 from core.models import Counter
 from core.models.fusion import FusionDeadLetter, FusionWorker
 from tests.core.fusion import jobs
-from tests.core.fusion.processes import WorkerProcess, wait_for, worker_env
+from tests.core.fusion.processes import WorkerProcess, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,23 +22,9 @@ RECOVERED_WITHIN_SECONDS = 10.0
 
 
 @pytest.fixture
-def start_worker(database_engine, tmp_path) -> Iterator[Callable[[], WorkerProcess]]:
-    """Start `manage.py fusion_worker` processes with fast heartbeats; all
-    are killed afterwards (frozen ones too)."""
-    started: list[WorkerProcess] = []
-
-    def start() -> WorkerProcess:
-        worker = WorkerProcess(
-            ["manage.py", "fusion_worker", "--queue-name", "*", "--no-startup-delay"],
-            worker_env("database", heartbeats=True),
-            tmp_path / f"worker-{len(started)}.log",
-        )
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        worker.kill()
+def start_worker(start_database_worker) -> Callable[[], WorkerProcess]:
+    """Start `manage.py fusion_worker` processes with fast heartbeats."""
+    return lambda: start_database_worker(heartbeats=True)
 
 
 def status_of(result) -> str:
@@ -72,10 +58,20 @@ def test_a_killed_workers_job_runs_again_within_seconds_whatever_its_time_limit(
 ):
     workers = two_workers(start_worker)
     result = jobs.hang_first_time.enqueue(job_file)  # a 600 s time limit
+
+    other = kill_and_see_it_run_again(result, job_file, workers)
+
+    assert "presumed dead" in other.output()
+
+
+def kill_and_see_it_run_again(result, job_file, workers):
+    """SIGKILL the worker running the job's first attempt (it records
+    nothing); the other must run it again within RECOVERED_WITHIN_SECONDS.
+    Returns the other."""
     dead = started_by(job_file, workers)
     other = next(w for w in workers if w is not dead)
 
-    dead.kill()  # SIGKILL: it records nothing
+    dead.kill()
 
     wait_for(
         lambda: status_of(result) == TaskResultStatus.SUCCESSFUL,
@@ -86,7 +82,7 @@ def test_a_killed_workers_job_runs_again_within_seconds_whatever_its_time_limit(
     assert jobs.lines(job_file) == [f"started {dead.pid}", f"done {other.pid}"]
     assert result.attempts == 2
     assert FusionWorker.objects.get(pid=dead.pid).lost_at is not None
-    assert "presumed dead" in other.output()
+    return other
 
 
 def test_a_job_that_kills_its_worker_each_time_still_ends_as_a_dead_letter(
