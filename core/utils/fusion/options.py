@@ -11,7 +11,8 @@ class EngineOptions:
     """Options shared by both engines, plus the broker engine's own.
 
     - `recovery_grace_seconds`: a RUNNING job older than its time limit plus
-      this is taken to belong to a dead worker and is recovered.
+      this is recovered: the backstop behind heartbeats, for a live worker
+      stuck in a job or one that never registered.
     - `hard_limit_grace_seconds`: a job that swallowed its time limit and is
       still running this much later has its worker replaced. Must be
       smaller than `recovery_grace_seconds`.

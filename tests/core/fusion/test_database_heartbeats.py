@@ -137,7 +137,11 @@ def freeze_until_run_elsewhere(result, job_file, workers) -> WorkerProcess:
         "the thawed worker's finish to be refused",
         workers=workers,
     )
-    wait_for(lambda: "presumed dead" in frozen.output(), "it to know", workers=workers)
+    wait_for(
+        lambda: "was presumed dead (no heartbeat" in frozen.output(),
+        "its next beat to tell it",
+        workers=workers,
+    )
     return frozen
 
 
@@ -158,7 +162,11 @@ def test_a_frozen_workers_late_finish_is_refused_and_recorded(start_worker, job_
     assert result.attempts == 2
     assert "superseded" in frozen.output()
     # It registered afresh, and the jobs it runs now are its own again.
-    assert FusionWorker.objects.get(pid=frozen.pid).lost_at is None
+    wait_for(
+        lambda: FusionWorker.objects.get(pid=frozen.pid).lost_at is None,
+        "it to register afresh",
+        workers=workers,
+    )
 
 
 @pytest.mark.skipif(
