@@ -74,8 +74,13 @@ class FusionDatabaseBackend(FusionEngine, DatabaseBackend):
         When stored, `row` (in memory) shows it too, as a re-read would."""
         now = timezone.now()
         recorded = record_attempt_outcome(
+            # The attempt's token: its start time and its workers (the last
+            # is this attempt's, their number the attempt's).
             DBTaskResult.objects.filter(
-                pk=row.pk, status=TaskResultStatus.RUNNING, started_at=row.started_at
+                pk=row.pk,
+                status=TaskResultStatus.RUNNING,
+                started_at=row.started_at,
+                worker_ids=row.worker_ids,
             ),
             outcome,
             error_columns=lambda error: {

@@ -11,7 +11,7 @@ from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from core.fusion.execution import run_attempt
+from core.fusion.execution import Outcome, run_attempt
 from core.fusion.heartbeat import recover_lost_workers
 from core.fusion.workers import Beat, beat, record_refused_finish, register
 from core.models import Counter
@@ -153,3 +153,16 @@ def test_fusion_recover_by_hand_recovers_silent_workers_jobs(database_engine, jo
     assert get_client("fusion").recover()["recovered"] == 1
 
     assert DBTaskResult.objects.get(pk=result.id).status == TaskResultStatus.READY
+
+
+def test_an_outcome_is_stored_only_under_its_attempts_token(database_engine, job_file):
+    result = jobs.record.enqueue(job_file, "token")
+    running_as(result, "first-worker")
+    row = DBTaskResult.objects.get(pk=result.id)
+    # Another attempt, started by another worker at the very same instant.
+    superseded = DBTaskResult.objects.get(pk=result.id)
+    superseded.worker_ids = ["other-worker"]
+
+    assert not database_engine.record_outcome(superseded, Outcome(succeeded=True))
+    assert DBTaskResult.objects.get(pk=result.id).status == TaskResultStatus.RUNNING
+    assert database_engine.record_outcome(row, Outcome(succeeded=True))
