@@ -2,7 +2,7 @@
 with the tests' fast options, a job output file and an in-process worker.
 Imported by the conftest files that need them."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -11,7 +11,12 @@ from django.tasks import task_backends
 from config.settings.services import fusion_tasks_setting
 from core.fusion.db_worker import FusionDatabaseWorker
 from core.utils.clients import registry
-from tests.core.fusion.processes import TEST_OPTIONS, wait_for
+from tests.core.fusion.processes import (
+    TEST_OPTIONS,
+    WorkerProcess,
+    wait_for,
+    worker_env,
+)
 
 #: Queues the tests' jobs may use.
 QUEUES = ["default", "held", "spare"]
@@ -58,3 +63,26 @@ def run_worker(database_engine: Any) -> Callable[..., None]:
         wait_for(lambda: worker.run() or until(), "the in-process worker")
 
     return run
+
+
+@pytest.fixture
+def start_database_worker(
+    database_engine: Any, tmp_path: Any
+) -> Iterator[Callable[..., WorkerProcess]]:
+    """`start(heartbeats=False)`: start a `manage.py fusion_worker` process
+    on every queue (with `heartbeats`, fast ones); all are killed afterwards,
+    frozen ones too."""
+    started: list[WorkerProcess] = []
+
+    def start(*, heartbeats: bool = False) -> WorkerProcess:
+        worker = WorkerProcess(
+            ["manage.py", "fusion_worker", "--queue-name", "*", "--no-startup-delay"],
+            worker_env("database", heartbeats=heartbeats),
+            tmp_path / f"worker-{len(started)}.log",
+        )
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.kill()

@@ -49,6 +49,8 @@ _FUSION_SECONDS = {
     "FUSION_RECOVERY_GRACE_SECONDS": "recovery_grace_seconds",
     "FUSION_HARD_LIMIT_GRACE_SECONDS": "hard_limit_grace_seconds",
     "FUSION_MAINTENANCE_INTERVAL_SECONDS": "maintenance_interval_seconds",
+    "FUSION_HEARTBEAT_SECONDS": "heartbeat_seconds",
+    "FUSION_HEARTBEAT_STALE_SECONDS": "heartbeat_stale_seconds",
     "FUSION_POLL_INTERVAL_SECONDS": "poll_interval_seconds",
     "FUSION_RESULT_RETENTION_SECONDS": "result_retention_seconds",
     "FUSION_PUBLISH_TIMEOUT_SECONDS": "publish_timeout_seconds",

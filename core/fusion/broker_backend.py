@@ -7,8 +7,9 @@
   maintenance round once `relay_grace_seconds` have passed;
 - claim / record: see `broker_worker.py`; a retry waits in the row
   (`run_after`, unpublished) and the relay publishes it when due;
-- recovery: a RUNNING row past its deadline plus `recovery_grace_seconds`
-  lost its worker and no redelivery came; it is requeued or buried.
+- recovery: a RUNNING row whose worker stopped beating is requeued at once
+  (core/fusion/heartbeat.py); as a backstop, one past its deadline plus
+  `recovery_grace_seconds` too. Either is buried when out of attempts.
 
 Every transition is one UPDATE guarded by the row's status and attempt
 count, so concurrent workers, relays and recoveries cannot double-record.
@@ -20,7 +21,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import router, transaction
-from django.db.models import F, Q, Value
+from django.db.models import F, OuterRef, Q, Value
 from django.db.models.functions import Coalesce
 from django.tasks import Task, TaskResult, TaskResultStatus
 from django.tasks.backends.base import BaseTaskBackend
@@ -32,14 +33,14 @@ from django.utils.module_loading import import_string
 
 from core.fusion.broker_app import BrokerLink, broker_link
 from core.fusion.broker_worker import run_celery_worker
-from core.fusion.db_backend import policy_for_path
 from core.fusion.engine import FusionEngine
 from core.fusion.execution import Outcome, describe_error, failure_outcome
-from core.fusion.outcomes import record_attempt_outcome
+from core.fusion.outcomes import record_attempt_outcome, recover_lost_attempts
 from core.fusion.status import BROKER_JOBS
+from core.fusion.workers import is_live, prune_workers
 from core.models.fusion import FusionJob
 from core.utils.fusion.exceptions import FusionConfigurationError, WorkerLost
-from core.utils.fusion.jobs import JobPolicy, job_payload, policy_of
+from core.utils.fusion.jobs import JobPolicy, job_payload, policy_for_path, policy_of
 from core.utils.fusion.options import EngineOptions
 
 #: Rows handled per relay or recovery round; the rest wait for the next one.
@@ -159,11 +160,17 @@ class FusionCeleryBackend(FusionEngine, BaseTaskBackend):
         self, job_id: str, *, worker_id: str, redelivered: bool
     ) -> FusionJob | None:
         """Mark the job RUNNING for this attempt, or None if it is finished,
-        not due, running elsewhere (unless `redelivered`), or unknown."""
+        not due, running elsewhere, or unknown. A `redelivered` message (its
+        consumer's connection closed before it acknowledged) takes over a
+        RUNNING row whose worker is not live: killed, or silent past
+        `heartbeat_stale_seconds`; never the job of a slow but live worker."""
         now = timezone.now()
         claimable = Q(status=_READY, run_after__lte=now)
         if redelivered:
-            claimable |= Q(status=_RUNNING)
+            stale_seconds = self.fusion_options.heartbeat_stale_seconds
+            claimable |= Q(
+                ~is_live(OuterRef("worker_id"), stale_seconds), status=_RUNNING
+            )
         try:
             row = FusionJob.objects.filter(
                 claimable, pk=job_id, backend_name=self.alias
@@ -199,7 +206,13 @@ class FusionCeleryBackend(FusionEngine, BaseTaskBackend):
         stored, `row` (in memory) shows it too, as a re-read would."""
         now = timezone.now()
         recorded = record_attempt_outcome(
-            FusionJob.objects.filter(pk=row.pk, status=_RUNNING, attempts=row.attempts),
+            # The attempt's token: its number and its worker.
+            FusionJob.objects.filter(
+                pk=row.pk,
+                status=_RUNNING,
+                attempts=row.attempts,
+                worker_id=row.worker_id,
+            ),
             outcome,
             error_columns=lambda error: dict(
                 zip(
@@ -301,14 +314,24 @@ class FusionCeleryBackend(FusionEngine, BaseTaskBackend):
             )
         return recovered
 
-    def prune_finished(self) -> int:
-        """See `FusionEngine.prune_finished`."""
-        cutoff = timezone.now() - timedelta(
-            seconds=self.fusion_options.result_retention_seconds
+    def recover_jobs_of(self, worker_id: str) -> int:
+        """See `FusionEngine.recover_jobs_of`; the relay publishes them."""
+        mine = FusionJob.objects.filter(
+            backend_name=self.alias, status=_RUNNING, worker_id=worker_id[:64]
         )
+        return recover_lost_attempts(
+            mine, worker_id, lambda row: row.attempts, self.record_outcome
+        )
+
+    def prune_finished(self) -> int:
+        """See `FusionEngine.prune_finished`; registrations of workers gone
+        that long go too."""
+        retention = self.fusion_options.result_retention_seconds
+        cutoff = timezone.now() - timedelta(seconds=retention)
         deleted, _ = FusionJob.objects.filter(
             backend_name=self.alias, status__in=_FINISHED, finished_at__lt=cutoff
         ).delete()
+        prune_workers(retention)
         return deleted
 
     def ping(self, timeout: float) -> None:

@@ -22,6 +22,8 @@ from django.utils.module_loading import import_string
 
 from core.fusion.engine import FusionEngine, MaintenanceThread
 from core.fusion.execution import Outcome, run_attempt, worker_identity
+from core.fusion.heartbeat import Heartbeat
+from core.fusion.workers import record_refused_finish
 from core.utils.fusion.exceptions import WorkerLost
 from core.utils.fusion.jobs import policy_of
 
@@ -38,6 +40,7 @@ DATABASE_OUTAGE_PAUSE_SECONDS = 1.0
 CONNECTION_CHECK_SECONDS = 1.0
 
 _identity: dict[int, str] = {}
+_heartbeats: dict[int, Heartbeat] = {}
 #: When each process (prefork children each) last checked its connections.
 _connections_checked_at: dict[int, float] = {}
 
@@ -95,6 +98,7 @@ def execute_job(
     acknowledging) lets a RUNNING row be claimed again at once, instead of
     after its time limit and grace period.
     """
+    _heartbeat(backend)
     row = backend.claim(job_id, worker_id=_worker_id(), redelivered=redelivered)
     if row is None:
         logger.debug("job %s: not claimable (finished, running or not due)", job_id)
@@ -107,8 +111,11 @@ def execute_job(
         outcome = Outcome(succeeded=False, error=exc)
     else:
         outcome = _attempt(backend, row, task)
-    if not backend.record_outcome(row, outcome):
-        logger.warning("job %s: recovered meanwhile; this outcome was dropped", job_id)
+    recorded = outcome.recorded or (
+        not outcome.refused and backend.record_outcome(row, outcome)
+    )
+    if not recorded:
+        record_refused_finish(row.worker_id, job_id)
     elif outcome.retry_at is not None:
         logger.warning(
             "job %s (%s) failed attempt %d with %s; retrying at %s",
@@ -138,30 +145,58 @@ def _attempt(backend: "FusionCeleryBackend", row: Any, task: Task) -> Outcome:
     task_result = backend.task_result_of(row, task)
     task_started.send(type(backend), task_result=task_result)
     # Soft limit by SIGALRM here; the hard limit is Celery's own (prefork).
-    return run_attempt(task, task_result)
+    return run_attempt(
+        task,
+        task_result,
+        record_success=lambda outcome: backend.record_outcome(row, outcome),
+    )
+
+
+def _heartbeat(backend: "FusionCeleryBackend") -> None:
+    """Start this process's heartbeat (registering it) before its first job:
+    each prefork child beats for itself, since it is the one running jobs."""
+    pid = os.getpid()
+    if pid not in _heartbeats:
+        _heartbeats[pid] = Heartbeat(backend, _worker_id())
+        _heartbeats[pid].start()
 
 
 class MaintenanceStep(bootsteps.StartStopStep):
     """Celery worker bootstep: Fusion's maintenance thread (recovery of dead
-    workers' jobs, relay of unpublished jobs, pruning) in the worker's main
-    process, started after the pool so forked children do not inherit it."""
+    workers' jobs, relay of unpublished jobs, pruning) and the main
+    process's heartbeat (which also recovers the jobs of workers that
+    stopped beating, prefork children included), started after the pool so
+    forked children do not inherit them.
+
+    It also sets RabbitMQ's own heartbeat (AMQP) to `heartbeat_stale_seconds`:
+    a frozen worker's connection is then closed within about twice that,
+    and the messages it had prefetched go to live workers instead of
+    waiting for it to thaw."""
 
     requires = {"celery.worker.components:Pool"}
 
     def __init__(self, parent: Any, **kwargs: Any) -> None:
         super().__init__(parent, **kwargs)
         self.thread: MaintenanceThread | None = None
+        backend = cast(FusionEngine, task_backends[parent.app.fusion_alias])
+        parent.app.conf.broker_heartbeat = (
+            backend.fusion_options.heartbeat_stale_seconds
+        )
 
     def start(self, parent: Any) -> None:
-        """Start the maintenance thread."""
-        backend = cast(FusionEngine, task_backends[parent.app.fusion_alias])
+        """Start the maintenance thread and the heartbeat."""
+        backend = cast("FusionCeleryBackend", task_backends[parent.app.fusion_alias])
         self.thread = MaintenanceThread(backend)
         self.thread.start()
+        _heartbeat(backend)
 
     def stop(self, parent: Any) -> None:
-        """Stop it (waits for the current round)."""
+        """Stop them (waits for the current maintenance round)."""
         if self.thread is not None:
             self.thread.stop()
+        heartbeat = _heartbeats.pop(os.getpid(), None)
+        if heartbeat is not None:
+            heartbeat.stop()
 
 
 def run_celery_worker(

@@ -13,6 +13,7 @@ from core.fusion.dead_letters import (
     retry_dead_letter,
 )
 from core.fusion.engine import FusionEngine
+from core.fusion.heartbeat import recover_lost_workers
 from core.models.fusion import FusionDeadLetter
 from core.utils.clients import (
     DEFAULT_CHECK_TIMEOUT_SECONDS,
@@ -97,14 +98,18 @@ class FusionClient(ServiceClient):
         return self.timed_check(probe)
 
     def recover(self, *, republish: bool = False) -> dict[str, int]:
-        """One maintenance round now (what workers do periodically); e.g.
+        """One maintenance round now (what workers do periodically), jobs of
+        workers that stopped beating included; e.g.
         `{"recovered": 1, "republished": 0, "relayed": 0, "pruned": 0}`.
         `republish`: first count every waiting job as unpublished, however
         recently published, so the round publishes it again (after the
         broker lost its messages); "republished" counts them first."""
         engine = self.engine()
         forgotten = engine.forget_publications() if republish else 0
+        # Workers do this in their heartbeat thread; by hand, here.
+        lost = recover_lost_workers(engine)
         report = engine.maintain()
+        report["recovered"] += lost
         republished = forgotten + report.pop("republished", 0)
         return {"republished": republished, **report}
 

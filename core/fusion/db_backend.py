@@ -9,9 +9,10 @@ claims rows with SELECT ... FOR UPDATE SKIP LOCKED. Fusion adds:
 - dead letters: the last failed attempt marks it FAILED and writes a
   `FusionDeadLetter` in the same transaction;
 - time limits, enforced in Fusion's worker (`db_worker.py`);
-- recovery: a RUNNING row older than its time limit plus
-  `recovery_grace_seconds` belonged to a worker that died (SIGKILL, OOM,
-  power loss): it is requeued, or buried when out of attempts.
+- recovery: a RUNNING row whose worker stopped beating is requeued at once
+  (core/fusion/heartbeat.py); as a backstop, one older than its time limit
+  plus `recovery_grace_seconds` is requeued too (a worker stuck in it, or
+  one that never registered). Either is buried when out of attempts.
 
 Every state change is one UPDATE guarded by the row's status and start
 time, so a worker and a recovering peer can never both record an outcome.
@@ -22,7 +23,6 @@ from typing import Any
 
 from django.tasks import Task, TaskResultStatus
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.backend import TaskResult as DatabaseTaskResult
 from django_tasks_db.models import DBTaskResult
@@ -34,10 +34,14 @@ from core.fusion.execution import (
     describe_traceback,
     failure_outcome,
 )
-from core.fusion.outcomes import record_attempt_outcome
+from core.fusion.outcomes import record_attempt_outcome, recover_lost_attempts
 from core.fusion.status import DATABASE_JOBS
+from core.fusion.workers import prune_workers
 from core.utils.fusion.exceptions import WorkerLost
-from core.utils.fusion.jobs import DEFAULT_POLICY, JobPolicy, job_payload, policy_of
+from core.utils.fusion.jobs import (
+    job_payload,
+    policy_for_path,
+)
 from core.utils.fusion.options import EngineOptions
 
 #: Stale rows handled per maintenance round; the rest wait for the next one.
@@ -73,8 +77,13 @@ class FusionDatabaseBackend(FusionEngine, DatabaseBackend):
         When stored, `row` (in memory) shows it too, as a re-read would."""
         now = timezone.now()
         recorded = record_attempt_outcome(
+            # The attempt's token: its start time and its workers (the last
+            # is this attempt's, their number the attempt's).
             DBTaskResult.objects.filter(
-                pk=row.pk, status=TaskResultStatus.RUNNING, started_at=row.started_at
+                pk=row.pk,
+                status=TaskResultStatus.RUNNING,
+                started_at=row.started_at,
+                worker_ids=row.worker_ids,
             ),
             outcome,
             error_columns=lambda error: {
@@ -126,11 +135,22 @@ class FusionDatabaseBackend(FusionEngine, DatabaseBackend):
             )
         return recovered
 
-    def prune_finished(self) -> int:
-        """See `FusionEngine.prune_finished`."""
-        cutoff = timezone.now() - timedelta(
-            seconds=self.fusion_options.result_retention_seconds
+    def recover_jobs_of(self, worker_id: str) -> int:
+        """See `FusionEngine.recover_jobs_of`. The worker ids are a JSON list
+        (its last is the attempt's worker), which SQLite cannot search: the
+        RUNNING rows (about one per worker) are filtered here."""
+        running = DBTaskResult.objects.filter(
+            backend_name=self.alias, status=TaskResultStatus.RUNNING
         )
+        mine = [row for row in running if row.worker_ids[-1:] == [worker_id]]
+        return recover_lost_attempts(mine, worker_id, _attempts, self.record_outcome)
+
+    def prune_finished(self) -> int:
+        """See `FusionEngine.prune_finished`; registrations of workers gone
+        that long go too."""
+        retention = self.fusion_options.result_retention_seconds
+        prune_workers(retention)
+        cutoff = timezone.now() - timedelta(seconds=retention)
         deleted, _ = DBTaskResult.objects.filter(
             backend_name=self.alias,
             status__in=[TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED],
@@ -151,6 +171,10 @@ class FusionDatabaseBackend(FusionEngine, DatabaseBackend):
         run_database_worker(self, **options)
 
 
+def _attempts(row: DBTaskResult) -> int:
+    return len(row.worker_ids)  # one id per start
+
+
 def show_outcome(row: DBTaskResult, outcome: Outcome, now: datetime) -> None:
     """Set on `row` in memory what `record_outcome` wrote."""
     if outcome.succeeded:
@@ -165,13 +189,3 @@ def show_outcome(row: DBTaskResult, outcome: Outcome, now: datetime) -> None:
         row.status, row.run_after = TaskResultStatus.READY, outcome.retry_at
     else:
         row.status, row.finished_at = TaskResultStatus.FAILED, now
-
-
-def policy_for_path(task_path: str) -> JobPolicy:
-    """The policy of the job at `task_path`, or the default one if that code
-    is gone (the job can then only be recovered to a dead letter)."""
-    try:
-        task = import_string(task_path)
-    except ImportError:
-        return DEFAULT_POLICY
-    return policy_of(task) if isinstance(task, Task) else DEFAULT_POLICY

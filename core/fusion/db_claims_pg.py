@@ -5,8 +5,9 @@ the portable ORM form takes a transaction of four or five round trips:
 
 - `claim_batch`: lock up to n due rows (`FOR UPDATE SKIP LOCKED`), start
   the first and lease the rest, returning them in claim order;
-- `succeed_and_start`: record the success of the job just run and start a
-  leased row, both guarded exactly as the ORM forms are.
+- `succeed_and_start`: record the success of the job just run (guarded by
+  its attempt's token, `started_at` and `worker_ids`) and start a leased
+  row, both guarded exactly as the ORM forms are.
 
 The writes are the same as the ORM forms' (tests run both).
 """
@@ -48,7 +49,7 @@ _SUCCEED_AND_START = """
 WITH finished AS (
     UPDATE {table} SET status = %s, finished_at = %s, return_value = %s,
         exception_class_path = '', traceback = ''
-    WHERE id = %s AND status = %s AND started_at = %s
+    WHERE id = %s AND status = %s AND started_at = %s AND worker_ids = %s
     RETURNING 1
 ), started AS (
     UPDATE {table} SET status = %s, started_at = %s, worker_ids = %s, run_after = %s
@@ -117,6 +118,7 @@ def succeed_and_start(
         TaskResultStatus.SUCCESSFUL, now,
         None if return_value is None else Jsonb(return_value),
         finished.pk, TaskResultStatus.RUNNING, finished.started_at,
+        Jsonb(finished.worker_ids),
         TaskResultStatus.RUNNING, now, Jsonb(worker_ids), run_after,
         leased.pk, TaskResultStatus.READY, lease_until,
     ]  # fmt: skip

@@ -5,14 +5,16 @@ handling) claims rows in batches and records each job's outcome together
 with the start of the next one, one commit per job (`db_claims.py`); an idle
 worker is woken by LISTEN/NOTIFY on PostgreSQL, or polls (`wakeup.py`).
 Each job runs with its time limit; a failure is recorded as a retry or a
-dead letter instead of a plain failure. A maintenance thread recovers jobs
-of dead workers. When the database stops answering (a restart, a failover),
-the worker waits and tries again, longer each time, and records the job it
-had finished once it can: it never exits on a connection error. If a job
-swallows its
-time limit and keeps running, the hard limit replaces this process with a
-fresh copy of itself (same pid, so whatever supervises it sees no change);
-the abandoned job is then recovered like any job of a dead worker.
+dead letter instead of a plain failure. A heartbeat thread registers the
+worker, beats, and recovers the jobs of workers that stopped beating
+(heartbeat.py); a maintenance thread does the engine's periodic rounds.
+When the database stops answering (a restart, a failover), the worker
+waits and tries again, longer each time, and records the job it had
+finished once it can: it never exits on a connection error. If a job
+swallows its time limit and keeps running, the hard limit replaces this
+process with a fresh copy of itself (same pid, so whatever supervises it
+sees no change); the abandoned job is then recovered like any job of a dead
+worker (the fresh copy registers anew; the old registration stops beating).
 """
 
 import logging
@@ -39,7 +41,9 @@ from core.fusion.db_backend import FusionDatabaseBackend, policy_for_path
 from core.fusion.db_claims import Claimer
 from core.fusion.engine import MaintenanceThread
 from core.fusion.execution import Outcome, run_attempt, worker_identity
+from core.fusion.heartbeat import Heartbeat
 from core.fusion.wakeup import Waker, waker_for
+from core.fusion.workers import record_refused_finish
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +89,7 @@ class FusionDatabaseWorker(Worker):
         self.on_hard_limit = on_hard_limit
         self.claimer = Claimer(
             alias=backend.alias,
-            worker_id=self.worker_id,
+            worker_id=self.worker_id[:64],
             queue_names=self.queue_names,
             batch_size=backend.fusion_options.claim_batch_size,
             record_outcome=backend.record_outcome,
@@ -139,10 +143,12 @@ class FusionDatabaseWorker(Worker):
             more = self.running and (
                 self.max_tasks is None or self._run_tasks < self.max_tasks
             )
+            # An atomic job's success was stored in its own transaction.
+            pending = None if finished is None or finished[1].settled else finished
             try:
-                recorded, row = self.claimer.advance(finished, start=more)
+                recorded, row = self.claimer.advance(pending, start=more)
             except (OperationalError, InterfaceError) as exc:
-                if finished is None and not more:
+                if pending is None and not more:
                     return  # stopping, with nothing left to record
                 # The job that just ran (if any) is kept, and its outcome
                 # recorded once the database answers: run once, not twice.
@@ -150,7 +156,8 @@ class FusionDatabaseWorker(Worker):
                 continue
             self.outage_retries = 0
             if finished is not None:
-                self._after_record(*finished, recorded=bool(recorded))
+                stored = finished[1].recorded if pending is None else recorded
+                self._after_record(*finished, recorded=bool(stored))
             finished = None
             if row is not None:
                 finished = (row, self._run(row))
@@ -199,17 +206,14 @@ class FusionDatabaseWorker(Worker):
             task_result,
             hard_grace_seconds=self.backend.fusion_options.hard_limit_grace_seconds,
             on_hard_limit=self.on_hard_limit,
+            record_success=lambda outcome: self.backend.record_outcome(row, outcome),
         )
 
     def _after_record(
         self, row: DBTaskResult, outcome: Outcome, *, recorded: bool
     ) -> None:
         if not recorded:
-            logger.warning(
-                "job %s finished after it had been recovered as abandoned; "
-                "its outcome was dropped (the recovered run counts)",
-                row.pk,
-            )
+            record_refused_finish(self.worker_id, str(row.pk))
         elif outcome.retry_at is not None:
             logger.warning(
                 "job %s (%s) failed attempt %d of %d with %s; retrying at %s",
@@ -261,10 +265,13 @@ def run_database_worker(
     thread = MaintenanceThread(backend) if maintenance else None
     if thread is not None:
         thread.start()
+    heartbeat = Heartbeat(backend, worker.worker_id)
+    heartbeat.start()
     worker.configure_signals()
     try:
         worker.run()
     finally:
         worker.reset_signals()
+        heartbeat.stop()
         if thread is not None:
             thread.stop()

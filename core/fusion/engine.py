@@ -33,7 +33,7 @@ class FusionEngine(ABC):
     engine_name: ClassVar[str]
     #: The table of the engine's jobs (core/fusion/status.py).
     jobs: ClassVar[JobTable]
-    alias: str
+    alias: str  # the settings.TASKS alias, set by Django's task backend
     fusion_options: EngineOptions
 
     _last_pruned = 0.0
@@ -58,6 +58,12 @@ class FusionEngine(ABC):
         """Requeue (or bury, when out of attempts) RUNNING jobs whose worker
         must be dead: started longer ago than their time limit plus
         `recovery_grace_seconds`. Returns how many were recovered."""
+
+    @abstractmethod
+    def recover_jobs_of(self, worker_id: str) -> int:
+        """Put the RUNNING jobs of `worker_id`, presumed dead (its heartbeat
+        stopped; core/fusion/heartbeat.py), back in their queue at once, or
+        bury those out of attempts; the attempt counts. Returns how many."""
 
     @abstractmethod
     def prune_finished(self) -> int:

@@ -10,18 +10,19 @@ import os
 import re
 import secrets
 import socket
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from traceback import format_exception
 from typing import Any
 
-from django.db import connections
+from django.db import connections, transaction
 from django.tasks import Task, TaskContext, TaskResult
 from django.utils import timezone
 from django.utils.json import normalize_json
 
 from core.fusion.time_limit import time_limit
-from core.utils.fusion.exceptions import JobTimeLimitExceeded
+from core.utils.fusion.exceptions import JobTimeLimitExceeded, WorkerLost
 from core.utils.fusion.jobs import JobPolicy, policy_of
 
 logger = logging.getLogger(__name__)
@@ -39,12 +40,22 @@ class Outcome:
 
     `succeeded` with `return_value`; or failed with `error`, and then
     `retry_at` says when to try again (None: the job is a dead letter).
+    An `atomic` job's success is stored by `run_attempt` itself, in the
+    job's transaction: `recorded` then, or `refused` if its attempt had been
+    superseded (and its writes were rolled back); the engine stores neither.
     """
 
     succeeded: bool
     return_value: Any = None
     error: BaseException | None = None
     retry_at: datetime | None = None
+    recorded: bool = False
+    refused: bool = False
+
+    @property
+    def settled(self) -> bool:
+        """Already stored (or refused) by `run_attempt`: nothing to record."""
+        return self.recorded or self.refused
 
     @property
     def is_dead(self) -> bool:
@@ -61,16 +72,40 @@ def failure_outcome(error: BaseException, attempt: int, policy: JobPolicy) -> Ou
     return Outcome(succeeded=False, error=error, retry_at=timezone.now() + delay)
 
 
+def lost_worker_outcome(worker_id: str, attempt: int, policy: JobPolicy) -> Outcome:
+    """The outcome of attempt `attempt`, whose worker `worker_id` stopped
+    beating: run again at once (the worker died, not a service the job
+    needs, so no backoff), or a dead letter once `max_attempts` is reached
+    (a job that kills its worker every time)."""
+    lost = WorkerLost(
+        f"Worker {worker_id} stopped beating during attempt {attempt} (killed, "
+        "crashed, or frozen) and was presumed dead."
+    )
+    if attempt >= policy.max_attempts:
+        return Outcome(succeeded=False, error=lost)
+    return Outcome(succeeded=False, error=lost, retry_at=timezone.now())
+
+
+#: Stores a success in the job's own transaction (an `atomic` job): True if
+#: stored, False if the attempt had been superseded.
+RecordSuccess = Callable[[Outcome], bool]
+
+
 def run_attempt(
     task: Task,
     task_result: TaskResult,
     *,
     hard_grace_seconds: float = 0.0,
     on_hard_limit: Any = None,
+    record_success: RecordSuccess | None = None,
 ) -> Outcome:
     """Run `task` with `task_result`'s arguments; the attempt number is
     `task_result.attempts`. KeyboardInterrupt and SystemExit (the worker is
-    being stopped) propagate: the job stays RUNNING and is recovered."""
+    being stopped) propagate: the job stays RUNNING and is recovered.
+
+    An `atomic` job runs in a transaction that `record_success` (the
+    engine's guarded outcome write) joins, so its writes commit if and only
+    if its success is stored (see `Outcome`)."""
     policy = policy_of(task)
     try:
         with time_limit(
@@ -78,12 +113,9 @@ def run_attempt(
             hard_grace_seconds=hard_grace_seconds,
             on_hard_limit=on_hard_limit,
         ):
-            args, kwargs = task_result.args, task_result.kwargs
-            if task.takes_context:
-                value = task.call(TaskContext(task_result=task_result), *args, **kwargs)
-            else:
-                value = task.call(*args, **kwargs)
-            value = normalize_json(value)
+            if policy.atomic and record_success is not None:
+                return _run_atomically(task, task_result, record_success)
+            value = _call(task, task_result)
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:
@@ -91,6 +123,28 @@ def run_attempt(
             _drop_interrupted_connections()
         return failure_outcome(exc, task_result.attempts, policy)
     return Outcome(succeeded=True, return_value=value)
+
+
+def _call(task: Task, task_result: TaskResult) -> Any:
+    args, kwargs = task_result.args, task_result.kwargs
+    if task.takes_context:
+        value = task.call(TaskContext(task_result=task_result), *args, **kwargs)
+    else:
+        value = task.call(*args, **kwargs)
+    return normalize_json(value)
+
+
+def _run_atomically(
+    task: Task, task_result: TaskResult, record_success: RecordSuccess
+) -> Outcome:
+    """The job and the record of its success, in one transaction; a refused
+    record (the attempt was superseded) rolls the job's writes back."""
+    with transaction.atomic():
+        outcome = Outcome(succeeded=True, return_value=_call(task, task_result))
+        if record_success(outcome):
+            return replace(outcome, recorded=True)
+        transaction.set_rollback(True)
+        return replace(outcome, refused=True)
 
 
 def _drop_interrupted_connections() -> None:

@@ -11,9 +11,9 @@ engine's `this_attempt` queryset), so an attempt recovered meanwhile (its
 worker presumed dead, the job run again) changes nothing.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -21,7 +21,8 @@ from django.tasks import TaskResultStatus
 from django.utils import timezone
 
 from core.fusion.dead_letters import bury
-from core.fusion.execution import Outcome
+from core.fusion.execution import Outcome, lost_worker_outcome
+from core.utils.fusion.jobs import policy_for_path
 
 
 def record_attempt_outcome(
@@ -69,3 +70,24 @@ def record_attempt_outcome(
             return False
         bury(**dead_letter, error=error)
     return True
+
+
+class _Job(Protocol):
+    task_path: str
+
+
+def recover_lost_attempts[Row: _Job](
+    rows: Iterable[Row],
+    worker_id: str,
+    attempts_of: Callable[[Row], int],
+    record_outcome: Callable[[Row, Outcome], bool],
+) -> int:
+    """Record each of `rows` (RUNNING jobs of `worker_id`, presumed dead) as
+    a failed attempt, run again at once or buried when out of attempts
+    (`lost_worker_outcome`); returns how many were recorded."""
+    recovered = 0
+    for row in rows:
+        policy = policy_for_path(row.task_path)
+        outcome = lost_worker_outcome(worker_id, attempts_of(row), policy)
+        recovered += record_outcome(row, outcome)
+    return recovered

@@ -25,7 +25,7 @@ from core.models.documentdb import (
 )
 from core.models.encrypted_fields import EncryptedJSONField, EncryptedTextField
 from core.models.encrypted_mixin import EncryptedFieldsMixin
-from core.models.fusion import FusionDeadLetter, FusionJob
+from core.models.fusion import FusionDeadLetter, FusionJob, FusionWorker
 from core.models.fusion_schedule import FusionScheduleSlot
 from core.models.lab_scoped import LabScopedMixin
 from core.models.loaded_state import LoadedStateMixin
@@ -62,6 +62,7 @@ __all__ = [
     "FusionDeadLetter",
     "FusionJob",
     "FusionScheduleSlot",
+    "FusionWorker",
     "IntegrationDirection",
     "IntegrationLog",
     "IntegrationStatus",

@@ -102,3 +102,45 @@ class FusionJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_path} [{self.status}] {self.id}"
+
+
+class FusionWorker(models.Model):
+    """A worker process of either engine, and its heartbeat.
+
+    Registered before the worker starts its first job; a thread in the
+    worker sets `last_beat_at` (the database's clock) every
+    `heartbeat_seconds`. A registration whose beat is older than
+    `heartbeat_stale_seconds` belongs to a dead (or frozen) worker: any live
+    worker marks it `lost_at` and, in the same transaction, returns its
+    RUNNING jobs to their queue (core/fusion/heartbeat.py). A worker that
+    finds its own registration lost was presumed dead: whatever it was
+    running is another worker's now, and its finish is refused and counted
+    in `refused_finishes`.
+    """
+
+    id = models.CharField(max_length=64, primary_key=True, help_text="host:pid:random")
+    backend_name = models.CharField(max_length=32)
+    hostname = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField(default=timezone.now)
+    last_beat_at = models.DateTimeField(default=timezone.now)
+    #: Set by the worker that found this one's heartbeat stale.
+    lost_at = models.DateTimeField(null=True, blank=True)
+    #: Set by the worker itself when it stops cleanly.
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    #: Finishes of this worker refused because its attempt had been superseded.
+    refused_finishes = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "Fusion worker"
+        indexes = [
+            models.Index(
+                fields=["backend_name", "last_beat_at"],
+                name="fusion_worker_beat_idx",
+                condition=models.Q(lost_at__isnull=True, stopped_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        state = "lost" if self.lost_at else "stopped" if self.stopped_at else "live"
+        return f"{self.id} [{state}]"

@@ -23,6 +23,7 @@ from typing import Any, overload
 from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, DEFAULT_TASK_QUEUE_NAME, Task
 from django.tasks.base import DEFAULT_TASK_PRIORITY
 from django.utils.json import normalize_json
+from django.utils.module_loading import import_string
 
 from core.utils.fusion.exceptions import JobArgumentsError
 
@@ -41,12 +42,17 @@ class JobPolicy:
     Attempt `n` (1-based) that fails is retried after
     `backoff_seconds(n)`; the attempt numbered `max_attempts` that fails
     makes the job a dead letter. Each attempt may run `time_limit_seconds`.
+    An `atomic` job runs in one database transaction that also records its
+    success: its writes commit exactly when its outcome does, so an attempt
+    superseded meanwhile (its worker presumed dead, the job given to another)
+    rolls them back instead (core/fusion/heartbeat.py).
     """
 
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     backoff_base_seconds: float = DEFAULT_BACKOFF_BASE_SECONDS
     backoff_cap_seconds: float = DEFAULT_BACKOFF_CAP_SECONDS
     time_limit_seconds: float = DEFAULT_TIME_LIMIT_SECONDS
+    atomic: bool = False
 
     def __post_init__(self) -> None:
         problems = []
@@ -98,6 +104,7 @@ class FusionTask[**P, R](Task):
     backoff_base_seconds: float = DEFAULT_BACKOFF_BASE_SECONDS
     backoff_cap_seconds: float = DEFAULT_BACKOFF_CAP_SECONDS
     time_limit_seconds: float = DEFAULT_TIME_LIMIT_SECONDS
+    atomic: bool = False
 
     def __post_init__(self) -> None:
         _ = self.policy  # building the policy validates the numbers (ValueError)
@@ -110,6 +117,7 @@ class FusionTask[**P, R](Task):
             backoff_base_seconds=self.backoff_base_seconds,
             backoff_cap_seconds=self.backoff_cap_seconds,
             time_limit_seconds=self.time_limit_seconds,
+            atomic=self.atomic,
         )
 
 
@@ -121,6 +129,16 @@ def policy_of(task: Task) -> JobPolicy:
     return DEFAULT_POLICY
 
 
+def policy_for_path(task_path: str) -> JobPolicy:
+    """The policy of the job at `task_path`, or the default one if that code
+    is gone (the job can then only be recovered to a dead letter)."""
+    try:
+        task = import_string(task_path)
+    except ImportError:
+        return DEFAULT_POLICY
+    return policy_of(task) if isinstance(task, Task) else DEFAULT_POLICY
+
+
 @overload
 def job[**P, R](function: Callable[P, R], /) -> FusionTask[P, R]: ...
 @overload
@@ -130,6 +148,7 @@ def job[**P, R](
     backoff_base_seconds: float = ...,
     backoff_cap_seconds: float = ...,
     time_limit_seconds: float = ...,
+    atomic: bool = ...,
     priority: int = ...,
     queue_name: str = ...,
     backend: str = ...,
@@ -143,6 +162,7 @@ def job(
     backoff_base_seconds: float = DEFAULT_BACKOFF_BASE_SECONDS,
     backoff_cap_seconds: float = DEFAULT_BACKOFF_CAP_SECONDS,
     time_limit_seconds: float = DEFAULT_TIME_LIMIT_SECONDS,
+    atomic: bool = False,
     priority: int = DEFAULT_TASK_PRIORITY,
     queue_name: str = DEFAULT_TASK_QUEUE_NAME,
     backend: str = DEFAULT_TASK_BACKEND_ALIAS,
@@ -166,6 +186,7 @@ def job(
             backoff_base_seconds=backoff_base_seconds,
             backoff_cap_seconds=backoff_cap_seconds,
             time_limit_seconds=time_limit_seconds,
+            atomic=atomic,
         )
 
     return wrap(function) if function is not None else wrap

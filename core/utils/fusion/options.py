@@ -11,12 +11,18 @@ class EngineOptions:
     """Options shared by both engines, plus the broker engine's own.
 
     - `recovery_grace_seconds`: a RUNNING job older than its time limit plus
-      this is taken to belong to a dead worker and is recovered.
+      this is recovered: the backstop behind heartbeats, for a live worker
+      stuck in a job or one that never registered.
     - `hard_limit_grace_seconds`: a job that swallowed its time limit and is
       still running this much later has its worker replaced. Must be
       smaller than `recovery_grace_seconds`.
     - `maintenance_interval_seconds`: how often each worker recovers stale
       jobs (and, on the broker engine, relays unpublished ones).
+    - `heartbeat_seconds`: how often each worker process beats (and checks
+      for workers that stopped beating); `heartbeat_stale_seconds`: a worker
+      silent this long is presumed dead and its RUNNING jobs go back to the
+      queue at once (core/fusion/heartbeat.py). At least twice the beat, so
+      one late beat is not a death.
     - `poll_interval_seconds`: the database worker's wait when idle (on
       PostgreSQL a fallback: new jobs wake idle workers by NOTIFY at once).
     - `claim_batch_size`: due jobs a database worker claims at a time (the
@@ -37,6 +43,8 @@ class EngineOptions:
     recovery_grace_seconds: float = 30.0
     hard_limit_grace_seconds: float = 10.0
     maintenance_interval_seconds: float = 5.0
+    heartbeat_seconds: float = 2.0
+    heartbeat_stale_seconds: float = 6.0
     poll_interval_seconds: float = 1.0
     claim_batch_size: int = 10
     result_retention_seconds: float = 7 * 24 * 3600.0
@@ -59,6 +67,13 @@ class EngineOptions:
                 "be smaller than recovery_grace_seconds "
                 f"({self.recovery_grace_seconds:g}): a job is recovered only after "
                 "its worker has been replaced."
+            )
+        if not 0 < 2 * self.heartbeat_seconds <= self.heartbeat_stale_seconds:
+            raise FusionConfigurationError(
+                f"heartbeat_stale_seconds ({self.heartbeat_stale_seconds:g}) must "
+                f"be at least twice heartbeat_seconds ({self.heartbeat_seconds:g}, "
+                "which must be > 0): a live worker that misses one beat must not "
+                "be presumed dead."
             )
 
     @classmethod

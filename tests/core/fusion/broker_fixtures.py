@@ -4,6 +4,7 @@ the database engine's are in tests/fusion_fixtures.py)."""
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +13,13 @@ from kombu import Connection
 
 from config.settings.services import fusion_tasks_setting
 from core.utils.clients import registry
-from tests.core.fusion.processes import BROKER_URL, TEST_OPTIONS
+from tests.core.fusion.processes import (
+    BROKER_URL,
+    TEST_OPTIONS,
+    WorkerProcess,
+    wait_for,
+    worker_env,
+)
 from tests.fusion_fixtures import QUEUES
 
 
@@ -48,3 +55,33 @@ def celery_engine(settings: Any, broker_queue_prefix: str) -> Any:
     )
     registry.reset()
     return task_backends["default"]
+
+
+def celery_worker_argv(
+    prefix: str, queue: str, name: str, pool: str = "solo"
+) -> list[str]:
+    """`celery -A core.fusion.celery_app worker` for one private queue."""
+    return [
+        "-m", "celery", "-A", "core.fusion.celery_app", "worker",
+        f"--queues={prefix}{queue}", f"--pool={pool}", "--concurrency=1",
+        "--without-gossip", "--without-mingle", "--loglevel=INFO",
+        # Unique per test run: the node name names an exclusive control queue.
+        f"--hostname={prefix}{name}@%h",
+    ]  # fmt: skip
+
+
+def start_celery_worker(
+    argv: list[str], prefix: str, log: Path, *, heartbeats: bool = False
+) -> WorkerProcess:
+    """Start a worker and wait until Celery says it is ready (with
+    `heartbeats`, the fast HEARTBEAT_OPTIONS)."""
+    worker = spawn_celery_worker(argv, prefix, log, heartbeats=heartbeats)
+    wait_for(lambda: " ready." in worker.output(), "Celery to start", workers=(worker,))
+    return worker
+
+
+def spawn_celery_worker(
+    argv: list[str], prefix: str, log: Path, *, heartbeats: bool = False
+) -> WorkerProcess:
+    """Start a worker without waiting for it (see `start_celery_worker`)."""
+    return WorkerProcess(argv, worker_env("celery", prefix, heartbeats=heartbeats), log)

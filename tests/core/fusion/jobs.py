@@ -14,11 +14,15 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from django.db.models import F
 from django.tasks import TaskContext
 
+from core.models import Counter
 from core.utils.fusion import job
 from core.utils.fusion.jobs import FusionTask
 
+#: A Counter window that never ends (expired counters are pruned).
+NEVER_MS = 2**62
 FAST_RETRY = {"backoff_base_seconds": 0.01, "backoff_cap_seconds": 0.02}
 
 
@@ -147,3 +151,45 @@ class EnqueueFailsAfterWriting(FusionTask):
 on_schedule_failing = EnqueueFailsAfterWriting(
     **{field.name: getattr(on_schedule, field.name) for field in fields(on_schedule)}
 )
+
+
+@job(max_attempts=3, time_limit_seconds=600, **FAST_RETRY)
+def hang_first_time(path: str) -> dict[str, int]:
+    """First attempt: write `started pid` and hang (a test kills or freezes
+    its worker) until another attempt wrote `done`, then write `late pid`;
+    any later attempt: write `done pid`. The time limit is ten minutes: only
+    a heartbeat can tell a dead worker here."""
+    if not lines(path):
+        append(path, f"started {os.getpid()}")
+        _wait_for_line(path, "done")
+        append(path, f"late {os.getpid()}")
+    else:
+        append(path, f"done {os.getpid()}")
+    return {"pid": os.getpid()}
+
+
+@job(max_attempts=3, time_limit_seconds=600, atomic=True, **FAST_RETRY)
+def count_once(path: str, key: str) -> dict[str, int]:
+    """`hang_first_time`, and then add one to Counter `key`, in the job's
+    transaction (an atomic job): a superseded attempt's hit is rolled back."""
+    outcome = hang_first_time.call(path)
+    Counter.objects.get_or_create(key=key, defaults={"hits": 0, "ends_at_ms": NEVER_MS})
+    Counter.objects.filter(key=key).update(hits=F("hits") + 1)
+    return outcome
+
+
+@job(max_attempts=1, time_limit_seconds=600)
+def sleep_then_record(path: str, seconds: float) -> None:
+    """Write `started pid`, sleep `seconds` (a slow but live job), write
+    `done pid`."""
+    append(path, f"started {os.getpid()}")
+    time.sleep(seconds)
+    append(path, f"done {os.getpid()}")
+
+
+def _wait_for_line(path: str, prefix: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not any(line.startswith(prefix) for line in lines(path)):
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.05)

@@ -31,6 +31,12 @@ TEST_OPTIONS: dict[str, float] = {
     "relay_grace_seconds": 0.5,
     "publish_timeout_seconds": 2.0,
 }
+#: Heartbeats for the tests that kill or freeze workers: a dead worker is
+#: found within about 2 s (the defaults, 2 s and 6 s, take up to 8 s).
+HEARTBEAT_OPTIONS: dict[str, float] = {
+    "heartbeat_seconds": 0.25,
+    "heartbeat_stale_seconds": 2.0,
+}
 BROKER_URL = "amqp://guest:guest@127.0.0.1:5672//"
 WAIT_SECONDS = 20.0
 
@@ -48,8 +54,11 @@ def database_url() -> str:
     return f"postgres://{credentials}{host}:{port}/{settings['NAME']}"
 
 
-def worker_env(engine: str, queue_prefix: str = "") -> dict[str, str]:
-    """The environment of a worker process for `engine`."""
+def worker_env(
+    engine: str, queue_prefix: str = "", *, heartbeats: bool = False
+) -> dict[str, str]:
+    """The environment of a worker process for `engine` (with `heartbeats`,
+    the fast HEARTBEAT_OPTIONS)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FUSION_")}
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.test",
@@ -59,7 +68,8 @@ def worker_env(engine: str, queue_prefix: str = "") -> dict[str, str]:
         PYTHONUNBUFFERED="1",
         LOG_LEVEL="INFO",
     )
-    for option, seconds in TEST_OPTIONS.items():
+    options = {**TEST_OPTIONS, **(HEARTBEAT_OPTIONS if heartbeats else {})}
+    for option, seconds in options.items():
         env[f"FUSION_{option.upper()}"] = str(seconds)
     if engine == "celery":
         env.update(FUSION_BROKER_URL=BROKER_URL, FUSION_QUEUE_PREFIX=queue_prefix)
@@ -91,6 +101,15 @@ class WorkerProcess:
         if self.process.poll() is None:
             os.killpg(self.pid, signal.SIGKILL)
         self.process.wait(timeout=10)
+
+    def freeze(self) -> None:
+        """SIGSTOP the process group: alive, holding its connections, silent
+        (a VM pause, a swapped-out host)."""
+        os.killpg(self.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """SIGCONT: carry on where it was frozen."""
+        os.killpg(self.pid, signal.SIGCONT)
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM (a clean shutdown), then SIGKILL if it lingers."""

@@ -16,6 +16,7 @@ from config.settings.services import fusion_tasks_setting
 from core.models.fusion import FusionDeadLetter, FusionJob
 from core.utils.clients import get_client, registry
 from tests.core.fusion import jobs
+from tests.core.fusion.broker_fixtures import celery_worker_argv, start_celery_worker
 from tests.core.fusion.processes import (
     BROKER_URL,
     TEST_OPTIONS,
@@ -30,26 +31,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 class Rollback(Exception):
     """Raised to roll a test's transaction back."""
-
-
-def celery_worker_argv(
-    prefix: str, queue: str, name: str, pool: str = "solo"
-) -> list[str]:
-    """`celery -A core.fusion.celery_app worker` for one private queue."""
-    return [
-        "-m", "celery", "-A", "core.fusion.celery_app", "worker",
-        f"--queues={prefix}{queue}", f"--pool={pool}", "--concurrency=1",
-        "--without-gossip", "--without-mingle", "--loglevel=INFO",
-        # Unique per test run: the node name names an exclusive control queue.
-        f"--hostname={prefix}{name}@%h",
-    ]  # fmt: skip
-
-
-def start_celery_worker(argv: list[str], prefix: str, log) -> WorkerProcess:
-    """Start a worker and wait until Celery says it is ready."""
-    worker = WorkerProcess(argv, worker_env("celery", prefix), log)
-    wait_for(lambda: " ready." in worker.output(), "Celery to start", workers=(worker,))
-    return worker
 
 
 @pytest.fixture(scope="module")

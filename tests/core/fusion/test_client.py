@@ -42,6 +42,18 @@ def test_a_broker_url_selects_celery(clean_fusion_env):
     assert tasks["default"]["OPTIONS"]["recovery_grace_seconds"] == 45.0
 
 
+def test_heartbeats_are_set_from_the_environment(clean_fusion_env):
+    clean_fusion_env.setenv("FUSION_HEARTBEAT_SECONDS", "1")
+    clean_fusion_env.setenv("FUSION_HEARTBEAT_STALE_SECONDS", "3.5")
+
+    options = build_tasks()["default"]["OPTIONS"]
+
+    assert (options["heartbeat_seconds"], options["heartbeat_stale_seconds"]) == (
+        1.0,
+        3.5,
+    )
+
+
 def test_bad_engine_settings_say_what_would_be_right(clean_fusion_env, settings):
     clean_fusion_env.setenv("FUSION_ENGINE", "rq")
     with pytest.raises(ImproperlyConfigured, match="use one of: database, celery"):

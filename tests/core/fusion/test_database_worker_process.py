@@ -4,7 +4,7 @@ limit gets its worker replaced and is recovered, two workers claiming in
 batches run each job exactly once, and a worker stopped mid-batch finishes
 its job and gives the rest of its batch back."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from django.db import transaction
@@ -13,28 +13,15 @@ from django_tasks_db.models import DBTaskResult, get_date_max
 
 from core.models.fusion import FusionDeadLetter
 from tests.core.fusion import jobs
-from tests.core.fusion.processes import WorkerProcess, wait_for, worker_env
+from tests.core.fusion.processes import WorkerProcess, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def start_worker(database_engine, tmp_path) -> Iterator[Callable[[], WorkerProcess]]:
+def start_worker(start_database_worker) -> Callable[[], WorkerProcess]:
     """Start `manage.py fusion_worker` processes; all are killed afterwards."""
-    started: list[WorkerProcess] = []
-
-    def start() -> WorkerProcess:
-        worker = WorkerProcess(
-            ["manage.py", "fusion_worker", "--queue-name", "*", "--no-startup-delay"],
-            worker_env("database"),
-            tmp_path / f"worker-{len(started)}.log",
-        )
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        worker.kill()
+    return start_database_worker
 
 
 def status_of(result) -> str:
