@@ -10,6 +10,7 @@ import os
 import re
 import secrets
 import socket
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from traceback import format_exception
@@ -21,6 +22,7 @@ from django.utils import timezone
 from django.utils.json import normalize_json
 
 from core.fusion.time_limit import time_limit
+from core.metrics.families import JOB_ATTEMPTS, JOB_SECONDS
 from core.utils.fusion.exceptions import JobTimeLimitExceeded
 from core.utils.fusion.jobs import JobPolicy, policy_of
 
@@ -70,7 +72,26 @@ def run_attempt(
 ) -> Outcome:
     """Run `task` with `task_result`'s arguments; the attempt number is
     `task_result.attempts`. KeyboardInterrupt and SystemExit (the worker is
-    being stopped) propagate: the job stays RUNNING and is recovered."""
+    being stopped) propagate: the job stays RUNNING and is recovered.
+    Each attempt that comes to an outcome is counted and timed, by the
+    job's dotted path (core/metrics/families.py)."""
+    started = time.perf_counter()
+    outcome = _attempt(task, task_result, hard_grace_seconds, on_hard_limit)
+    job = task.module_path
+    JOB_SECONDS.labels(job).observe(time.perf_counter() - started)
+    JOB_ATTEMPTS.labels(job, _outcome_label(outcome)).inc()
+    return outcome
+
+
+def _outcome_label(outcome: Outcome) -> str:
+    if outcome.succeeded:
+        return "succeeded"
+    return "dead_letter" if outcome.is_dead else "retry"
+
+
+def _attempt(
+    task: Task, task_result: TaskResult, hard_grace_seconds: float, on_hard_limit: Any
+) -> Outcome:
     policy = policy_of(task)
     try:
         with time_limit(
