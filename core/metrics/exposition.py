@@ -41,7 +41,7 @@ def exposition(
     OpenMetrics when asked).
 
     Example: `exposition("text/plain", [BacklogCollector()])` ->
-    `(b"# HELP lis_http_requests_total ...", "text/plain; version=0.0.4; charset=utf-8")`.
+    `(b"# HELP lis_http_requests_total ...", "text/plain; version=0.0.4; ...")`.
     """
     registry = CollectorRegistry()
     path = multiprocess_dir()
