@@ -33,6 +33,13 @@ and Redis: figures are noisy, so the stacks alternate, round after round
 (the first rotating); medians of requests per second and of wrk's p99 are
 printed, and core's ratios to the others as medians of per-round ratios.
 Target: core serves at least 0.8x the plain project's requests per second.
+
+`--metrics-cost` adds a fourth stack, `core-nometrics`: core without
+MetricsMiddleware (bench/http_settings_no_metrics.py), and runs every
+server in prometheus_client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR,
+a temporary directory), as production's gunicorn does; it prints
+core/core-nometrics and the middleware's cost (target: at most 5% of the
+patient read's req/s; liveness is answered before the middleware).
 """
 
 import argparse
@@ -49,6 +56,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -99,6 +107,17 @@ STACKS = (
           _PLAIN_READ),
 )  # fmt: skip
 ENDPOINTS = ("liveness", "patient")
+#: --metrics-cost: core without its metrics middleware.
+NO_METRICS = Stack("core-nometrics", "config.wsgi:application",
+                   "bench.http_settings_no_metrics", "/core/view/live/",
+                   "/api/patients/{patient_id}/")  # fmt: skip
+#: The most share of core's req/s the metrics middleware may cost.
+METRICS_COST_TARGET = 0.05
+
+
+def stacks_of(names: Container[str]) -> list[Stack]:
+    """The stacks (of STACKS and NO_METRICS) named in `names`, in order."""
+    return [stack for stack in (*STACKS, NO_METRICS) if stack.name in names]
 
 
 @dataclass
@@ -292,7 +311,7 @@ def targets_for(
     ids = {"lab_id": data.lab_id, "patient_id": data.patient_id}
     patient = {"id": data.patient_id, "first_name": "Asha", "last_name": "Rao"}
     targets = []
-    for stack in STACKS:
+    for stack in stacks_of(servers):
         base_url = servers[stack.name].base_url
         live = base_url + stack.liveness_path
         targets.append(Target("liveness", stack.name, live, "", {"status": "ok"}))
@@ -409,8 +428,9 @@ def report(results: dict[tuple[str, str], list[WrkResult]]) -> bool:
     core met TARGET_RATIO of plain's requests per second on every endpoint."""
     met = True
     print(f"\n{'endpoint':<9} {'stack':<7} {'req/s':>8} {'p99 ms':>8}  (medians)")
+    names = {name for _, name in results}
     for endpoint in ENDPOINTS:
-        for stack in STACKS:
+        for stack in stacks_of(names):
             runs = results[(endpoint, stack.name)]
             rps = statistics.median(r.rps for r in runs)
             p99 = statistics.median(r.p99_ms for r in runs)
@@ -428,7 +448,24 @@ def report(results: dict[tuple[str, str], list[WrkResult]]) -> bool:
                 met = met and rps_ratio >= TARGET_RATIO
     verdict = "met" if met else "NOT met"
     print(f"target: core >= {TARGET_RATIO:.1f}x plain's req/s on both: {verdict}")
+    if NO_METRICS.name in names:
+        report_metrics_cost(results)
     return met
+
+
+def report_metrics_cost(results: dict[tuple[str, str], list[WrkResult]]) -> None:
+    """core/core-nometrics on the patient read (median of per-round
+    ratios), and the metrics middleware's cost as a share of req/s."""
+    core, bare = results[("patient", "core")], results[("patient", NO_METRICS.name)]
+    pairs = zip(core, bare, strict=True)
+    ratio = statistics.median(c.rps / o.rps for c, o in pairs)
+    cost = 1 - ratio
+    verdict = "met" if cost <= METRICS_COST_TARGET else "NOT met"
+    print(
+        f"patient   core/{NO_METRICS.name}: {ratio:.3f}x the req/s; metrics "
+        f"middleware cost {cost:+.1%} (target <= {METRICS_COST_TARGET:.0%}: "
+        f"{verdict})"
+    )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -444,6 +481,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--threads", type=int, default=4, help="per gthread worker")
     parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument(
+        "--metrics-cost",
+        action="store_true",
+        help="also serve core without its metrics middleware, in multiprocess mode",
+    )
     return parser.parse_args(argv)
 
 
@@ -462,10 +504,11 @@ def serve_and_measure(wrk: str, data: BenchData, args: argparse.Namespace) -> bo
     servers are stopped and the bench's Redis keys deleted whatever happens."""
     servers: dict[str, Server] = {}
     cookie = ""
+    stacks = [*STACKS, NO_METRICS] if args.metrics_cost else list(STACKS)
     try:
-        for stack in STACKS:
+        for stack in stacks:
             servers[stack.name] = start_server(stack, args)
-        for stack in STACKS:
+        for stack in stacks:
             wait_until_up(servers[stack.name], stack.liveness_path)
         cookie = sign_in(servers["core"].base_url, data)
         targets = targets_for(servers, data, cookie)
@@ -486,7 +529,10 @@ def main() -> None:
     print(describe(args))
     prepare_database()
     try:
-        serve_and_measure(wrk, create_data(), args)
+        with tempfile.TemporaryDirectory(prefix="bench-metrics-") as metrics_dir:
+            if args.metrics_cost:  # the servers inherit it: multiprocess mode
+                os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+            serve_and_measure(wrk, create_data(), args)
     finally:
         if not args.keep:
             drop_database()
