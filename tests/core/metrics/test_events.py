@@ -150,6 +150,19 @@ def test_a_throttled_sign_in_is_counted(labs: Labs, settings: Settings) -> None:
     assert moved(before, after, throttled, credential="password") == 2
 
 
+def test_a_throttled_api_key_attempt_is_counted(settings: Settings) -> None:
+    settings.LOGIN_FAILURE_LIMIT_PER_IP = 1
+    client = Client(headers={"X-API-Key": "lis_not-a-key-of-anyone"})
+    before = scrape_text()
+
+    statuses = [client.get("/api/patients/").status_code for _ in range(2)]
+
+    after = scrape_text()
+    assert statuses == [401, 429]
+    throttled = "lis_sign_in_throttled_total"
+    assert moved(before, after, throttled, credential="api_key") == 1
+
+
 def _sign_in(username: str, password: str) -> Any:
     body = json.dumps({"username": username, "password": password})
     return Client().post(LOGIN_URL, body, content_type="application/json")
