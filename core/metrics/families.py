@@ -43,8 +43,10 @@ disable_created_metrics()
 #: The `route` of a request whose path no URL pattern matches (a 404 before
 #: any view, or an answer a middleware gave before resolving).
 UNRESOLVED = "unresolved"
-#: The `method` of a request whose method is not one of HTTP_METHODS.
-OTHER_METHOD = "other"
+#: The `method` of a request whose method is not one of HTTP_METHODS, and
+#: the `status` of an answer outside 100..599.
+OTHER = "other"
+OTHER_METHOD = OTHER
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 #: Seconds; HTTP answers are mostly milliseconds, a PDF render seconds.
 HTTP_BUCKETS_SECONDS = (
@@ -144,7 +146,7 @@ SIGN_IN_UNAVAILABLE = Counter(
 
 def status_class(status_code: int) -> str:
     """`"2xx"` for 200..299, and so on; `"other"` outside 100..599."""
-    return STATUS_CLASSES.get(status_code // 100, OTHER_METHOD)
+    return STATUS_CLASSES.get(status_code // 100, OTHER)
 
 
 STATUS_CLASSES = {n: f"{n}xx" for n in range(1, 6)}
