@@ -51,6 +51,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from core.metrics.renders import BATCH, counted_render
 from core.models.translation import lab_texts
 from core.tenancy.hierarchy import lab_model
 from core.utils.aws.exceptions import ObjectNotFound
@@ -139,7 +140,8 @@ def render_pdf_batch(lab_id: int, job_id: str) -> dict[str, str]:
         except ObjectNotFound:
             return {"status": "done-before", "key": key}
         try:
-            pdf = _render(lab_model().objects.get(pk=lab_id), request["reports"])
+            with counted_render(BATCH):
+                pdf = _render(lab_model().objects.get(pk=lab_id), request["reports"])
         except (PdfError, ReportRequestInvalid, UnknownReport) as error:
             _notify(lab_id, job_id, FAILED_EVENT, {"key": key, "error": str(error)})
             storage.delete(pending)

@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 
+from core.metrics.renders import SYNC, count_busy, counted_render
 from core.models.translation import lab_texts
 from core.ratelimit.leases import OWNER, LeaseRefused, acquire_lease
 from core.utils.forked import ForkedTimeout, run_forked
@@ -135,21 +136,23 @@ def render_now(request: ReportRequest, lab: "Lab") -> bytes:
             ttl_seconds=time_limit + LEASE_MARGIN_SECONDS,
         )
     except LeaseRefused as refused:
+        count_busy(SYNC)
         raise RendersBusy(refused) from None
     # Read here: the forked render may not use the database connection.
     texts = lab_texts(lab.pk, lab.language)
     with lease:
         warm_up()
         try:
-            return run_forked(
-                _render,
-                request,
-                lab,
-                texts,
-                time_limit_seconds=time_limit,
-                nice=settings.PDF_RENDER_NICE,
-                idle=settings.PDF_RENDER_SCHED_IDLE,
-            )
+            with counted_render(SYNC, timeout=ForkedTimeout):
+                return run_forked(
+                    _render,
+                    request,
+                    lab,
+                    texts,
+                    time_limit_seconds=time_limit,
+                    nice=settings.PDF_RENDER_NICE,
+                    idle=settings.PDF_RENDER_SCHED_IDLE,
+                )
         except ForkedTimeout:
             raise RenderTimedOut(time_limit) from None
 

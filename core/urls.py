@@ -5,6 +5,7 @@
 - /core/view/live/: liveness (open to all; touches nothing).
 - /core/view/ready/: readiness (allowed addresses or the health token);
   see core/view.py.
+- /core/view/metrics/: metrics for Prometheus, with readiness's access rule.
 - /core/auth/csrf/, /core/auth/login/, /core/auth/logout/: signing in and
   out of a lab; see core/auth/views.py.
 - /core/pdf/: PDF reports (render, merge stored PDFs, background batches);
@@ -19,7 +20,7 @@ from django.urls import path
 
 from core import files_view, pdf_view, pusher_view
 from core.auth import views as auth_views
-from core.view import LivenessView, ReadinessView
+from core.view import LivenessView, MetricsView, ReadinessView
 
 app_name = "core"
 
@@ -27,6 +28,7 @@ urlpatterns = [
     path("view/", ReadinessView.as_view(), name="health"),
     path("view/live/", LivenessView.as_view(), name="health-live"),
     path("view/ready/", ReadinessView.as_view(), name="health-ready"),
+    path("view/metrics/", MetricsView.as_view(), name="health-metrics"),
     path("auth/csrf/", auth_views.csrf_token, name="auth-csrf"),
     path("auth/login/", auth_views.login, name="auth-login"),
     path("auth/logout/", auth_views.logout, name="auth-logout"),

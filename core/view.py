@@ -21,6 +21,10 @@ Health checks (routes in core/urls.py):
   `lis_` for API keys, so the token must not.) A session or an API key
   grants nothing, so that deciding who may read never touches the session
   store or the database being checked.
+- `GET /core/view/metrics/`: metrics in Prometheus's exposition format
+  (core/metrics/: every process's counters and histograms, and the backlog
+  gauges of core/health/gauges.py computed now), under readiness's access
+  rule; anyone else gets the same 403.
 """
 
 import hashlib
@@ -33,15 +37,17 @@ from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Model, QuerySet
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 
 from core.decorators import QUERY_METHODS, request_json, require_lab
 from core.health.checks import readiness_report
+from core.health.gauges import BacklogCollector
 from core.health.runner import Status
 from core.http import client_ip_for, json_error
+from core.metrics import exposition
 from core.tenancy import LabKind, LabScope
 from core.tenancy.access import scope_for_session
 from core.tenancy.facts import lab_facts
@@ -183,6 +189,27 @@ class ReadinessView(View):
         return JsonResponse(
             report.as_dict(), status=503 if report.status is Status.DOWN else 200
         )
+
+
+@method_decorator(never_cache, name="dispatch")
+class MetricsView(View):
+    """Metrics for Prometheus. See the module docstring."""
+
+    http_method_names = ["get", "head", "options"]
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        """The exposition (in the format the Accept header asks for), or 403
+        for a caller not allowed."""
+        if not may_read_readiness(request):
+            return json_error(
+                "Metrics are readable only from an allowed address or with "
+                "the health check token.",
+                403,
+            )
+        body, content_type = exposition(
+            request.headers.get("Accept"), [BacklogCollector()]
+        )
+        return HttpResponse(body, content_type=content_type)
 
 
 def may_read_readiness(request: HttpRequest) -> bool:

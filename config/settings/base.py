@@ -73,6 +73,9 @@ MIDDLEWARE = [
     # First: liveness probes are answered here, before anything below can
     # refuse or slow them (core/middleware/liveness.py).
     "core.middleware.liveness.LivenessMiddleware",
+    # Then every other request is counted and timed by its route's name,
+    # whoever answers it (core/middleware/metrics.py).
+    "core.middleware.metrics.MetricsMiddleware",
     # Then every response, even a refusal by a later middleware, carries
     # X-Request-ID, and every log line the request id.
     "core.middleware.request_id.RequestIdMiddleware",
@@ -237,7 +240,12 @@ CSRF_FAILURE_VIEW = "core.auth.views.csrf_failure"
 # /core/view/, the same report under the seed's path (liveness is
 # answered before this middleware, core/middleware/liveness.py).
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^core/view/$", r"^core/view/ready/$"]
+SECURE_REDIRECT_EXEMPT = [
+    r"^core/view/$",
+    r"^core/view/ready/$",
+    # Scraped by Prometheus from inside the cluster, like readiness.
+    r"^core/view/metrics/$",
+]
 SECURE_HSTS_SECONDS = env_int(
     "DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 60 * 60
 )

@@ -67,6 +67,12 @@ def seal_all() -> int:
     return seal_each().sealed
 
 
+def unsealed_count() -> int:
+    """How many entries wait to be sealed onto their lab's chain (the seal
+    backlog metrics report; a partial index keeps it cheap)."""
+    return ActivityLog.objects.filter(sealed=False).count()
+
+
 @dataclass(frozen=True)
 class SealFailure:
     """A lab whose pending entries cannot be sealed onto its chain.

@@ -37,6 +37,7 @@ from core.activity_log.quarantine import (
     quarantined_ids,
     release,
 )
+from core.metrics.families import SHIPPED_ENTRIES
 from core.utils.capabilities import Capability
 from core.utils.clients import get_client
 from core.utils.fusion import job
@@ -107,7 +108,11 @@ def _ship(entries: Sequence[ActivityLog]) -> ShipResult:
             "Activity log entry %s quarantined: Elasticsearch refused it (%s %s)",
             refusal.entry.id, refusal.failure.status, refusal.failure.error_type,
         )  # fmt: skip
-    return ShipResult(len(confirmed), len(failures) - len(refusals), len(refusals))
+    shipped = ShipResult(len(confirmed), len(failures) - len(refusals), len(refusals))
+    SHIPPED_ENTRIES.labels("shipped").inc(shipped.shipped)
+    SHIPPED_ENTRIES.labels("failed").inc(shipped.failed)
+    SHIPPED_ENTRIES.labels("quarantined").inc(shipped.quarantined)
+    return shipped
 
 
 def ship_all(batch_size: int = SHIP_BATCH_SIZE) -> ShipResult:

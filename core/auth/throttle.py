@@ -37,6 +37,7 @@ import logging
 from django.conf import settings
 
 from core.cache.shared_redis import StoreUnavailable
+from core.metrics.families import SIGN_IN_THROTTLED, SIGN_IN_UNAVAILABLE
 from core.ratelimit.counters import CounterStore, sign_in_counter_store
 
 logger = logging.getLogger(__name__)
@@ -94,11 +95,13 @@ class SignInThrottle:
                 for key, limit in self.limits
             ]
         except StoreUnavailable as exc:
+            SIGN_IN_UNAVAILABLE.inc()
             raise SignInUnavailable() from exc
         waits = [
             count.retry_after_seconds for count, limit in counts if count.hits > limit
         ]
         if waits:
+            SIGN_IN_THROTTLED.labels("password").inc()
             raise SignInThrottled(max(max(waits), 1))
 
     def succeeded(self) -> None:

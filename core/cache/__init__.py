@@ -60,6 +60,7 @@ from core.cache.backends import (
     decode,
 )
 from core.cache.retry import PENDING_RETRY_INTERVAL_SECONDS, PendingRetrier
+from core.metrics.families import CACHE_ERRORS, CACHE_LOOKUPS, CACHE_SKIPPED
 from core.utils.circuit_breaker import CircuitBreaker
 from core.utils.clients import (
     DEFAULT_CHECK_TIMEOUT_SECONDS,
@@ -86,6 +87,10 @@ PENDING_DRAIN_INTERVAL_SECONDS = 5.0
 PENDING_INVALIDATIONS = "core.models.cache_invalidation.PendingCacheInvalidation"
 
 T = TypeVar("T")
+
+#: This process's lookup counters (core/metrics/families.py), bound once.
+_HITS = CACHE_LOOKUPS.labels("hit")
+_MISSES = CACHE_LOOKUPS.labels("miss")
 
 
 @dataclass
@@ -154,12 +159,11 @@ class HashCache(ServiceClient):
         read (the breaker opens only after `failure_threshold` failures)."""
         raw = self._call("read", lambda: self.storage.get_many(key, fields), None)
         if raw is None:
-            self.stats.misses += len(fields)
+            self._count(0, len(fields))
             return None
         values = [decode(item) for item in raw]
         hits = sum(value is not None for value in values)
-        self.stats.hits += hits
-        self.stats.misses += len(values) - hits
+        self._count(hits, len(values) - hits)
         return values
 
     def get_list(self, key: str) -> tuple[int | None, dict[str, CachedValue] | None]:
@@ -168,13 +172,13 @@ class HashCache(ServiceClient):
         a None generation means the cache is unavailable: do not fill."""
         stored = self._call("read", lambda: self.storage.get_all(key), None)
         if stored is None:
-            self.stats.misses += 1
+            self._count(0, 1)
             return None, None
         generation = int(stored.pop(FIELD_GENERATION, 0) or 0)
         if stored.pop(FIELD_COMPLETE, None) is None:
-            self.stats.misses += 1
+            self._count(0, 1)
             return generation, None
-        self.stats.hits += 1
+        self._count(1, 0)
         rows = {field: decode(raw) for field, raw in stored.items()}
         return generation, {k: v for k, v in rows.items() if v is not None}
 
@@ -259,12 +263,14 @@ class HashCache(ServiceClient):
     def _call(self, what: str, operation: Callable[[], T], default: T) -> T:
         if not self.breaker.allow():
             self.stats.skipped += 1
+            CACHE_SKIPPED.inc()
             return default
         try:
             result = operation()
         except Exception as exc:  # any failure of the cache is a miss, never an error
             self.breaker.record_failure()
             self.stats.errors += 1
+            CACHE_ERRORS.inc()
             logger.warning(
                 "instance cache %s failed (%s); using the database",
                 what,
@@ -274,6 +280,15 @@ class HashCache(ServiceClient):
         self.breaker.record_success()
         self._drain_pending_if_due()
         return result
+
+    def _count(self, hits: int, misses: int) -> None:
+        """Lookups, in the snapshot and in the process's metrics."""
+        self.stats.hits += hits
+        self.stats.misses += misses
+        if hits:
+            _HITS.inc(hits)
+        if misses:
+            _MISSES.inc(misses)
 
     @cached_property
     def _pending(self) -> Any:

@@ -10,6 +10,7 @@ import os
 import re
 import secrets
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ from django.utils import timezone
 from django.utils.json import normalize_json
 
 from core.fusion.time_limit import time_limit
+from core.metrics.families import JOB_ATTEMPTS, JOB_SECONDS
 from core.utils.fusion.exceptions import JobTimeLimitExceeded, WorkerLost
 from core.utils.fusion.jobs import JobPolicy, policy_of
 
@@ -105,7 +107,35 @@ def run_attempt(
 
     An `atomic` job runs in a transaction that `record_success` (the
     engine's guarded outcome write) joins, so its writes commit if and only
-    if its success is stored (see `Outcome`)."""
+    if its success is stored (see `Outcome`).
+
+    Each attempt that comes to an outcome is counted and timed, by the
+    job's dotted path (core/metrics/families.py)."""
+    started = time.perf_counter()
+    outcome = _attempt(
+        task, task_result, hard_grace_seconds, on_hard_limit, record_success
+    )
+    job = task.module_path
+    JOB_SECONDS.labels(job).observe(time.perf_counter() - started)
+    JOB_ATTEMPTS.labels(job, _outcome_label(outcome)).inc()
+    return outcome
+
+
+def _outcome_label(outcome: Outcome) -> str:
+    if outcome.refused:
+        return "superseded"
+    if outcome.succeeded:
+        return "succeeded"
+    return "dead_letter" if outcome.is_dead else "retry"
+
+
+def _attempt(
+    task: Task,
+    task_result: TaskResult,
+    hard_grace_seconds: float,
+    on_hard_limit: Any,
+    record_success: RecordSuccess | None,
+) -> Outcome:
     policy = policy_of(task)
     try:
         with time_limit(

@@ -33,6 +33,7 @@ from core.auth.security_events import (
 from core.auth.throttle import SignInThrottle
 from core.cache.shared_redis import StoreUnavailable
 from core.http import json_error
+from core.metrics.families import SIGN_IN_THROTTLED
 from core.models.api_key import KEY_PREFIX, ApiKey, ApiKeyRefused
 from core.ratelimit.counters import counter_store
 from core.utils.activity_log.context import actor_for_api_key, current_request
@@ -78,6 +79,7 @@ class ApiKeyMiddleware:
         )
         blocked_for = _blocked_for(throttle)
         if blocked_for:
+            SIGN_IN_THROTTLED.labels("api_key").inc()
             response = json_error(
                 "Too many failed attempts from this address; try again in "
                 f"{blocked_for} seconds.",

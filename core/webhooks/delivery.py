@@ -29,6 +29,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.metrics.families import WEBHOOK_DELIVERIES, WEBHOOK_SEND_SECONDS
 from core.models.webhook import MAX_REASON_CHARS, WebhookAttempt, WebhookDelivery
 from core.utils.fusion import job
 from core.webhooks import endpoint_health
@@ -58,8 +59,11 @@ Status = WebhookDelivery.Status
 def deliver_webhook(delivery_id: int) -> str:
     """Make the next attempt of delivery `delivery_id` if it is due; returns
     what happened: "succeeded", "retry", "failed", "abandoned", "busy" or
-    "skipped". Idempotent: see the module docstring."""
-    return attempt_delivery(delivery_id)
+    "skipped". Idempotent: see the module docstring. Each outcome is
+    counted (core/metrics/families.py) once it is recorded."""
+    outcome = attempt_delivery(delivery_id)
+    WEBHOOK_DELIVERIES.labels(outcome).inc()
+    return outcome
 
 
 def schedule_delivery(delivery_id: int, run_after: dt.datetime | None = None) -> None:
@@ -99,6 +103,7 @@ def attempt_delivery(delivery_id: int) -> str:
         allow_private=settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES,
         ca_file=settings.WEBHOOK_CA_FILE,
     )
+    WEBHOOK_SEND_SECONDS.observe(result.duration_ms / 1000)
     return _record(delivery, lease, result)
 
 

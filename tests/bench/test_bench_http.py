@@ -6,7 +6,7 @@ import argparse
 import pytest
 
 from bench import bench_http
-from bench.bench_http import STACKS, parse_args, report
+from bench.bench_http import NO_METRICS, STACKS, parse_args, report
 from bench.gunicorn import Stack, gunicorn_command, listening_socket
 from bench.pinning import plan_pinning
 from bench.results import Record
@@ -127,3 +127,21 @@ def test_a_stack_added_to_stacks_is_compared_with_core(
     assert ("patient req/s", "nometrics") in {
         (r["metric"], r["baseline"]) for r in record.ratios
     }
+
+
+def test_the_metrics_middlewares_cost_is_a_ratio_with_its_own_target(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Per round: 0.96 of core without its metrics middleware (4% cost)
+    results = _results(core=[960, 480, 1900], plain=[1000, 500, 2000])
+    for endpoint in ("liveness", "patient"):
+        results[(endpoint, NO_METRICS.name)] = _runs(1000, 500, 2000)
+    record = _record()
+
+    report(results, record)
+
+    printed = capsys.readouterr().out
+    line = next(x for x in printed.splitlines() if "patient   core/core-nom" in x)
+    assert line.startswith("patient   core/core-nometrics: req/s 0.96x")
+    assert ">= 0.95x: met" in line
+    assert "core >= 0.95x core-nometrics's req/s" in next(iter(record.verdicts))

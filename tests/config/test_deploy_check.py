@@ -63,6 +63,8 @@ def production_env(tmp_path: Path) -> dict[str, str]:
         "LIS_LOCAL_SERVICES": "es,docdb",
         "LIS_DATA_DIR": str(tmp_path),
         "ACTIVITY_LOG_SIGNING_KEY_FILE": str(signing_key_file(tmp_path)),
+        # An existing directory, as docs/operations.md says to create.
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
     }
 
 

@@ -1,12 +1,19 @@
 """config/gunicorn.py: each worker warms its PDF renderer up as it starts,
-and lets its threads take turns every millisecond."""
+lets its threads take turns every millisecond, and is forgotten by the
+multiprocess metrics when it exits."""
 
 import sys
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from config.gunicorn import WORKER_SWITCH_INTERVAL_SECONDS, post_worker_init
+from config.gunicorn import (
+    WORKER_SWITCH_INTERVAL_SECONDS,
+    child_exit,
+    post_worker_init,
+)
 from core import pdf_sync
 from tests.pdf_render_fixtures import WeasyPrintCounts
 
@@ -39,3 +46,29 @@ def test_a_worker_switches_threads_every_millisecond(
         assert sys.getswitchinterval() == WORKER_SWITCH_INTERVAL_SECONDS == 0.001
     finally:
         sys.setswitchinterval(before)
+
+
+def test_an_exited_worker_is_forgotten_by_multiprocess_metrics(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a worker's files in the metrics directory
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    live_gauge = tmp_path / "gauge_livesum_4242.db"
+    counter = tmp_path / "counter_4242.db"
+    live_gauge.touch()
+    counter.touch()
+
+    # when gunicorn says it exited
+    child_exit(None, SimpleNamespace(pid=4242))
+
+    # then its live gauges stop counting, and its counters stay in the sums
+    assert not live_gauge.exists()
+    assert counter.exists()
+
+
+def test_without_a_metrics_directory_an_exit_needs_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+
+    child_exit(None, SimpleNamespace(pid=4242))

@@ -43,7 +43,8 @@ def test_production_cookies_are_secure_httponly_and_lax(tmp_path):
 
     assert (secure, httponly, samesite, csrf_secure) == (True, True, "Lax", True)
     assert engine == "django.contrib.sessions.backends.db"
-    assert position == 1  # right after liveness: every other answer has an id
+    # right after liveness and the metrics: every other answer has an id
+    assert position == 2
 
 
 def test_development_cookies_work_over_plain_http(tmp_path):

@@ -19,6 +19,7 @@ COVERS = {
     "core:health",
     "core:health-live",
     "core:health-ready",
+    "core:health-metrics",
     "core:pusher-auth",
     "core:signed-file",
     "home",
@@ -77,14 +78,17 @@ def test_the_csrf_token_and_liveness_carry_no_lab_data(labs):
     assert client.get("/core/view/live/").json() == {"status": "ok"}
 
 
-@pytest.mark.parametrize("path", ["/core/view/", "/core/view/ready/"])
-def test_readiness_is_not_opened_by_a_lab_session(labs, path):
+@pytest.mark.parametrize(
+    "path", ["/core/view/", "/core/view/ready/", "/core/view/metrics/"]
+)
+def test_readiness_and_metrics_are_not_opened_by_a_lab_session(labs, path):
     client = signed_in(labs["north"])
 
     response = client.get(path, REMOTE_ADDR="203.0.113.9")
 
     assert response.status_code == 403
     assert "checks" not in response.json()
+    assert b"lis_" not in response.content
 
 
 @pytest.mark.parametrize("other", ["central", "south", "north_clinic", "other"])

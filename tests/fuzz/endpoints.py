@@ -251,6 +251,7 @@ FUZZED: dict[str, Endpoint] = {
     "home": Endpoint(("GET",), fixed("home"), examples=3),
     "core:health": Endpoint(("GET",), fixed("core:health"), examples=3),
     "core:health-ready": Endpoint(("GET",), fixed("core:health-ready"), examples=3),
+    "core:health-metrics": Endpoint(("GET",), fixed("core:health-metrics"), examples=3),
     "core:auth-csrf": Endpoint(("GET",), fixed("core:auth-csrf"), examples=5),
     "core:auth-login": Endpoint(
         ("POST",), fixed("core:auth-login"), shapes=sign_in, examples=60
