@@ -66,6 +66,8 @@ def _key() -> str:
 def example_values(peers: Peers, data_dir: Path) -> dict[str, str]:
     """A value for each variable deploy/lis.env.example sets but those kept
     as written: this host's secrets and the peers' addresses."""
+    metrics_dir = data_dir / "metrics"  # created first, as the docs ask
+    metrics_dir.mkdir(exist_ok=True)
     return {
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DATABASE_URL": peers.database_url,
@@ -80,6 +82,7 @@ def example_values(peers: Peers, data_dir: Path) -> dict[str, str]:
         "PUSHER_KEY": peers.pusher.key,
         "PUSHER_SECRET": peers.pusher.secret,
         "FUSION_BROKER_URL": BROKER_URL,
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
     }
 
 

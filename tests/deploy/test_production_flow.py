@@ -259,6 +259,10 @@ def test_a_released_report_reaches_s3_pusher_and_the_webhook_once(
 
     wait_until("the release", lambda: completed(production, [report_id]), host)
     assert_released_once(production, [report_id])
+    # the web server's and the worker's processes count into the metrics
+    # directory the example names, for a scrape to sum (docs/operations.md)
+    written = list(Path(host.env["PROMETHEUS_MULTIPROC_DIR"]).glob("*.db"))
+    assert written, "no process wrote its metrics to PROMETHEUS_MULTIPROC_DIR"
 
 
 def test_releases_cut_off_by_a_restart_all_end_once(production: Production) -> None:
