@@ -16,6 +16,10 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.engine_independent
+
 REPO = Path(__file__).resolve().parents[1]
 PROJECT_PACKAGES = ("core", "patients", "admin", "config")
 #: The mixin every backend root derives from.

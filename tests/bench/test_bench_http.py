@@ -12,6 +12,8 @@ from bench.bench_http import (
 )
 from bench.wrk import WrkResult
 
+pytestmark = pytest.mark.engine_independent
+
 
 def _runs(*rps: float) -> list[WrkResult]:
     return [

@@ -5,6 +5,8 @@ import pytest
 
 from bench.bench_pdf_load import SCENARIOS, HeavyLoad, report
 
+pytestmark = pytest.mark.engine_independent
+
 
 def _loads(*names: str) -> dict[str, HeavyLoad]:
     return {name: HeavyLoad("", "", SCENARIOS[name]) for name in names}

@@ -10,6 +10,8 @@ from config.gunicorn import WORKER_SWITCH_INTERVAL_SECONDS, post_worker_init
 from core import pdf_sync
 from tests.pdf_render_fixtures import WeasyPrintCounts
 
+pytestmark = pytest.mark.engine_independent
+
 
 def test_a_new_worker_renders_once_before_any_request(
     weasyprint_counts: WeasyPrintCounts, monkeypatch: pytest.MonkeyPatch
