@@ -38,15 +38,6 @@ DATABASE_FIXTURES = frozenset(
 )
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        f"{MARKER}: the test touches no database, so the SQLite run of "
-        f"scripts/test.sh skips it ({COVERED_VARIABLE}=1): "
-        "tests/engine_independent.py",
-    )
-
-
 def is_marked(item: pytest.Item) -> bool:
     """Marked `engine_independent`, and not overruled closer to the test by
     `engine_independent(False)`."""

@@ -58,6 +58,10 @@ def test_kept_with_the_database(db):
 
 
 def run_suite(tmp_path: Path, suite: str, covered: str | None) -> tuple[int, str]:
+    (tmp_path / "pytest.ini").write_text(
+        "[pytest]\naddopts = --strict-markers\n"
+        "markers =\n    engine_independent\n    django_db\n"
+    )
     (tmp_path / "conftest.py").write_text(CONFTEST)
     (tmp_path / "test_suite.py").write_text(suite)
     env = {
