@@ -18,6 +18,10 @@
 #   BENCH_RESULTS_DIR   where the quick benchmarks write their JSON figures
 #                       (default .ci/artifacts/bench/, CI's artifact directory)
 #
+# Tests marked engine_independent touch no database (tests/engine_independent.py):
+# once the PostgreSQL run has run them, the SQLite run skips them
+# (TEST_ENGINE_INDEPENDENT_COVERED=1). Without a PostgreSQL run, SQLite runs all.
+#
 # Every step runs even if an earlier one failed; the exit status is non-zero
 # if any failed. pytest's "no tests collected" (exit 5) counts as a failure.
 set -euo pipefail
@@ -128,15 +132,22 @@ run_step "ruff format" ruff format --check .
 run_step "mypy" mypy core/ admin/ patients/
 run_step "import contracts" lint-imports
 
+# 1 once the PostgreSQL run has run (pass or fail): it ran the engine-independent tests.
+postgres_ran=0
 if [[ "${TEST_SKIP_POSTGRES:-}" == "1" ]]; then
     summary+=("skipped pytest on PostgreSQL and the quick benchmarks (TEST_SKIP_POSTGRES=1)")
 else
     postgres_url="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
     printf '\n==> checking PostgreSQL\n'
     if postgres_reachable "$postgres_url"; then
-        DATABASE_URL="$postgres_url" run_step "pytest on PostgreSQL" pytest "$@"
-        run_step "quick benchmarks (figures in .ci/artifacts/bench/)" \
-            quick_benchmarks "$postgres_url"
+        TEST_ENGINE_INDEPENDENT_COVERED=0 DATABASE_URL="$postgres_url" \
+            run_step "pytest on PostgreSQL" pytest "$@"
+        postgres_ran=1
+        # The figures of a whole run only: a -k or -x run is a developer's.
+        if [[ $# -eq 0 ]]; then
+            run_step "quick benchmarks (figures in .ci/artifacts/bench/)" \
+                quick_benchmarks "$postgres_url"
+        fi
     else
         echo "test: PostgreSQL is not reachable. Start it, point TEST_POSTGRES_URL at" \
             "a server, or set TEST_SKIP_POSTGRES=1 to run on SQLite only." >&2
@@ -147,8 +158,11 @@ fi
 
 # pytest-django runs the SQLite tests on its own test database; this file only
 # names the configured one.
-DATABASE_URL="sqlite:///$REPO_ROOT/var/test-sqlite.db" \
-    run_step "pytest on SQLite" pytest "$@"
+sqlite_step="pytest on SQLite"
+[[ $postgres_ran -eq 1 ]] && sqlite_step+=" (engine-independent tests ran on PostgreSQL)"
+TEST_ENGINE_INDEPENDENT_COVERED=$postgres_ran \
+    DATABASE_URL="sqlite:///$REPO_ROOT/var/test-sqlite.db" \
+    run_step "$sqlite_step" pytest "$@"
 
 printf '\n==> summary\n'
 printf '  %s\n' "${summary[@]}"

@@ -10,6 +10,8 @@ from django.apps import apps
 
 from tests.atomic_writes import Analysis, app_sources
 
+pytestmark = pytest.mark.engine_independent
+
 REPO = Path(__file__).resolve().parents[1]
 #: Installed apps that are not domain apps: core is the layer below them,
 #: and test-only apps are fixtures.

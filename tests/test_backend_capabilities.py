@@ -13,8 +13,13 @@ runs; the planted offenders below prove that it finds each form.
 """
 
 import ast
+import functools
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.engine_independent
 
 REPO = Path(__file__).resolve().parents[1]
 PROJECT_PACKAGES = ("core", "patients", "admin", "config")
@@ -33,10 +38,17 @@ class Backends:
 
 def parsed(roots: list[Path]) -> dict[Path, ast.Module]:
     return {
-        path: ast.parse(path.read_text(), filename=str(path))
+        path: parse(path, path.read_text())
         for root in roots
         for path in sorted(root.rglob("*.py"))
     }
+
+
+@functools.cache
+def parse(path: Path, source: str) -> ast.Module:
+    """One parse per file and text: the tests below scan the project's
+    packages five times (the scan only reads the trees)."""
+    return ast.parse(source, filename=str(path))
 
 
 def base_name(node: ast.expr) -> str | None:

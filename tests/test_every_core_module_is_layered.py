@@ -5,6 +5,10 @@ import rules that lint-imports enforces (README, "Layers")."""
 import tomllib
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.engine_independent
+
 REPO = Path(__file__).resolve().parents[1]
 #: Not Python code that imports anything: data and the package's own marker.
 NOT_CODE = {"__init__", "locale", "static", "templates", "__pycache__"}

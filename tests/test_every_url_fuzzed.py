@@ -10,9 +10,12 @@ cannot rot.
 
 from collections.abc import Iterator
 
+import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from tests.fuzz.endpoints import FUZZED
+
+pytestmark = pytest.mark.engine_independent
 
 #: URL namespaces not fuzzed, and why.
 NOT_FUZZED_NAMESPACES = {

@@ -11,7 +11,10 @@ import importlib
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+
+pytestmark = pytest.mark.engine_independent
 
 #: Namespaces with no lab-scoped data of their own, and why.
 EXEMPT_NAMESPACES = {

@@ -3,6 +3,10 @@
 import re
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.engine_independent
+
 REPO = Path(__file__).resolve().parents[1]
 PROJECT_PACKAGES = ("core", "admin", "patients", "config")
 SIGNAL_USE = re.compile(

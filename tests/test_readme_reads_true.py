@@ -12,6 +12,8 @@ import pytest
 from django.core.management import get_commands
 from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve
 
+pytestmark = pytest.mark.engine_independent
+
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text(encoding="utf-8")
 #: Where the project reads settings and environment variables.

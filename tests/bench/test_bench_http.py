@@ -12,6 +12,8 @@ from bench.pinning import plan_pinning
 from bench.results import Record
 from bench.wrk import WrkResult
 
+pytestmark = pytest.mark.engine_independent
+
 
 def _record() -> Record:
     return Record("bench_http", argparse.Namespace(), plan_pinning(enabled=False))

@@ -14,6 +14,9 @@ def _record() -> Record:
     return Record("bench_pdf_load", argparse.Namespace(), plan_pinning(enabled=False))
 
 
+pytestmark = pytest.mark.engine_independent
+
+
 def _loads(*names: str) -> dict[str, HeavyLoad]:
     return {name: HeavyLoad("", "", SCENARIOS[name]) for name in names}
 

@@ -12,6 +12,9 @@ import pytest
 
 from bench.pinning import LOAD, SERVER, plan_pinning, split_cpus
 
+pytestmark = pytest.mark.engine_independent
+
+
 REPO = Path(__file__).resolve().parents[2]
 #: A child that prints its CPUs and those of a process it starts itself.
 REPORT_CPUS = (

@@ -12,6 +12,8 @@ from bench.pinning import plan_pinning
 from bench.results import Record, parse_arguments, results_dir
 from bench.rounds import AtLeast, AtMost
 
+pytestmark = pytest.mark.engine_independent
+
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser()

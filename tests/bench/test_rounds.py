@@ -19,6 +19,8 @@ from bench.rounds import (
     verdict,
 )
 
+pytestmark = pytest.mark.engine_independent
+
 
 def test_each_round_starts_one_variant_further_along() -> None:
     orders = [rotation(["plain", "ours", "library"], i) for i in range(4)]

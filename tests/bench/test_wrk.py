@@ -18,6 +18,8 @@ from bench.wrk import (
     run_wrk,
 )
 
+pytestmark = pytest.mark.engine_independent
+
 #: wrk 4.1.0's output, as printed with --latency and status.lua.
 WRK_OUTPUT = """\
 Running 1s test @ http://127.0.0.1:8765/patients/1/

@@ -8,6 +8,8 @@ from config.settings.services import build_services, session_engine
 from core.cache.backends import LocalStorage
 from core.utils.capabilities import Capability
 
+pytestmark = pytest.mark.engine_independent
+
 CACHE_VARIABLES = ("CACHE_REDIS_URL", "CACHE_REDIS_CLUSTER_NODES")
 
 

@@ -15,6 +15,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+pytestmark = pytest.mark.engine_independent
+
 REPO = Path(__file__).resolve().parents[2]
 #: "?: (security.W005) You have not set ..." -> security.W005
 CHECK_ID = re.compile(r"\(([a-z_]+\.[WE]\d{3})\)")

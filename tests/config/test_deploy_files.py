@@ -9,9 +9,12 @@ import configparser
 import re
 from pathlib import Path
 
+import pytest
 from django.core.management import get_commands
 
 from tests.config.test_deploy_check import variables_the_readme_sets
+
+pytestmark = pytest.mark.engine_independent
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"

@@ -5,6 +5,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.settings.env import env_bool, env_int, env_list
 
+pytestmark = pytest.mark.engine_independent
+
 
 def test_env_bool_reads_the_usual_spellings(monkeypatch):
     monkeypatch.setenv("FLAG", "Yes")

@@ -17,6 +17,8 @@ from config.gunicorn import (
 from core import pdf_sync
 from tests.pdf_render_fixtures import WeasyPrintCounts
 
+pytestmark = pytest.mark.engine_independent
+
 
 def test_a_new_worker_renders_once_before_any_request(
     weasyprint_counts: WeasyPrintCounts, monkeypatch: pytest.MonkeyPatch

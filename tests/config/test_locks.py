@@ -8,6 +8,10 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.engine_independent
+
 REPO = Path(__file__).resolve().parents[2]
 RUNTIME, DEVELOPMENT = REPO / "requirements.lock", REPO / "requirements-dev.lock"
 #: "name==version" with its hash lines.

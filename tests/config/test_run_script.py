@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.engine_independent
+
 REPO = Path(__file__).resolve().parents[2]
 RUN = REPO / "scripts" / "run.sh"
 #: Set-up (already bootstrapped), migrations, demo data, then the server.

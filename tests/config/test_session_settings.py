@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.engine_independent
+
 REPO = Path(__file__).resolve().parents[2]
 PRINT_SETTINGS = (
     "import json; from config.settings import base as s; "

@@ -1,6 +1,10 @@
 """`manage.py check` reports a misconfigured service before it is used."""
 
+import pytest
+
 from core.checks import check_services, check_stand_ins
+
+pytestmark = pytest.mark.engine_independent
 
 
 def test_the_configured_services_pass():

@@ -18,6 +18,8 @@ from django.core.management import get_commands, load_command_class
 
 from tests.test_readme_reads_true import project_text
 
+pytestmark = pytest.mark.engine_independent
+
 REPO = Path(__file__).resolve().parents[2]
 DOCS = ("docs/operations.md", "docs/encrypted-data.md")
 TEXT = "\n".join((REPO / doc).read_text(encoding="utf-8") for doc in DOCS)

@@ -22,6 +22,8 @@ import pytest
 from tests.standins.elasticsearch import ElasticsearchStandIn
 from tests.standins.elasticsearch.server import JSON_TYPE, NDJSON_TYPE
 
+pytestmark = pytest.mark.engine_independent
+
 BULK_EXAMPLE = (
     '{ "index" : { "_index" : "test", "_id" : "1" } }\n'
     '{ "field1" : "value1" }\n'

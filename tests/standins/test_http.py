@@ -10,6 +10,8 @@ import pytest
 
 from tests.standins.slack import SlackStandIn
 
+pytestmark = pytest.mark.engine_independent
+
 
 def auth_test(slack: SlackStandIn) -> dict[str, object]:
     request = urllib.request.Request(  # noqa: S310 - the stand-in's http URL

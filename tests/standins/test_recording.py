@@ -22,6 +22,8 @@ from tests.standins.pusher import PusherStandIn
 from tests.standins.slack import SlackStandIn
 from tests.standins.webhook_receiver import WebhookReceiver
 
+pytestmark = pytest.mark.engine_independent
+
 #: The client gives up this long before the delayed or held reply.
 CLIENT_TIMEOUT_SECONDS = 0.3
 #: How long a delayed reply waits: well past the client's timeout.

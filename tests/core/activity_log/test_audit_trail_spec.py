@@ -16,6 +16,8 @@ import rfc8785
 from core.activity_log.hashing import GENESIS_HASH, HASHED_FIELDS, canonical
 from core.models import ActivityLog
 
+pytestmark = pytest.mark.engine_independent
+
 SPEC = Path(__file__).resolve().parents[3] / "docs" / "audit-trail.md"
 BLOCK = re.compile(
     r"```audit-example\nprevious_hash: (?P<previous>[0-9a-f]{64})\n"

@@ -23,6 +23,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from core.activity_log.checkpoint_keys import key_id
 from core.activity_log.checkpoints import payload, signature_holds, storage_key
 
+pytestmark = pytest.mark.engine_independent
+
 DOC = Path(__file__).resolve().parents[3] / "docs" / "audit-checkpoints.md"
 BLOCK = re.compile(r"```\w+ (?P<name>[a-z-]+)\n(?P<body>.*?)\n```", re.S)
 EXPECTED_SHA256 = "c44a1490ce6cd82a2729f646e786dacb9764a5dac7e113d9c7d4ecb1032ba90c"

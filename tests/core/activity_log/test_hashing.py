@@ -3,8 +3,12 @@ the values the worked examples do not show."""
 
 import datetime as dt
 
+import pytest
+
 from core.activity_log.hashing import FORMAT_JCS, canonical, hashed_document
 from core.models import ActivityLog
+
+pytestmark = pytest.mark.engine_independent
 
 
 def an_entry(**fields: object) -> ActivityLog:

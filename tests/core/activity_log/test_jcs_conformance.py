@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 
 from tests.core.activity_log.verifiers import TOOLS, stdlib_verifier
 
+pytestmark = pytest.mark.engine_independent
+
 SAFE = 2**53 - 1
 
 text = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)

@@ -21,9 +21,12 @@ from tests.core.fusion import jobs
 from tests.core.fusion.processes import REPO, WorkerProcess, wait_for, worker_env
 from tests.postgres_servers import PostgresServer
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("pgrep") is None, reason="needs pgrep (procps)"
-)
+# Its worker and jobs live on a private PostgreSQL server, whatever the
+# suite's own database: the SQLite run would repeat the same test.
+pytestmark = [
+    pytest.mark.engine_independent,
+    pytest.mark.skipif(shutil.which("pgrep") is None, reason="needs pgrep (procps)"),
+]
 
 #: Jobs committed before the crash, and after it.
 BEFORE, AFTER = 12, 6

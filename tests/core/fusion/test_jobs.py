@@ -19,6 +19,8 @@ from core.utils.fusion import (
 from core.utils.fusion.jobs import DEFAULT_POLICY
 from tests.core.fusion import jobs
 
+pytestmark = pytest.mark.engine_independent
+
 
 @pytest.mark.parametrize("attempt", [1, 2, 3, 5, 8, 20, 10_000])
 def test_backoff_doubles_per_attempt_within_the_cap(attempt):

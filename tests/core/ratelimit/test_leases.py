@@ -32,9 +32,12 @@ GROUP = "tests"
 
 # The processes these tests fork use only Redis, over connections of their
 # own (the client registry starts afresh after a fork).
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:This process .* is multi-threaded, use of fork:DeprecationWarning"
-)
+pytestmark = [
+    pytest.mark.engine_independent,
+    pytest.mark.filterwarnings(
+        "ignore:This process .* is multi-threaded, use of fork:DeprecationWarning"
+    ),
+]
 #: Exit statuses of the processes of the cross-process test.
 GRANTED, REFUSED = 0, 3
 

@@ -11,6 +11,8 @@ from core.ratelimit.rates import (
     check_rate,
 )
 
+pytestmark = pytest.mark.engine_independent
+
 
 @pytest.mark.parametrize("backend", ["local", "redis"])
 def test_requests_past_the_limit_are_refused_until_the_window_ends(request, backend):

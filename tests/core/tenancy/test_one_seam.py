@@ -13,6 +13,10 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.engine_independent
+
 REPO = Path(__file__).resolve().parents[3]
 PROJECT_PACKAGES = ("core", "admin", "patients", "config")
 SESSION_LAB_KEYS = {"labId", "docLabId", "labEpochs"}

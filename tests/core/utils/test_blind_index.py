@@ -16,6 +16,8 @@ from core.utils.blind_index import (
     legacy_lookups_enabled,
 )
 
+pytestmark = pytest.mark.engine_independent
+
 PHONE = "+919876543210"
 DOMAIN = "patients.patient|phone"
 

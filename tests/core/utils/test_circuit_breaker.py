@@ -1,7 +1,11 @@
 """The circuit breaker: opens after consecutive failures, lets one trial call
 through after the reset time, closes on success."""
 
+import pytest
+
 from core.utils.circuit_breaker import BreakerState, CircuitBreaker
+
+pytestmark = pytest.mark.engine_independent
 
 
 class Clock:

@@ -16,6 +16,8 @@ from core.utils.clients import (
     registry,
 )
 
+pytestmark = pytest.mark.engine_independent
+
 
 class CountingClient(ServiceClient):
     """A client that counts how often it is built and closed."""

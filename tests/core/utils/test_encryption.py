@@ -31,6 +31,8 @@ from core.utils.encryption import (
 )
 from tests.config.test_deploy_check import signing_key_file
 
+pytestmark = pytest.mark.engine_independent
+
 REPO = Path(__file__).resolve().parents[3]
 ROW_12_PHONE = b"patients.patient|phone|0b0e6f4c-1d6f-4d2b-9a51-2c1f3f0d7e11"
 ROW_13_PHONE = b"patients.patient|phone|7d3c2a9e-5b1f-4c8e-8f0a-9e6b5d4c3b21"

@@ -24,6 +24,8 @@ from core.utils.forked import (
 )
 from tests.pdf_render_fixtures import process_gone, wait_for_file
 
+pytestmark = pytest.mark.engine_independent
+
 LIMIT = 30  # seconds: a time limit no test below should reach
 
 
@@ -165,6 +167,7 @@ def test_the_child_keeps_none_of_the_parents_sockets(tmp_path: Path) -> None:
     assert done
 
 
+@pytest.mark.engine_independent(False)  # it queries
 @pytest.mark.django_db
 def test_a_query_in_the_child_is_refused_and_the_parents_connection_is_unharmed(
     labs: dict[str, Lab],

@@ -28,6 +28,8 @@ from core.utils.image import (
     to_data_uri,
 )
 
+pytestmark = pytest.mark.engine_independent
+
 RED, BLUE, WHITE = (255, 0, 0), (0, 0, 255), (255, 255, 255)
 GPS_IFD = 0x8825
 MAKE, ORIENTATION = 0x010F, 0x0112

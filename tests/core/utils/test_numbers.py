@@ -19,6 +19,8 @@ from core.utils.numbers import (
     to_digits,
 )
 
+pytestmark = pytest.mark.engine_independent
+
 EN = NumberStyle.of("en")
 AR_LATIN, AR_NATIVE = NumberStyle.of("ar"), NumberStyle.of("ar", Digits.NATIVE)
 HI_LATIN, HI_NATIVE = NumberStyle.of("hi"), NumberStyle.of("hi", "native")

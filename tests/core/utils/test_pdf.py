@@ -41,6 +41,8 @@ from core.utils.pdf import (
     weasyprint_logs,
 )
 
+pytestmark = pytest.mark.engine_independent
+
 SHIPPED_FONTS = {
     "Noto-Sans",
     "Noto-Sans-Bold",
@@ -206,6 +208,7 @@ def test_without_a_lab_there_is_no_letterhead_and_without_watermark_none() -> No
     assert "Page 1 of 1" in page
 
 
+@pytest.mark.engine_independent(False)  # it saves a lab
 @pytest.mark.usefixtures("templates")
 def test_a_lab_gives_its_name_and_language(lab_factory: Callable[..., Lab]) -> None:
     lab = lab_factory("Dubai Central Lab", language="ar")
@@ -217,6 +220,7 @@ def test_a_lab_gives_its_name_and_language(lab_factory: Callable[..., Lab]) -> N
     assert "direction=rtl language=ar" in page
 
 
+@pytest.mark.engine_independent(False)  # it saves a lab
 @pytest.mark.usefixtures("templates")
 def test_an_explicit_language_wins_over_the_labs(
     lab_factory: Callable[..., Lab],

@@ -24,7 +24,10 @@ from core.utils.pdf.registry import ReportRequest, get_report
 from core.utils.pdf.render import html_to_pdf
 from tests.pdf_render_fixtures import WeasyPrintCounts
 
-pytestmark = pytest.mark.usefixtures("limit_reports")
+pytestmark = [
+    pytest.mark.engine_independent,
+    pytest.mark.usefixtures("limit_reports"),
+]
 
 LAB = Lab(name="Central Reference Lab", language="en")
 

@@ -14,6 +14,8 @@ from core.webhooks.policy import (
 )
 from core.webhooks.sender import AttemptResult
 
+pytestmark = pytest.mark.engine_independent
+
 Outcome = WebhookAttempt.Outcome
 
 

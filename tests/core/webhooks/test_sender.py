@@ -21,6 +21,8 @@ from core.webhooks.sender import (
 )
 from tests.standins.webhook_receiver import WebhookReceiver, make_certificates
 
+pytestmark = pytest.mark.engine_independent
+
 BODY = b'{"id":"msg_1","type":"patient.created"}'
 
 

@@ -14,6 +14,8 @@ from core.utils.capabilities import Capability
 from core.utils.clients import override_client
 from tests.backend_doubles import another_class_of
 
+pytestmark = pytest.mark.engine_independent
+
 TRAVERSALS = [
     "../outside.txt",
     "labs/../../outside.txt",

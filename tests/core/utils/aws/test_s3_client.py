@@ -19,6 +19,8 @@ from core.utils.aws.exceptions import (
 )
 from tests.core.utils.aws.conftest import MotoServer
 
+pytestmark = pytest.mark.engine_independent
+
 
 def test_an_uploaded_file_can_be_downloaded_and_deleted(s3, moto_server, bucket):
     # given a PDF uploaded under a lab's key

@@ -1,6 +1,7 @@
 """settings for files: the s3 service and Django's default storage follow the
 environment together, and S3FileStorage works against a real S3 server."""
 
+import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, storages
 
@@ -8,6 +9,8 @@ from config.settings.services import build_services, build_storages
 from core.utils.aws.client import LocalFileS3Client, S3Client
 from core.utils.aws.storage import S3FileStorage
 from core.utils.clients import get_client
+
+pytestmark = pytest.mark.engine_independent
 
 
 def test_with_nothing_set_files_live_in_the_data_folder(monkeypatch, tmp_path):

@@ -6,6 +6,8 @@ import pytest
 
 from core.utils.date import Age, age_between
 
+pytestmark = pytest.mark.engine_independent
+
 
 @pytest.mark.parametrize(
     ("birth", "on", "expected"),

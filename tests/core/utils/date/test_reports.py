@@ -11,6 +11,8 @@ from core.utils.date import (
 )
 from tests.core.utils.date.moments import KOLKATA, NEW_YORK, utc
 
+pytestmark = pytest.mark.engine_independent
+
 
 @pytest.mark.parametrize(
     ("language", "expected"),

@@ -21,6 +21,8 @@ from core.utils.date import (
 )
 from tests.core.utils.date.moments import HAVANA, KOLKATA, LONDON, NEW_YORK, utc, wall
 
+pytestmark = pytest.mark.engine_independent
+
 HOUR = dt.timedelta(hours=1)
 SECOND = dt.timedelta(seconds=1)
 

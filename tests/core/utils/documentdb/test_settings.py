@@ -5,6 +5,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.settings.services import build_services
 
+pytestmark = pytest.mark.engine_independent
+
 
 def test_by_default_logs_go_to_the_database_table(monkeypatch, tmp_path):
     monkeypatch.delenv("DOCDB_BACKEND", raising=False)

@@ -13,6 +13,8 @@ from core.utils.elastic_search import SearchRequestError, SearchUnavailable
 from core.utils.elastic_search.client import ElasticSearchClient
 from tests.core.utils.elastic_search.conftest import API_KEY
 
+pytestmark = pytest.mark.engine_independent
+
 
 def _docs(*ids):
     return [{"_index": "activity", "_id": i, "_source": {"n": i}} for i in ids]

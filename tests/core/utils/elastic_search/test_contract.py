@@ -13,6 +13,8 @@ from core.utils.elastic_search import (
     SearchResult,
 )
 
+pytestmark = pytest.mark.engine_independent
+
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 
 

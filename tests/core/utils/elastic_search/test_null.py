@@ -8,6 +8,8 @@ from core.utils.clients import get_client, registry
 from core.utils.elastic_search import SearchNotConfigured
 from core.utils.elastic_search.null import OFF_DETAIL, NullSearchClient
 
+pytestmark = pytest.mark.engine_independent
+
 CALLS = {
     "ensure_index": lambda c: c.ensure_index("activity"),
     "ensure_index_template": lambda c: c.ensure_index_template(

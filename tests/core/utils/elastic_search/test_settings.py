@@ -5,6 +5,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.settings.services import build_services
 
+pytestmark = pytest.mark.engine_independent
+
 ES_VARIABLES = ("ES_URL", "ES_URLS", "ES_USERNAME", "ES_PASSWORD", "ES_API_KEY")
 
 

@@ -26,6 +26,8 @@ from patients.models import Patient
 from tests.core.models.encrypted_record import SealedRecord
 from tests.lifecycle.models import Instrument
 
+pytestmark = pytest.mark.engine_independent
+
 FITS = [
     (TEXT, ["", "Asha", "1 "]),
     (INTEGER, [0, -3, 2**53 - 1]),

@@ -19,6 +19,8 @@ from core.utils.json_input import (
 )
 from tests.fuzz.json_text import deep, values
 
+pytestmark = pytest.mark.engine_independent
+
 
 def refusal(body: bytes) -> MalformedJson:
     with pytest.raises(MalformedJson) as excinfo:

@@ -15,6 +15,8 @@ from core.utils.pdf import html_to_pdf, merge_pdfs, stamp_pdf
 from core.utils.pdf.font_tags import program_tag
 from tests.pdf_tools import font_tag_clashes, pdftotext, qpdf_check
 
+pytestmark = pytest.mark.engine_independent
+
 
 def page(text: str) -> bytes:
     """A one-page PDF of `text` in the report fonts (bold: the stamp's)."""

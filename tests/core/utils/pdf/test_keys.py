@@ -13,6 +13,8 @@ from core.utils.pdf.keys import (
     request_key,
 )
 
+pytestmark = pytest.mark.engine_independent
+
 
 def test_a_job_has_a_report_key_and_a_request_key_in_its_labs_folder() -> None:
     job_id = new_job_id()

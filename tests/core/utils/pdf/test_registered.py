@@ -58,6 +58,7 @@ def test_a_report_prints_its_data_on_the_labs_letterhead(labs: Labs) -> None:
     assert "South" not in without and "Asha Rao" in without
 
 
+@pytest.mark.engine_independent
 def test_a_report_longer_than_its_own_limit_is_refused(two_page_limit: None) -> None:
     assert len(page_texts(render_report(pages_request("a", "b"), lab=None))) == 2
 

@@ -22,6 +22,8 @@ from core.utils.pdf.registry import (
     unregister_report,
 )
 
+pytestmark = pytest.mark.engine_independent
+
 REPO = Path(__file__).resolve().parents[4]
 
 

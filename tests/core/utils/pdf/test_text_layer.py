@@ -20,6 +20,8 @@ from core.utils.pdf.fetcher import ReportURLFetcher, static_base_url
 from core.utils.pdf.text_map import fix_text_map
 from tests.pdf_tools import page_png, pdftotext, pypdf_text, qpdf_check
 
+pytestmark = pytest.mark.engine_independent
+
 #: Words whose glyphs Devanagari shares between clusters (issue 16).
 HINDI = ["शर्करा", "रोगी", "क्रिएटिनिन", "प्रोथ्रोम्बिन", "कोशिकाएँ", "रिपोर्ट"]
 

@@ -26,6 +26,8 @@ from core.utils.pusher.exceptions import (
 )
 from tests.standins.pusher import PusherStandIn, sign
 
+pytestmark = pytest.mark.engine_independent
+
 
 @pytest.fixture
 def pusher() -> Iterator[PusherStandIn]:

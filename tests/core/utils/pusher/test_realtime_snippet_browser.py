@@ -24,6 +24,8 @@ from core.utils.pusher.client import PusherClient
 from tests.standins.pusher import PusherStandIn, sign
 from tests.standins.pusher_websocket import PusherWebSocket
 
+pytestmark = pytest.mark.engine_independent
+
 CHROMIUM = "/usr/bin/chromium"
 #: Without the background-networking flags Chromium reaches for the
 #: internet (updates, sync), which is closed here.

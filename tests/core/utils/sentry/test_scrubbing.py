@@ -11,6 +11,8 @@ from core.utils.sentry.scrubbing import (
     scrub_text,
 )
 
+pytestmark = pytest.mark.engine_independent
+
 
 @pytest.mark.parametrize(
     "key",

@@ -19,6 +19,8 @@ from core.utils.slack.exceptions import (
 )
 from tests.standins.slack import SlackStandIn
 
+pytestmark = pytest.mark.engine_independent
+
 BLOCKS = [
     {"type": "section", "text": {"type": "mrkdwn", "text": "*Analyser 3* is offline"}}
 ]

@@ -27,6 +27,8 @@ from core.utils.webhooks.special_addresses import (
 )
 from tests.core.utils.webhooks.address_table import TABLE, cases
 
+pytestmark = pytest.mark.engine_independent
+
 
 @pytest.mark.parametrize(
     ("url", "problem"),

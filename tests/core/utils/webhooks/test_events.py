@@ -20,6 +20,8 @@ from core.utils.webhooks.events import (
 )
 from patients.models import Patient
 
+pytestmark = pytest.mark.engine_independent
+
 TEST_EVENT = declare_webhook_event(
     "instrument.calibrated", "An analyser was calibrated."
 )

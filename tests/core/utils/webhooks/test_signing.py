@@ -14,6 +14,8 @@ from core.utils.webhooks.signing import (
 )
 from tests.standins.webhook_receiver import SignatureRejected, verify_standard_webhook
 
+pytestmark = pytest.mark.engine_independent
+
 
 def test_the_specification_test_vector_is_reproduced():
     signature = sign(
