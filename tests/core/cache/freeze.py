@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from core.cache import HashCache
@@ -38,7 +38,9 @@ class StaleWindow:
     `last_stale_seconds`: when the last read that returned an old version
     came back, in seconds after the resume (None: no stale read at all);
     `stale_at_resume`: how many rows the first read after the resume got
-    old; `reads`: how many reads were made in `observed_seconds`.
+    old; `reads`: how many reads were made in `observed_seconds`;
+    `frozen_seconds`: from the second process's first cache call (before
+    the freeze) to the resume.
     """
 
     rows: int
@@ -46,6 +48,7 @@ class StaleWindow:
     last_stale_seconds: float | None
     reads: int
     observed_seconds: float
+    frozen_seconds: float = 0.0
 
 
 class ReaderProcess:
@@ -113,6 +116,7 @@ def measure_stale_window(
     reader = ReaderProcess(model._meta.label, rows[0].lab_id, ids, redis.url)
     try:
         reader.read()  # the reader's first cache call, then it goes idle
+        first_call = time.monotonic()
         redis.pause()
         try:
             for row in rows:
@@ -123,7 +127,8 @@ def measure_stale_window(
             redis.resume()
         resumed = time.monotonic()
         committed = {str(row.pk): row.version for row in rows}
-        return _observe(reader, committed, resumed, observe_seconds, poll_seconds)
+        window = _observe(reader, committed, resumed, observe_seconds, poll_seconds)
+        return replace(window, frozen_seconds=resumed - first_call)
     finally:
         reader.stop()
 

@@ -85,12 +85,14 @@ def test_if_the_recording_process_stops_retrying_every_reader_drains_within_5_s(
         before_resume=cache.retrier.stop,
     )
 
-    # Stale at first (nobody retried), then the reader's own drain, due
-    # PENDING_DRAIN_INTERVAL_SECONDS after its first cache call (made before
-    # the freeze), dropped the hashes.
-    assert window.stale_at_resume > 0
-    assert window.last_stale_seconds is not None
-    assert window.last_stale_seconds < PENDING_DRAIN_INTERVAL_SECONDS + 1, window
+    # Nobody retries the recorded invalidations; the reader's own drain,
+    # due PENDING_DRAIN_INTERVAL_SECONDS after its first cache call (made
+    # before the freeze), drops the hashes once Redis is back. (Whether its
+    # first read after the resume is still stale depends on when its retry
+    # thread last tried: a drain that failed during the freeze is tried
+    # again at once, so it is not asserted.)
+    due_after_resume = max(PENDING_DRAIN_INTERVAL_SECONDS - window.frozen_seconds, 0)
+    assert (window.last_stale_seconds or 0.0) < due_after_resume + 1, window
     assert not PendingCacheInvalidation.objects.exists()
 
 
