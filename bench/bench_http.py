@@ -40,12 +40,24 @@ ratios with their interval and range; the figures go to var/bench/
 project's requests per second on both endpoints; "inconclusive" when an
 interval straddles 0.8x.
 
-`--metrics-cost` adds a stack, `core-nometrics`: core without
-MetricsMiddleware (bench/http_settings_no_metrics.py), and runs every
-server in prometheus_client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR,
-a temporary directory), as production's gunicorn does; core/core-nometrics
+Every run also reads the server's CPU time (its master and workers, from
+/proc) before and after, and prints requests answered per second of server
+CPU ("req/CPU-s"). Equal to req/s, it says the server was CPU bound: wrk
+loaded it fully, and a difference in req/s is a difference in what a
+request costs. Well below req/s, the server was waiting (on wrk, the
+database, Redis), and req/s measures that as much as the stack.
+
+`--metrics-cost` measures core against `core-nometrics` only: core without
+MetricsMiddleware (bench/http_settings_no_metrics.py), both servers in
+prometheus_client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR, a
+temporary directory), as production's gunicorn does. core/core-nometrics
 is the middleware's price, target at least 0.95x (it costs at most 5% of
-req/s; liveness is answered before the middleware, so it shows ~1x there).
+req/s). The price is microseconds in milliseconds, and the req/s of one
+run on 2 shared cores moves by up to 30% from the next: run it as
+`--metrics-cost --rounds 60 --duration 1` (about 5 minutes), since 20
+rounds of 3 s gave intervals 0.93-1.15 wide, and many short alternating
+runs narrow them to 0.98-1.03. Liveness, answered before the middleware
+and so the same code on both stacks, shows the run's own noise around 1x.
 """
 
 import argparse
@@ -56,7 +68,7 @@ import secrets
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Container
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -73,7 +85,14 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from admin.account.models import Lab  # noqa: E402
 from bench import rounds  # noqa: E402
 from bench.database import drop_database, prepare_database  # noqa: E402
-from bench.gunicorn import Server, Stack, start_server, stop_server, wait_until_up  # noqa: E402
+from bench.gunicorn import (  # noqa: E402
+    Server,
+    Stack,
+    cpu_seconds,
+    start_server,
+    stop_server,
+    wait_until_up,
+)
 from bench.pinning import LOAD, SERVER, Pinning  # noqa: E402
 from bench.results import Record, parse_arguments, start  # noqa: E402
 from bench.rounds import AtLeast, combine, rotation  # noqa: E402
@@ -101,12 +120,13 @@ ENDPOINTS = ("liveness", "patient")
 #: p99 are printed as ratios to every other stack's, round by round. A new
 #: stack (one line in STACKS) gets its ratios printed and recorded.
 SUBJECT = "core"
-#: Targets on SUBJECT's req/s as a ratio to another stack's, every endpoint.
-#: The least share of the plain project's requests per second core must serve.
-#: With --metrics-cost: the metrics middleware costs at most 5% of req/s.
-TARGETS: dict[str, rounds.Target] = {
-    "plain": AtLeast(0.8),
-    NO_METRICS.name: AtLeast(0.95),
+#: Targets on SUBJECT's figures as ratios to another stack's, on every
+#: endpoint, by (the other stack, the figure). The least share of the plain
+#: project's requests per second core must serve; with --metrics-cost, the
+#: metrics middleware costs at most 5% of req/s.
+TARGETS: dict[tuple[str, str], rounds.Target] = {
+    ("plain", "req/s"): AtLeast(0.8),
+    (NO_METRICS.name, "req/s"): AtLeast(0.95),
 }
 
 
@@ -208,6 +228,8 @@ class Target:
     url: str
     cookie: str
     expected: dict[str, Any]
+    #: The serving gunicorn master's process id (for its CPU time).
+    pid: int
 
 
 def targets_for(
@@ -222,9 +244,10 @@ def targets_for(
     for stack in stacks_of(servers):
         base_url = servers[stack.name].base_url
         live = base_url + stack.liveness_path
-        targets.append(Target("liveness", stack.name, live, "", {"status": "ok"}))
+        pid = servers[stack.name].process.pid
+        targets.append(Target("liveness", stack.name, live, "", {"status": "ok"}, pid))
         read = base_url + stack.patient_path.format(**ids)
-        targets.append(Target("patient", stack.name, read, cookie, patient))
+        targets.append(Target("patient", stack.name, read, cookie, patient, pid))
     return targets
 
 
@@ -290,11 +313,46 @@ def check_targets(targets: list[Target]) -> None:
             check_answer(target)
 
 
+@dataclass(frozen=True)
+class Run:
+    """One measured wrk run, and the server CPU time it cost.
+
+    Example: `Run(WrkResult(rps=410.0, p99_ms=30.2, statuses={200: 1230},
+    socket_errors=0), server_cpu_seconds=2.96)`: 415.5 req/CPU-s.
+    """
+
+    wrk: WrkResult
+    server_cpu_seconds: float
+
+    @property
+    def rps(self) -> float:
+        return self.wrk.rps
+
+    @property
+    def p99_ms(self) -> float:
+        return self.wrk.p99_ms
+
+    @property
+    def per_cpu_second(self) -> float:
+        """Requests answered per second of the server's CPU time."""
+        answered = sum(self.wrk.statuses.values())
+        return answered / self.server_cpu_seconds if self.server_cpu_seconds else 0.0
+
+
+#: The figures of each run printed and compared: (name, value, unit).
+FIGURES: tuple[tuple[str, Callable[[Run], float], str], ...] = (
+    ("req/s", lambda run: run.rps, "/s"),
+    ("p99", lambda run: run.p99_ms, "ms"),
+    ("req/CPU-s", lambda run: run.per_cpu_second, "/s"),
+)
+
+
 def load(
     wrk: str, target: Target, seconds: int, args: argparse.Namespace, pinning: Pinning
-) -> WrkResult:
-    """One wrk run on `target` (on the load CPUs when pinned); fail unless
-    every answer was a 200."""
+) -> Run:
+    """One wrk run on `target` (on the load CPUs when pinned), with the
+    server's CPU time over it; fail unless every answer was a 200."""
+    cpu_before = cpu_seconds(target.pid)
     result = run_wrk(
         wrk,
         target.url,
@@ -304,13 +362,14 @@ def load(
         cookie=target.cookie,
         prefix=pinning.prefix(LOAD),
     )
+    cpu = cpu_seconds(target.pid) - cpu_before
     problem = result.problem()
     if problem:
         raise SystemExit(f"{target.stack} {target.endpoint} ({target.url}): {problem}")
-    return result
+    return Run(result, cpu)
 
 
-Results = dict[tuple[str, str], list[WrkResult]]
+Results = dict[tuple[str, str], list[Run]]
 
 
 def measure(
@@ -328,7 +387,8 @@ def measure(
                 results[(endpoint, stack)].append(result)
                 print(
                     f"  round {number + 1} {endpoint:<8} {stack:<6} "
-                    f"{result.rps:8.0f} req/s  p99 {result.p99_ms:7.2f} ms"
+                    f"{result.rps:8.0f} req/s  p99 {result.p99_ms:7.2f} ms  "
+                    f"{result.per_cpu_second:8.0f} req/CPU-s"
                 )
     return results
 
@@ -341,27 +401,29 @@ def report(results: Results, record: Record) -> str:
     on TARGETS over every endpoint: met, missed or inconclusive (an
     interval straddles a target)."""
     verdicts = []
-    print(f"\n{'endpoint':<9} {'stack':<7} {'req/s':>8} {'p99 ms':>8}  (medians)")
+    print(
+        f"\n{'endpoint':<9} {'stack':<7} {'req/s':>8} {'p99 ms':>8} "
+        f"{'req/CPU-s':>9}  (medians)"
+    )
     for endpoint in ENDPOINTS:
         for stack in measured_stacks(results):
             runs = results[(endpoint, stack.name)]
-            rps, p99 = (
-                record.figure(stack.name, f"{endpoint} {metric}", values, unit)
-                for metric, values, unit in (
-                    ("req/s", [r.rps for r in runs], "/s"),
-                    ("p99", [r.p99_ms for r in runs], "ms"),
+            rps, p99, per_cpu = (
+                record.figure(
+                    stack.name, f"{endpoint} {name}", [value(r) for r in runs], unit
                 )
+                for name, value, unit in FIGURES
             )
             print(
                 f"{endpoint:<9} {stack.name:<7} {rps.spread.median:8.0f} "
-                f"{p99.spread.median:8.2f}"
+                f"{p99.spread.median:8.2f} {per_cpu.spread.median:9.0f}"
             )
         verdicts += report_ratios(endpoint, results, record)
     outcome = combine(verdicts)
     measured = {stack.name for stack in measured_stacks(results)}
     goals = ", ".join(
-        f"{SUBJECT} {t} {name}'s req/s"
-        for name, t in TARGETS.items()
+        f"{SUBJECT} {t} {name}'s {figure}"
+        for (name, figure), t in TARGETS.items()
         if name in measured
     )
     print(f"target: {goals} on every endpoint: {record.conclude(goals, outcome)}")
@@ -370,25 +432,28 @@ def report(results: Results, record: Record) -> str:
 
 def report_ratios(endpoint: str, results: Results, record: Record) -> list[str]:
     """Print and record SUBJECT's ratios to every other stack on
-    `endpoint`; the verdicts of those with a target."""
+    `endpoint`, each figure of FIGURES; the verdicts of those with a target."""
     subject = results[(endpoint, SUBJECT)]
     verdicts = []
     for other in (s.name for s in measured_stacks(results) if s.name != SUBJECT):
         runs = results[(endpoint, other)]
-        rps = record.ratio(
-            f"{endpoint} req/s", SUBJECT, other, [r.rps for r in subject],
-            [r.rps for r in runs], TARGETS.get(other),
-        )  # fmt: skip
-        p99 = record.ratio(
-            f"{endpoint} p99", SUBJECT, other, [r.p99_ms for r in subject],
-            [r.p99_ms for r in runs],
-        )  # fmt: skip
+        ratios = [
+            record.ratio(
+                f"{endpoint} {name}",
+                SUBJECT,
+                other,
+                [value(r) for r in subject],
+                [value(r) for r in runs],
+                TARGETS.get((other, name)),
+            )
+            for name, value, _ in FIGURES
+        ]
+        rps, p99, per_cpu = (ratio.describe() for ratio in ratios)
         print(
-            f"{endpoint:<9} {SUBJECT}/{other}: req/s {rps.describe()}; "
-            f"p99 latency {p99.describe()}"
+            f"{endpoint:<9} {SUBJECT}/{other}: req/s {rps}; p99 latency {p99}; "
+            f"req/CPU-s {per_cpu}"
         )
-        if rps.verdict is not None:
-            verdicts.append(rps.verdict)
+        verdicts += [r.verdict for r in ratios if r.verdict is not None]
     return verdicts
 
 
@@ -432,7 +497,9 @@ def serve_and_measure(
     servers: dict[str, Server] = {}
     cookie = ""
     prefix = record.pinning.prefix(SERVER)
-    stacks = [*STACKS, NO_METRICS] if args.metrics_cost else list(STACKS)
+    stacks = (
+        stacks_of({SUBJECT, NO_METRICS.name}) if args.metrics_cost else list(STACKS)
+    )
     try:
         for stack in stacks:
             servers[stack.name] = start_server(stack, args, prefix)

@@ -110,6 +110,27 @@ def wait_until_up(server: Server, probe_path: str) -> None:
     )
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system, every thread) used so far by process
+    `pid` and its children alive now: a gunicorn master and its workers.
+    From /proc (Linux), in clock ticks, so about 10 ms fine.
+
+    Example: `cpu_seconds(server.process.pid)` -> `12.43`.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The command name (field 2) may hold spaces: split after its ")".
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):  # the process ended meanwhile
+            continue
+        process, parent = int(stat.parent.name), int(fields[1])
+        if pid in (process, parent):
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / tick
+
+
 def server_log(server: Server) -> str:
     """What the server wrote so far (its last 4000 characters)."""
     server.log.seek(0)

@@ -1,13 +1,18 @@
-"""bench/bench_http.py: the verdict on the target and the gunicorn command
-line. (The run itself is exercised by running the benchmark.)"""
+"""bench/bench_http.py: the verdict on the target, the gunicorn command
+line, the servers' CPU time, and the refusal of a database that is not the
+benchmark's. (The run itself is exercised by running the benchmark.)"""
 
 import argparse
+import subprocess
+import sys
+import time
 
 import pytest
 
 from bench import bench_http
-from bench.bench_http import NO_METRICS, STACKS, parse_args, report
-from bench.gunicorn import Stack, gunicorn_command, listening_socket
+from bench.bench_http import NO_METRICS, STACKS, Run, parse_args, report
+from bench.database import bench_database_name
+from bench.gunicorn import Stack, cpu_seconds, gunicorn_command, listening_socket
 from bench.pinning import plan_pinning
 from bench.results import Record
 from bench.wrk import WrkResult
@@ -19,15 +24,19 @@ def _record() -> Record:
     return Record("bench_http", argparse.Namespace(), plan_pinning(enabled=False))
 
 
-def _runs(*rps: float) -> list[WrkResult]:
+def _runs(*rps: float, cpu_seconds: float = 1.0) -> list[Run]:
+    """Runs of 1 s answering `rps` requests each with `cpu_seconds` of
+    server CPU."""
     return [
-        WrkResult(rps=r, p99_ms=10.0, statuses={200: 1}, socket_errors=0) for r in rps
+        Run(
+            WrkResult(rps=r, p99_ms=10.0, statuses={200: int(r)}, socket_errors=0),
+            cpu_seconds,
+        )
+        for r in rps
     ]
 
 
-def _results(
-    core: list[float], plain: list[float]
-) -> dict[tuple[str, str], list[WrkResult]]:
+def _results(core: list[float], plain: list[float]) -> dict[tuple[str, str], list[Run]]:
     """The same figures for both endpoints; every stack but core as fast as
     plain (a stack added to STACKS included)."""
     return {
@@ -131,19 +140,94 @@ def test_a_stack_added_to_stacks_is_compared_with_core(
     }
 
 
+def _metrics_cost(core: list[float]) -> dict[tuple[str, str], list[Run]]:
+    """core at `core` req/s, core-nometrics at 1000, 500 and 2000, both on
+    both endpoints."""
+    return {
+        (endpoint, stack): _runs(*(core if stack == "core" else [1000, 500, 2000]))
+        for endpoint in ("liveness", "patient")
+        for stack in ("core", NO_METRICS.name)
+    }
+
+
 def test_the_metrics_middlewares_cost_is_a_ratio_with_its_own_target(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # Per round: 0.96 of core without its metrics middleware (4% cost)
-    results = _results(core=[960, 480, 1900], plain=[1000, 500, 2000])
-    for endpoint in ("liveness", "patient"):
-        results[(endpoint, NO_METRICS.name)] = _runs(1000, 500, 2000)
+    # Per round: 0.96 of core without its metrics middleware (4% cost).
+    record = _record()
+
+    verdict = report(_metrics_cost(core=[960, 480, 1920]), record)
+
+    assert verdict == "met"
+    printed = capsys.readouterr().out
+    line = next(x for x in printed.splitlines() if "patient   core/core-nom" in x)
+    assert line.startswith(
+        "patient   core/core-nometrics: req/s 0.96x "
+        "(75% CI 0.96-0.96 = range, 3 rounds) >= 0.95x: met"
+    )
+    assert record.verdicts == {"core >= 0.95x core-nometrics's req/s": "met"}
+
+
+def test_a_metrics_middleware_costing_more_than_5_percent_misses(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    verdict = report(_metrics_cost(core=[940, 470, 1880]), _record())
+
+    assert verdict == "missed"
+    assert "req/s 0.94x" in capsys.readouterr().out
+
+
+def test_requests_per_server_cpu_second_are_printed_beside_req_s(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A server that used half a CPU (it waited) answers twice its req/s per
+    # CPU-second; core used 1.25x core-nometrics's CPU per request.
+    results = _metrics_cost(core=[1000, 500, 2000])
+    results[("patient", "core")] = _runs(1000, 500, 2000, cpu_seconds=0.625)
+    results[("patient", NO_METRICS.name)] = _runs(1000, 500, 2000, cpu_seconds=0.5)
     record = _record()
 
     report(results, record)
 
     printed = capsys.readouterr().out
+    assert "patient   core        1000    10.00      1600" in printed
     line = next(x for x in printed.splitlines() if "patient   core/core-nom" in x)
-    assert line.startswith("patient   core/core-nometrics: req/s 0.96x")
-    assert ">= 0.95x: met" in line
-    assert "core >= 0.95x core-nometrics's req/s" in next(iter(record.verdicts))
+    assert "req/CPU-s 0.80x (75% CI 0.80-0.80 = range, 3 rounds)" in line
+    assert ("patient req/CPU-s", NO_METRICS.name) in {
+        (r["metric"], r["baseline"]) for r in record.ratios
+    }
+
+
+def test_a_servers_cpu_time_counts_its_workers() -> None:
+    # A parent (as gunicorn's master) whose child burns about 0.5 s of CPU
+    # and sleeps while the parent sleeps too.
+    burn_in_a_child = (
+        "import subprocess, sys; subprocess.run([sys.executable, '-c', "
+        '"import time\\nend = time.process_time() + 0.5\\n'
+        'while time.process_time() < end: pass\\ntime.sleep(30)"])'
+    )
+    parent = subprocess.Popen([sys.executable, "-c", burn_in_a_child])
+    try:
+        deadline = time.monotonic() + 20
+        while cpu_seconds(parent.pid) < 0.5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        used = cpu_seconds(parent.pid)
+
+        assert 0.5 <= used < 2.0
+    finally:
+        parent.kill()
+        parent.wait()
+
+
+@pytest.mark.parametrize("name", ["postgres", "template1", "lab_production"])
+def test_a_database_not_named_for_a_benchmark_is_refused(name: str) -> None:
+    config = {"ENGINE": "django.db.backends.postgresql", "NAME": name}
+
+    with pytest.raises(SystemExit, match=f"drop database '{name}'"):
+        bench_database_name(config)
+
+
+def test_a_benchmarks_own_database_is_accepted() -> None:
+    config = {"ENGINE": "django.db.backends.postgresql", "NAME": "lis_bench_http"}
+
+    assert bench_database_name(config) == "lis_bench_http"
