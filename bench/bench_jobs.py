@@ -18,6 +18,8 @@ the queue itself:
 - latency: `--latency-jobs` jobs enqueued at `--rate` per second (below
   capacity), enqueue-to-start p50 and p99 (enqueued_at -> started_at).
 
+Every measurement starts from empty, vacuumed job tables (each engine's
+and Procrastinate's), so no round pays for the rows an earlier one deleted.
 Engines alternate round after round, the first rotating (bench/rounds.py),
 so a noisy neighbour slows all; the workers run on the server CPUs and this
 process (the enqueuer) on the load CPUs (bench/pinning.py). The medians over
@@ -200,8 +202,14 @@ class Engine:
         ).count()
 
     def clear(self) -> None:
-        """Delete every job row."""
+        """Delete every job row, then (on PostgreSQL) vacuum the table: the
+        rows a round deletes would otherwise stay as dead tuples for the
+        next round's claims to step over (autovacuum comes later), and a
+        round would pay for the one before it."""
         self.table._default_manager.all().delete()
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"VACUUM ANALYZE {self.table._meta.db_table}")
 
     def times(self) -> list[tuple[datetime, datetime, datetime]]:
         """(enqueued_at, started_at, finished_at) of every finished job."""

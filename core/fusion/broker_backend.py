@@ -20,7 +20,7 @@ from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import router, transaction
+from django.db import connections, router, transaction
 from django.db.models import F, OuterRef, Q, Value
 from django.db.models.functions import Coalesce
 from django.tasks import Task, TaskResult, TaskResultStatus
@@ -32,6 +32,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from core.fusion.broker_app import BrokerLink, broker_link
+from core.fusion.broker_claims_pg import claim_delivered, record_success
 from core.fusion.broker_worker import run_celery_worker
 from core.fusion.engine import FusionEngine
 from core.fusion.execution import Outcome, describe_error, failure_outcome
@@ -92,6 +93,7 @@ class FusionCeleryBackend(FusionEngine, BaseTaskBackend):
         now = timezone.now()
         row = FusionJob.objects.create(
             task_path=task.module_path,
+            time_limit_seconds=policy_of(task).time_limit_seconds,
             args_kwargs=payload,
             backend_name=self.alias,
             queue_name=task.queue_name,
@@ -163,8 +165,20 @@ class FusionCeleryBackend(FusionEngine, BaseTaskBackend):
         not due, running elsewhere, or unknown. A `redelivered` message (its
         consumer's connection closed before it acknowledged) takes over a
         RUNNING row whose worker is not live: killed, or silent past
-        `heartbeat_stale_seconds`; never the job of a slow but live worker."""
+        `heartbeat_stale_seconds`; never the job of a slow but live worker.
+
+        On PostgreSQL a first delivery is one statement
+        (broker_claims_pg.py); when that finds nothing to start, the
+        portable form below decides (it also serves rows enqueued before
+        they carried their time limit)."""
         now = timezone.now()
+        using = router.db_for_write(FusionJob)
+        if not redelivered and connections[using].vendor == "postgresql":
+            row = claim_delivered(
+                using, job_id=job_id, alias=self.alias, worker_id=worker_id, now=now
+            )
+            if row is not None:
+                return row
         claimable = Q(status=_READY, run_after__lte=now)
         if redelivered:
             stale_seconds = self.fusion_options.heartbeat_stale_seconds
@@ -179,9 +193,10 @@ class FusionCeleryBackend(FusionEngine, BaseTaskBackend):
             return None  # not a job id of ours
         if row is None:
             return None
-        deadline = now + timedelta(
-            seconds=policy_for_path(row.task_path).time_limit_seconds
-        )
+        limit = row.time_limit_seconds
+        if limit is None:  # enqueued before rows carried their limit
+            limit = policy_for_path(row.task_path).time_limit_seconds
+        deadline = now + timedelta(seconds=limit)
         claimed = FusionJob.objects.filter(
             pk=row.pk, status=row.status, attempts=row.attempts
         ).update(
@@ -203,8 +218,17 @@ class FusionCeleryBackend(FusionEngine, BaseTaskBackend):
     def record_outcome(self, row: FusionJob, outcome: Outcome) -> bool:
         """Store `outcome` of the attempt that claimed `row`; False (and no
         change) if the row has moved on since (recovered meanwhile). When
-        stored, `row` (in memory) shows it too, as a re-read would."""
+        stored, `row` (in memory) shows it too, as a re-read would. On
+        PostgreSQL a success is one statement (broker_claims_pg.py)."""
         now = timezone.now()
+        using = router.db_for_write(FusionJob)
+        if outcome.succeeded and connections[using].vendor == "postgresql":
+            recorded = record_success(
+                using, row=row, return_value=outcome.return_value, now=now
+            )
+            if recorded:
+                _show_outcome(row, outcome, now)
+            return recorded
         recorded = record_attempt_outcome(
             # The attempt's token: its number and its worker.
             FusionJob.objects.filter(

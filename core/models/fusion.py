@@ -82,6 +82,10 @@ class FusionJob(models.Model):
     #: started_at + the job's time limit; past it plus a grace period, the
     #: worker must be dead and the job is recovered.
     deadline_at = models.DateTimeField(null=True, blank=True)
+    #: The job's time limit when it was enqueued, so that a claim computes
+    #: `deadline_at` in its own UPDATE. Empty on jobs enqueued before the
+    #: column existed: their claims read the limit from the job's code.
+    time_limit_seconds = models.FloatField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     worker_id = models.CharField(max_length=64, blank=True)
     return_value = models.JSONField(null=True, blank=True)
