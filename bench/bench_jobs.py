@@ -14,7 +14,12 @@ the queue itself:
 - throughput: with the workers paused (SIGSTOP), `--jobs` jobs are enqueued
   (the enqueuer's cost per job is timed); then the workers resume (SIGCONT)
   and drain them: jobs per second from the first start to the last finish
-  (timestamps from the job rows), so the enqueuer does not cap the rate;
+  (timestamps from the job rows), so the enqueuer does not cap the rate.
+  Keep the pause under twice FUSION_HEARTBEAT_STALE_SECONDS (12 s; Celery
+  enqueues at about 4 ms a job, so --jobs up to about 2500): RabbitMQ
+  closes the connection of a Celery worker silent that long, as it
+  should, and the workers then spend the drain reconnecting and taking
+  redelivered messages (3000 jobs measured 159 jobs/s, 1000 jobs 570);
 - latency: `--latency-jobs` jobs enqueued at `--rate` per second (below
   capacity), enqueue-to-start p50 and p99 (enqueued_at -> started_at).
 
