@@ -140,13 +140,32 @@ def test_a_name_that_does_not_resolve_is_retried():
     assert result.retryable
 
 
+def _read_whole_request(connection: socket.socket) -> bytes:
+    """The request's head and its Content-Length of body. Closing with any
+    of it unread would make the kernel answer RST rather than FIN, and the
+    sender see a reset (ConnectionResetError) instead of a hang-up: headers
+    and body may arrive in separate segments, so one recv() is not enough."""
+    received = b""
+    while b"\r\n\r\n" not in received:
+        received += connection.recv(65536)
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        body += connection.recv(65536)
+    return head + body
+
+
 def test_a_receiver_that_closes_without_answering_is_retried():
     with socket.create_server(("127.0.0.1", 0)) as server:
         url = f"http://127.0.0.1:{server.getsockname()[1]}/"
 
         def hang_up() -> None:
             connection, _ = server.accept()
-            connection.recv(65536)
+            _read_whole_request(connection)
             connection.close()
 
         threading.Thread(target=hang_up, daemon=True).start()
