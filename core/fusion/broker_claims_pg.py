@@ -18,6 +18,7 @@ its limit; a failure) takes the portable form.
 
 import uuid
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from django.db import connections
@@ -61,6 +62,14 @@ _CONVERTED = [
 ]
 
 
+@cache
+def _claim_sql(using: str) -> str:
+    """_CLAIM for database `using`, its names quoted: built once, not per job."""
+    quote = connections[using].ops.quote_name
+    columns = ", ".join(quote(str(field.column)) for field in _FIELDS)
+    return _CLAIM.format(table=_table(using), columns=columns)
+
+
 def _returned_row(using: str, values: tuple[Any, ...]) -> FusionJob:
     """A FusionJob from RETURNING's values (in _FIELDS order)."""
     converted = list(values)
@@ -89,10 +98,8 @@ def claim_delivered(
         "id": pk,
         "alias": alias,
     }
-    connection = connections[using]
-    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in _FIELDS)
-    with connection.cursor() as cursor:
-        cursor.execute(_CLAIM.format(table=_table(using), columns=columns), params)
+    with connections[using].cursor() as cursor:
+        cursor.execute(_claim_sql(using), params)
         values = cursor.fetchone()
     return None if values is None else _returned_row(using, values)
 
