@@ -3,8 +3,8 @@
 # (installed when missing),
 # ruff (lint and format), mypy on the project's apps, the import contracts
 # (lint-imports, pyproject.toml), then the whole test suite twice, on
-# PostgreSQL and on SQLite, and a quick pass of two benchmarks whose figures
-# are kept as CI artifacts (docs/benchmarks.md).
+# PostgreSQL and on SQLite side by side, and a quick pass of two benchmarks
+# whose figures are kept as CI artifacts (docs/benchmarks.md).
 #
 #   scripts/test.sh                       # everything
 #   scripts/test.sh -k version -x         # extra arguments go to both pytest runs
@@ -42,9 +42,15 @@ run_step() {
     shift
     printf '\n==> %s: %s\n' "$name" "$*"
     "$@" || rc=$?
+    record_step "$name" "$rc" "$1"
+}
+
+# record_step NAME EXIT-STATUS COMMAND: add the outcome to the summary.
+record_step() {
+    local name="$1" rc="$2" command="$3"
     if [[ $rc -eq 0 ]]; then
         summary+=("ok      $name")
-    elif [[ $rc -eq 5 && "$1" == "pytest" ]]; then
+    elif [[ $rc -eq 5 && "$command" == "pytest" ]]; then
         summary+=("FAILED  $name (pytest collected no tests, exit 5)")
         failed+=("$name")
     else
@@ -132,22 +138,21 @@ run_step "ruff format" ruff format --check .
 run_step "mypy" mypy core/ admin/ patients/
 run_step "import contracts" lint-imports
 
-# 1 once the PostgreSQL run has run (pass or fail): it ran the engine-independent tests.
-postgres_ran=0
+# The two pytest runs go side by side: they share nothing (each test starts
+# the servers it kills on free ports, broker queues carry a prefix of their
+# own, the databases differ) and spend most of their time waiting on worker
+# processes and sockets, so together they take about as long as the
+# PostgreSQL run alone. The PostgreSQL run's output streams; the SQLite
+# run's is printed when it ends. The quick benchmarks come after both, on a
+# machine no test is using.
+postgres_url="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+run_postgres=0
 if [[ "${TEST_SKIP_POSTGRES:-}" == "1" ]]; then
     summary+=("skipped pytest on PostgreSQL and the quick benchmarks (TEST_SKIP_POSTGRES=1)")
 else
-    postgres_url="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
     printf '\n==> checking PostgreSQL\n'
     if postgres_reachable "$postgres_url"; then
-        TEST_ENGINE_INDEPENDENT_COVERED=0 DATABASE_URL="$postgres_url" \
-            run_step "pytest on PostgreSQL" pytest "$@"
-        postgres_ran=1
-        # The figures of a whole run only: a -k or -x run is a developer's.
-        if [[ $# -eq 0 ]]; then
-            run_step "quick benchmarks (figures in .ci/artifacts/bench/)" \
-                quick_benchmarks "$postgres_url"
-        fi
+        run_postgres=1
     else
         echo "test: PostgreSQL is not reachable. Start it, point TEST_POSTGRES_URL at" \
             "a server, or set TEST_SKIP_POSTGRES=1 to run on SQLite only." >&2
@@ -156,13 +161,37 @@ else
     fi
 fi
 
-# pytest-django runs the SQLite tests on its own test database; this file only
-# names the configured one.
+# With a PostgreSQL run beside it, the SQLite run skips the engine-independent
+# tests (the PostgreSQL run runs them). pytest-django runs the SQLite tests on
+# its own test database; the URL only names the configured one.
 sqlite_step="pytest on SQLite"
-[[ $postgres_ran -eq 1 ]] && sqlite_step+=" (engine-independent tests ran on PostgreSQL)"
-TEST_ENGINE_INDEPENDENT_COVERED=$postgres_ran \
+[[ $run_postgres -eq 1 ]] && sqlite_step+=" (engine-independent tests ran on PostgreSQL)"
+sqlite_log="$(mktemp "${TMPDIR:-/tmp}/lis-test-sqlite.XXXXXX")"
+TEST_ENGINE_INDEPENDENT_COVERED=$run_postgres \
     DATABASE_URL="sqlite:///$REPO_ROOT/var/test-sqlite.db" \
-    run_step "$sqlite_step" pytest "$@"
+    pytest "$@" >"$sqlite_log" 2>&1 &
+sqlite_pid=$!
+# Background jobs ignore SIGINT in a script: stop the run with this one.
+trap 'kill "$sqlite_pid" 2>/dev/null || true; rm -f "$sqlite_log"' EXIT
+printf '\n==> %s: started beside the PostgreSQL run, output below when it ends\n' \
+    "$sqlite_step"
+
+if [[ $run_postgres -eq 1 ]]; then
+    TEST_ENGINE_INDEPENDENT_COVERED=0 DATABASE_URL="$postgres_url" \
+        run_step "pytest on PostgreSQL" pytest "$@"
+fi
+
+sqlite_rc=0
+wait "$sqlite_pid" || sqlite_rc=$?
+printf '\n==> %s: pytest %s\n' "$sqlite_step" "$*"
+cat "$sqlite_log"
+record_step "$sqlite_step" "$sqlite_rc" pytest
+
+# The figures of a whole run only: a -k or -x run is a developer's.
+if [[ $run_postgres -eq 1 && $# -eq 0 ]]; then
+    run_step "quick benchmarks (figures in .ci/artifacts/bench/)" \
+        quick_benchmarks "$postgres_url"
+fi
 
 printf '\n==> summary\n'
 printf '  %s\n' "${summary[@]}"

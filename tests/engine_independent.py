@@ -1,11 +1,11 @@
 """The `engine_independent` marker: a test that never reaches a database
 runs once per `scripts/test.sh`, not once per database engine.
 
-scripts/test.sh runs the whole suite on PostgreSQL and then on SQLite. A
-test that touches no database (a pure function, PDF rendering and text
+scripts/test.sh runs the whole suite on PostgreSQL and on SQLite, side by
+side. A test that touches no database (a pure function, PDF rendering and text
 extraction, a browser on a static page, a stand-in's self-test, a check of
-the docs or of a lock file) proves the same thing in both runs. When the
-PostgreSQL run happened, scripts/test.sh sets
+the docs or of a lock file) proves the same thing in both runs. When there
+is a PostgreSQL run, scripts/test.sh sets
 `TEST_ENGINE_INDEPENDENT_COVERED=1` for the SQLite run, and that run skips
 the marked tests ("engine-independent; ran in the PostgreSQL run"). Without
 it (pytest run by hand, `TEST_SKIP_POSTGRES=1`) every test runs.
@@ -27,7 +27,7 @@ import os
 
 import pytest
 
-#: Set to "1" by scripts/test.sh for its SQLite run, after its PostgreSQL run.
+#: Set to "1" by scripts/test.sh for its SQLite run beside a PostgreSQL run.
 COVERED_VARIABLE = "TEST_ENGINE_INDEPENDENT_COVERED"
 MARKER = "engine_independent"
 SKIP_REASON = "engine-independent; ran in the PostgreSQL run"

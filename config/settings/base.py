@@ -7,7 +7,9 @@ DJANGO_ALLOWED_HOSTS and DATABASE_URL, and behind a TLS-terminating proxy
 DJANGO_SECURE_PROXY_SSL_HEADER (see the README's "Running in production").
 """
 
+import os
 import secrets
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -46,9 +48,25 @@ def _secret_key() -> str:
         )
     key_file = DATA_DIR / "development-secret-key"
     if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
+        _create_once(key_file, secrets.token_urlsafe(50))
     return key_file.read_text().strip()
+
+
+def _create_once(path: Path, text: str) -> None:
+    """Write `path` (mode 0600) unless it exists, atomically: processes
+    starting together (the web server and the worker of a new checkout, two
+    test runs) all end up reading the first one's whole file, never an
+    empty or half-written one and never each their own."""
+    with tempfile.NamedTemporaryFile(
+        "w", dir=path.parent, prefix=f".{path.name}.", delete=False
+    ) as draft:  # created with mode 0600
+        draft.write(text)
+    try:
+        os.link(draft.name, path)  # fails, leaving the winner's, if it exists
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(draft.name)
 
 
 SECRET_KEY = _secret_key()

@@ -63,3 +63,50 @@ def test_database_url_selects_postgresql(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert "django.db.backends.postgresql" in result.stdout
+
+
+def test_processes_starting_together_share_one_whole_secret_key(tmp_path):
+    """The class: a file generated on first start and read by every process.
+    Processes starting at once (the web server and the worker of a new
+    checkout, the two test runs of scripts/test.sh) must all read the same
+    complete key, never an empty file another is still writing, and never
+    each their own. Each process loads everything but the settings, waits
+    for the others, then loads them; four rounds of sixteen."""
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_", "LIS_"))
+    }
+    go = tmp_path / "go"
+    key_of = (
+        "import os, time, dj_database_url, django.core.exceptions, "
+        "config.settings.env, config.settings.services\n"
+        "print('ready', flush=True)\n"
+        f"while not os.path.exists({str(go)!r}): time.sleep(0.001)\n"
+        "from config.settings import base; print(base.SECRET_KEY)"
+    )
+    for round_number in range(4):
+        data_dir = tmp_path / str(round_number)
+        starts = [
+            subprocess.Popen(
+                [sys.executable, "-c", key_of],
+                cwd=REPO,
+                env={**clean, "LIS_DATA_DIR": str(data_dir)},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(16)
+        ]
+        for process in starts:  # each has loaded and waits for `go`
+            assert process.stdout.readline() == "ready\n"
+        go.touch()
+        results = [process.communicate(timeout=60) for process in starts]
+
+        keys = {out.strip() for out, _ in results}
+        assert len(keys) == 1, results
+        (key,) = keys
+        assert len(key) >= 50, results
+        assert (data_dir / "development-secret-key").read_text() == key
+        assert [p.name for p in data_dir.iterdir()] == ["development-secret-key"]
+        go.unlink()
