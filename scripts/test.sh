@@ -171,7 +171,8 @@ TEST_ENGINE_INDEPENDENT_COVERED=$run_postgres \
     DATABASE_URL="sqlite:///$REPO_ROOT/var/test-sqlite.db" \
     pytest "$@" >"$sqlite_log" 2>&1 &
 sqlite_pid=$!
-# Background jobs ignore SIGINT in a script: stop the run with this one.
+# Whatever ends this script ends the SQLite run too. (bash starts a background
+# job with SIGINT ignored; tests/interrupts.py gives pytest its handler back.)
 trap 'kill "$sqlite_pid" 2>/dev/null || true; rm -f "$sqlite_log"' EXIT
 printf '\n==> %s: started beside the PostgreSQL run, output below when it ends\n' \
     "$sqlite_step"

@@ -13,6 +13,7 @@ __all__ = ["make_lab", "requires_postgresql"]
 # A module that another one here imports comes first, so pytest can rewrite
 # its asserts before that import.
 pytest_plugins = [
+    "tests.interrupts",
     "tests.engine_independent",
     "tests.fusion_fixtures",
     "tests.core.middleware.fixtures",
