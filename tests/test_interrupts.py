@@ -20,7 +20,8 @@ signal.signal(signal.SIGQUIT, signal.SIG_IGN)
 if sys.argv[1] == "restore":
     from tests.interrupts import restore_interrupts
     restore_interrupts()
-print(subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True).stdout)
+child = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True)
+print(child.stdout)
 """
 #: How a started process finds SIGINT and SIGQUIT: ignored, default, or
 #: Python's KeyboardInterrupt handler.
@@ -28,7 +29,8 @@ CHILD = """
 import signal
 names = {signal.SIG_IGN: "ignored", signal.SIG_DFL: "default",
          signal.default_int_handler: "keyboard-interrupt"}
-print(names[signal.getsignal(signal.SIGINT)], names[signal.getsignal(signal.SIGQUIT)])
+print(names[signal.getsignal(signal.SIGINT)],
+      names[signal.getsignal(signal.SIGQUIT)])
 """
 
 
