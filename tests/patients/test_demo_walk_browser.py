@@ -23,8 +23,8 @@ from patients.management.commands.load_demo_data import (
 )
 from patients.models import Report, ReportRelease
 from patients.release import run_release
+from tests.artifacts import shoot
 from tests.health_fixtures import use_service
-from tests.patients.test_report_admin_browser import artifact
 from tests.patients.test_report_timeline_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -55,9 +55,7 @@ def test_a_newcomer_walks_from_home_to_a_released_reports_pdf(
     live_server: Any, demo: Report
 ) -> None:
     title = demo.title
-    for step in STEPS:
-        artifact(step).parent.mkdir(parents=True, exist_ok=True)
-        artifact(step).unlink(missing_ok=True)
+    taken: dict[str, bytes] = {}
     # No database access inside the browser block (Playwright's event loop).
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -71,20 +69,20 @@ def test_a_newcomer_walks_from_home_to_a_released_reports_pdf(
             page.fill("#id_password", ADMIN_PASSWORD)
             page.click("input[type=submit]")
             expect(page.locator("#site-name")).to_contain_text("LIS")
-            page.screenshot(path=str(artifact("demo-home")), full_page=True)
+            shoot(page, "demo-home", taken)
 
             page.get_by_role("link", name="Reports").first.click()
             listing = page.locator("#result_list")
             for state in ("Draft", "Verified", "Released", "Corrected"):
                 expect(listing).to_contain_text(state)
-            page.screenshot(path=str(artifact("demo-reports")), full_page=True)
+            shoot(page, "demo-reports", taken)
 
             page.get_by_role("link", name=title).first.click()
-            page.screenshot(path=str(artifact("demo-report")), full_page=True)
+            shoot(page, "demo-report", taken)
             page.get_by_role("link", name="Timeline").click()
             timeline = page.locator("#report-timeline")
             expect(timeline).to_contain_text("stored")
-            page.screenshot(path=str(artifact("demo-timeline")), full_page=True)
+            shoot(page, "demo-timeline", taken)
             with page.expect_download() as started:
                 page.get_by_role("link", name="Download PDF").first.click()
             pdf = Path(started.value.path()).read_bytes()
@@ -92,5 +90,6 @@ def test_a_newcomer_walks_from_home_to_a_released_reports_pdf(
             browser.close()
 
     assert pdf.startswith(b"%PDF")
-    for step in STEPS:
-        assert artifact(step).read_bytes().startswith(PNG_SIGNATURE)
+    assert list(taken) == list(STEPS)
+    for picture in taken.values():
+        assert picture.startswith(PNG_SIGNATURE)

@@ -9,17 +9,16 @@ The class of defect: a model rule that reached the admin as a 500, and a
 History that read as the database stores it.
 """
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
 from django.urls import reverse
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from admin.account.models import Lab, User
 from patients.actions import release_report, verify_report
 from patients.models import Patient, Report
+from tests.artifacts import shoot
 from tests.patients.test_report_timeline_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -43,11 +42,6 @@ SCREENSHOTS = (
 )
 
 
-def artifact(name: str) -> Path:
-    """var/test-artifacts/<name>.png in the repository."""
-    return Path(django_settings.BASE_DIR) / "var" / "test-artifacts" / f"{name}.png"
-
-
 @pytest.fixture
 def released() -> Report:
     """Asha Rao's CBC at a Kolkata lab, released (its PDF job not run)."""
@@ -65,10 +59,6 @@ def released() -> Report:
     return report
 
 
-def shoot(page: Page, name: str) -> None:
-    page.screenshot(path=str(artifact(name)), full_page=True)
-
-
 def test_a_person_edits_corrects_and_reads_a_released_report(
     live_server: Any, released: Report
 ) -> None:
@@ -78,9 +68,7 @@ def test_a_person_edits_corrects_and_reads_a_released_report(
     changelist = reverse("admin:patients_report_changelist")
     history = reverse("admin:patients_report_history", args=[released.pk])
     timeline = reverse("admin:patients_report_timeline", args=[released.pk])
-    for name in SCREENSHOTS:
-        artifact(name).parent.mkdir(parents=True, exist_ok=True)
-        artifact(name).unlink(missing_ok=True)
+    taken: dict[str, bytes] = {}
 
     # No database access inside the block: Playwright's sync API runs an
     # asyncio loop in this thread, where Django refuses ORM calls.
@@ -101,14 +89,14 @@ def test_a_person_edits_corrects_and_reads_a_released_report(
             expect(page.locator(".field-change_reason .errorlist")).to_contain_text(
                 "This field is required."
             )
-            shoot(page, "admin-edit-refused")
+            shoot(page, "admin-edit-refused", taken)
 
             # With a reason it is saved.
             page.fill("#id_change_reason", "Title per the new test menu")
             page.click("input[name=_save]")
             page.wait_for_url(f"{base}{changelist}")
             expect(page.locator(".messagelist")).to_contain_text("was changed")
-            shoot(page, "admin-edit-saved")
+            shoot(page, "admin-edit-saved", taken)
 
             # Correct it with the action: first the reason page.
             page.check(f"input[name=_selected_action][value='{released.pk}']")
@@ -119,14 +107,14 @@ def test_a_person_edits_corrects_and_reads_a_released_report(
                 "Full blood count (edition 1)"
             )
             page.fill("#id_reason", "Haemoglobin re-run on a fresh sample")
-            shoot(page, "admin-correct-reason")
+            shoot(page, "admin-correct-reason", taken)
             page.click("input[name=apply]")
             page.wait_for_url(f"{base}{changelist}")
             expect(page.locator(".messagelist")).to_contain_text(
                 "“Full blood count (edition 1)” was corrected. Its new edition 2 "
                 "is a draft"
             )
-            shoot(page, "admin-corrected")
+            shoot(page, "admin-corrected", taken)
 
             # History: the lab's clock, labels, names, reasons, breadcrumbs.
             page.goto(f"{base}{history}")
@@ -144,19 +132,20 @@ def test_a_person_edits_corrects_and_reads_a_released_report(
             expect(crumbs.last).to_have_text("History")
             # Styled as the admin's own: laid out in one line, not a list.
             expect(crumbs.first).to_have_css("display", "inline-block")
-            shoot(page, "admin-history")
+            shoot(page, "admin-history", taken)
 
             # The Timeline: the PDF waits for the job worker (none runs here).
             page.goto(f"{base}{timeline}")
             expect(page.locator("#report-timeline")).to_contain_text(
                 "PDF waiting for the job worker"
             )
-            shoot(page, "admin-timeline")
+            shoot(page, "admin-timeline", taken)
         finally:
             browser.close()
 
     released.refresh_from_db()
     assert (released.title, released.status) == ("Full blood count", "corrected")
     assert Report.objects.get(previous=released).edition == 2
-    for name in SCREENSHOTS:
-        assert artifact(name).read_bytes().startswith(PNG_SIGNATURE)
+    assert list(taken) == list(SCREENSHOTS)
+    for picture in taken.values():
+        assert picture.startswith(PNG_SIGNATURE)

@@ -26,13 +26,13 @@ from django.conf import settings
 from PIL import Image, ImageChops
 
 from core.utils.pdf.registry import all_reports
+from tests.artifacts import keep
 from tests.patients.report_examples import EXAMPLES, report_lab
 from tests.pdf_tools import page_png
 
 pytestmark = pytest.mark.django_db
 
 PICTURES = Path(__file__).parent / "report_pictures"
-ARTIFACTS = Path(settings.BASE_DIR) / "var" / "test-artifacts" / "report-pictures"
 #: The share of the ink that may differ, by how much gray, and what is ink.
 TOLERANCE = 0.005
 DIFFERENCE = 64
@@ -61,14 +61,20 @@ def differing_share(reference: Image.Image, picture: Image.Image) -> float:
     return changed.histogram()[255] / inked if inked else 0.0
 
 
+def png(picture: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def keep_artifacts(name: str, picture: Image.Image, reference: Image.Image) -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    picture.save(ARTIFACTS / f"{name}.png")
+    """The new picture and its difference from the reference, kept in
+    var/test-artifacts/report-pictures/; that folder."""
+    kept = keep(f"report-pictures/{name}.png", png(picture))
     if reference.size == picture.size:
-        ImageChops.invert(ImageChops.difference(reference, picture)).save(
-            ARTIFACTS / f"{name}-difference.png"
-        )
-    return ARTIFACTS
+        difference = ImageChops.invert(ImageChops.difference(reference, picture))
+        keep(f"report-pictures/{name}-difference.png", png(difference))
+    return kept.parent
 
 
 def test_every_registered_report_has_a_picture_test():

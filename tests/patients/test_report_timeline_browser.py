@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
 from django.urls import reverse
 from playwright.sync_api import Page, expect, sync_playwright
 
@@ -27,6 +26,7 @@ from core.webhooks.delivery import deliver_webhook
 from patients.actions import correct_report, release_report, verify_report
 from patients.models import Patient, Report, ReportRelease
 from patients.release import run_release
+from tests.artifacts import keep
 from tests.standins.webhook_receiver import WebhookReceiver
 
 # The live server answers from another thread, so the data must be committed.
@@ -48,16 +48,6 @@ STEP_TIMEOUT_MILLISECONDS = 30_000
 PASSWORD = "a long test password"
 PATHOLOGIST = Actor(id="7", name="Dr Mehta", role="pathologist", kind=ActorKind.STAFF)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def screenshot_path() -> Path:
-    """var/test-artifacts/report-timeline.png in the repository."""
-    return (
-        Path(django_settings.BASE_DIR)
-        / "var"
-        / "test-artifacts"
-        / "report-timeline.png"
-    )
 
 
 def release(report: Report) -> ReportRelease:
@@ -128,9 +118,6 @@ def test_a_person_reads_a_reports_timeline_and_downloads_its_pdfs(
     change_path = reverse("admin:patients_report_change", args=[report.pk])
     timeline_path = reverse("admin:patients_report_timeline", args=[report.pk])
     expected_digests = [done.pdf_sha256 for done in releases]
-    screenshot = screenshot_path()
-    screenshot.parent.mkdir(parents=True, exist_ok=True)
-    screenshot.unlink(missing_ok=True)
     downloads: list[tuple[str, bytes]] = []
 
     # No database access from here to the end of the `with` block:
@@ -172,7 +159,8 @@ def test_a_person_reads_a_reports_timeline_and_downloads_its_pdfs(
             buttons = page.get_by_role("link", name="Download PDF")
             expect(buttons).to_have_count(2)
 
-            page.screenshot(path=str(screenshot), full_page=True)
+            picture = page.screenshot(full_page=True)
+            keep("report-timeline.png", picture)
             for index in range(2):
                 with page.expect_download() as started:
                     buttons.nth(index).click()
@@ -188,4 +176,4 @@ def test_a_person_reads_a_reports_timeline_and_downloads_its_pdfs(
     for (_, body), digest in zip(downloads, expected_digests, strict=True):
         assert body.startswith(b"%PDF")
         assert hashlib.sha256(body).hexdigest() == digest
-    assert screenshot.read_bytes().startswith(PNG_SIGNATURE)
+    assert picture.startswith(PNG_SIGNATURE)
