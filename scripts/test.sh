@@ -140,7 +140,8 @@ run_step "import contracts" lint-imports
 
 # The two pytest runs go side by side: they share nothing (each test starts
 # the servers it kills on free ports, broker queues carry a prefix of their
-# own, the databases differ) and spend most of their time waiting on worker
+# own, the databases differ, each has a data folder of its own under
+# var/test-data/ for the local files and development keys) and spend most of their time waiting on worker
 # processes and sockets, so together they take about as long as the
 # PostgreSQL run alone. The PostgreSQL run's output streams; the SQLite
 # run's is printed when it ends. The quick benchmarks come after both, on a
@@ -169,6 +170,7 @@ sqlite_step="pytest on SQLite"
 sqlite_log="$(mktemp "${TMPDIR:-/tmp}/lis-test-sqlite.XXXXXX")"
 TEST_ENGINE_INDEPENDENT_COVERED=$run_postgres \
     DATABASE_URL="sqlite:///$REPO_ROOT/var/test-sqlite.db" \
+    LIS_DATA_DIR="$REPO_ROOT/var/test-data/sqlite" \
     pytest "$@" >"$sqlite_log" 2>&1 &
 sqlite_pid=$!
 # Whatever ends this script ends the SQLite run too. (bash starts a background
@@ -179,6 +181,7 @@ printf '\n==> %s: started beside the PostgreSQL run, output below when it ends\n
 
 if [[ $run_postgres -eq 1 ]]; then
     TEST_ENGINE_INDEPENDENT_COVERED=0 DATABASE_URL="$postgres_url" \
+        LIS_DATA_DIR="$REPO_ROOT/var/test-data/postgresql" \
         run_step "pytest on PostgreSQL" pytest "$@"
 fi
 

@@ -1,7 +1,8 @@
 """Settings for the test suite: `base` plus the test-only app and fast hashing.
 
 The database comes from DATABASE_URL like everywhere else; scripts/test.sh
-runs the suite on PostgreSQL and then on SQLite.
+runs the suite on PostgreSQL and on SQLite, side by side, each with a
+data folder of its own (LIS_DATA_DIR).
 """
 
 import os
