@@ -76,6 +76,7 @@ from config.settings.services import (
     FUSION_DEFAULT_BROKER_URL,
     fusion_tasks_setting,
 )
+from core.fusion.broker_worker import WORKER_OPTIONS
 from core.models.fusion import FusionDeadLetter, FusionJob
 from core.utils.fusion import job
 
@@ -160,7 +161,7 @@ class Engine:
             argv = [
                 "-m", "celery", "-A", "core.fusion.celery_app", "worker",
                 "--pool=solo", f"--queues={QUEUE_PREFIX}default", "--loglevel=WARNING",
-                "--without-gossip", "--without-mingle",
+                *WORKER_OPTIONS,
                 f"--hostname={QUEUE_PREFIX}{index}@%h",
             ]  # fmt: skip
         log = (log_dir / f"{self.name}-{index}.log").open("wb")

@@ -1,10 +1,12 @@
 """Entry point for Celery's own command line, like `manage.py` for Django:
 
     DJANGO_SETTINGS_MODULE=config.settings.base FUSION_ENGINE=celery \\
-        celery -A core.fusion.celery_app worker -Q fusion.default
+        celery -A core.fusion.celery_app worker -Q fusion.default \\
+            --without-gossip --without-mingle --without-heartbeat
 
-`manage.py fusion_worker` does the same with the queues and options filled
-in. `FUSION_TASK_BACKEND` names the settings.TASKS alias (default "default").
+(`broker_worker.WORKER_OPTIONS` says why those three.) `manage.py
+fusion_worker` does the same with the queues and options filled in.
+`FUSION_TASK_BACKEND` names the settings.TASKS alias (default "default").
 Importing this module sets Django up; nothing else in the project imports it.
 """
 

@@ -18,6 +18,7 @@ from django.core.management import call_command
 from django.tasks import TaskResultStatus
 from kombu import Connection
 
+from core.fusion.broker_worker import WORKER_OPTIONS
 from core.models.fusion import FusionJob
 from tests.core.fusion import jobs
 from tests.core.fusion.processes import (
@@ -53,7 +54,7 @@ def celery_worker(prefix: str, log, **environment: str) -> WorkerProcess:
     argv = [
         "-m", "celery", "-A", "core.fusion.celery_app", "worker",
         f"--queues={prefix}spare", "--pool=solo", "--concurrency=1",
-        "--without-gossip", "--without-mingle", "--loglevel=INFO",
+        *WORKER_OPTIONS, "--loglevel=INFO",
         f"--hostname={prefix}runbook@%h",
     ]  # fmt: skip
     env = {**worker_env("celery", prefix), **environment}

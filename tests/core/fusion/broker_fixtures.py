@@ -12,6 +12,7 @@ from django.tasks import task_backends
 from kombu import Connection
 
 from config.settings.services import fusion_tasks_setting
+from core.fusion.broker_worker import WORKER_OPTIONS
 from core.utils.clients import registry
 from tests.core.fusion.processes import (
     BROKER_URL,
@@ -64,7 +65,7 @@ def celery_worker_argv(
     return [
         "-m", "celery", "-A", "core.fusion.celery_app", "worker",
         f"--queues={prefix}{queue}", f"--pool={pool}", "--concurrency=1",
-        "--without-gossip", "--without-mingle", "--loglevel=INFO",
+        *WORKER_OPTIONS, "--loglevel=INFO",
         # Unique per test run: the node name names an exclusive control queue.
         f"--hostname={prefix}{name}@%h",
     ]  # fmt: skip
