@@ -7,9 +7,7 @@ DJANGO_ALLOWED_HOSTS and DATABASE_URL, and behind a TLS-terminating proxy
 DJANGO_SECURE_PROXY_SSL_HEADER (see the README's "Running in production").
 """
 
-import os
 import secrets
-import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -29,6 +27,7 @@ from config.settings.services import (
     build_tasks,
     session_engine,
 )
+from core.utils.files import create_once
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = Path(env_str("LIS_DATA_DIR", str(BASE_DIR / "var")))
@@ -47,26 +46,9 @@ def _secret_key() -> str:
             "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off."
         )
     key_file = DATA_DIR / "development-secret-key"
-    if not key_file.exists():
-        _create_once(key_file, secrets.token_urlsafe(50))
+    if not key_file.exists():  # processes starting together share one key
+        create_once(key_file, secrets.token_urlsafe(50))
     return key_file.read_text().strip()
-
-
-def _create_once(path: Path, text: str) -> None:
-    """Write `path` (mode 0600) unless it exists, atomically: processes
-    starting together (the web server and the worker of a new checkout, two
-    test runs) all end up reading the first one's whole file, never an
-    empty or half-written one and never each their own."""
-    with tempfile.NamedTemporaryFile(
-        "w", dir=path.parent, prefix=f".{path.name}.", delete=False
-    ) as draft:  # created with mode 0600
-        draft.write(text)
-    try:
-        os.link(draft.name, path)  # fails, leaving the winner's, if it exists
-    except FileExistsError:
-        pass
-    finally:
-        os.unlink(draft.name)
 
 
 SECRET_KEY = _secret_key()

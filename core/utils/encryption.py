@@ -39,7 +39,6 @@ import logging
 import os
 import re
 import secrets
-import tempfile
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -53,6 +52,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
+
+from core.utils.files import create_once
 
 logger = logging.getLogger(__name__)
 
@@ -374,19 +375,8 @@ def _write_development_keys(path: Path) -> None:
         f"LIS_ENCRYPTION_KEYS={DEVELOPMENT_KEY_ID}:{encryption_key}\n"
         f"LIS_BLIND_INDEX_KEY={index_key}\n"
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".keys-")
-    try:
-        os.fchmod(descriptor, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.link(temporary, path)
-    except FileExistsError:
+    if not create_once(path, content):
         return  # another process generated it first; use theirs
-    finally:
-        os.unlink(temporary)
     logger.warning(
         "No LIS_ENCRYPTION_KEYS / LIS_BLIND_INDEX_KEY set: generated a development "
         "encryption key into %s (mode 0600). Data encrypted with it can only be "
