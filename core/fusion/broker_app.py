@@ -24,7 +24,7 @@ import time
 from celery import Celery  # type: ignore[import-untyped]
 from django.tasks import DEFAULT_TASK_QUEUE_NAME, task_backends
 
-from core.fusion.broker_worker import MaintenanceStep, run_job
+from core.fusion.broker_worker import MaintenanceStep, PromptCallbacksStep, run_job
 from core.fusion.execution import redact
 from core.utils.fusion.exceptions import FusionConfigurationError
 from core.utils.fusion.options import EngineOptions
@@ -93,6 +93,7 @@ def build_celery_app(alias: str, options: EngineOptions) -> FusionCelery:
         ignore_result=True,
     )(run_job)
     app.steps["worker"].add(MaintenanceStep)
+    app.steps["worker"].add(PromptCallbacksStep)
     return app
 
 

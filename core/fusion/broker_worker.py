@@ -209,6 +209,49 @@ class MaintenanceStep(bootsteps.StartStopStep):
             heartbeat.stop()
 
 
+class PromptCallbacksStep(bootsteps.StartStopStep):
+    """Celery worker bootstep: the event loop never sleeps while callbacks
+    it queued itself are waiting, such as the acknowledgement of a finished job.
+
+    kombu's hub (5.6 and 5.7) runs the callbacks queued with `call_soon` at
+    the top of each turn of its loop, then polls its sockets until the next
+    timer. A callback that the loop's own thread queues after that point
+    waits for the poll. Celery queues its acknowledgements that way
+    (acks_late): once a worker has finished every message it prefetched,
+    RabbitMQ sends nothing more until those acknowledgements arrive, and the
+    poll sleeps until the next timer. That timer is the AMQP heartbeat check,
+    every heartbeat / 3 seconds, so 2 s with Fusion's 6 s heartbeat. Measured
+    with bench_jobs before this step: a third of the rounds had both workers
+    idle for 1.1-1.8 s, each pause ending on that timer (3 s with a 9 s
+    heartbeat). It is the cause of celery/celery#3978 too.
+
+    The step adds a tick callback (`hub.on_tick`, run just before each
+    poll) that wakes the poll at once when callbacks are waiting. It reads
+    the hub's queue and waker, which kombu keeps private: pinned kombu, and
+    tests/core/fusion/test_prompt_callbacks.py shows the stall without it.
+    """
+
+    requires = {"celery.worker.components:Hub"}
+
+    def start(self, parent: Any) -> None:
+        """Add the tick callback to the worker's hub (when it has one: not
+        with the gevent or eventlet pools, which do not use it)."""
+        if parent.hub is not None:
+            wake_for_queued_callbacks(parent.hub)
+
+
+def wake_for_queued_callbacks(hub: Any) -> None:
+    """Make `hub` (kombu's event loop) poll without waiting whenever
+    callbacks are queued; see `PromptCallbacksStep`."""
+
+    def wake_if_queued() -> None:
+        waker = hub._waker  # private, see PromptCallbacksStep
+        if hub._ready and waker is not None:
+            waker.wake()
+
+    hub.on_tick.add(wake_if_queued)
+
+
 def run_celery_worker(
     backend: "FusionCeleryBackend",
     *,
