@@ -43,10 +43,10 @@ CONNECTION_CHECK_SECONDS = 1.0
 #: messages between workers. Gossip and mingle (cluster state at start-up)
 #: serve nothing here, and neither do event heartbeats (`worker-heartbeat`
 #: events, for Flower; Fusion's heartbeat in the database finds dead
-#: workers). Those also cost throughput: published from the worker's event
-#: loop every 2 s, they left a busy worker taking no delivery for 1.2-1.8 s
-#: at a time (bench_jobs, two solo workers: a third of the rounds at
-#: 240-500 jobs/s instead of about 720; none without them).
+#: workers). They are timers and publishes on the event loop that runs the
+#: jobs, for nothing. (They were first blamed for the loop's pauses of
+#: 1-2 s; turning them off made those rarer, and PromptCallbacksStep below
+#: removed their cause.)
 WORKER_OPTIONS = ("--without-gossip", "--without-mingle", "--without-heartbeat")
 
 _identity: dict[int, str] = {}

@@ -1,10 +1,8 @@
 """A Fusion Celery worker sends none of Celery's worker events.
 
 The class of defect: Celery's messages between workers, on by default and
-useful to nothing here. Its event heartbeat, published from a worker's event
-loop every 2 s, left a busy worker taking no delivery for 1.2-1.8 s at a
-time (bench_jobs: a third of the rounds at 240-500 jobs/s instead of about
-720). Every way this project starts a worker passes
+useful to nothing here: timers and publishes on the event loop that runs
+the jobs (see `WORKER_OPTIONS`). Every way this project starts a worker passes
 `broker_worker.WORKER_OPTIONS`; this test watches the wire: a queue bound to
 Celery's event exchange, beside a worker started the supported way
 (`manage.py fusion_worker`) and one started with Celery's defaults, which
