@@ -117,6 +117,12 @@ def test_override_client_replaces_it_inside_the_block_only():
     assert get_client("counting") is real
 
 
+# The fork is the point (gunicorn's and Celery's prefork workers are forked
+# children); the child only asks for a client and leaves with os._exit, so
+# the threads earlier tests left in this process cannot deadlock it.
+@pytest.mark.filterwarnings(
+    "ignore:This process .* is multi-threaded, use of fork:DeprecationWarning"
+)
 def test_a_forked_child_builds_its_own_client():
     parent_client = get_client("counting")
     read_end, write_end = os.pipe()
