@@ -67,10 +67,10 @@ def build_celery_app(alias: str, options: EngineOptions) -> FusionCelery:
         # the recovery applies backoff and counts it, like any lost worker.
         task_acks_on_failure_or_timeout=True,
         # Celery's default. 1 (one message per process beyond the running
-        # one) would be fairer to long jobs, but without PromptCallbacksStep
-        # it stalled a busy worker for up to 2 s between jobs (the event loop
-        # sent its acknowledgement only when its poll timed out;
-        # celery/celery#3978), measured here at 15-65 jobs/s instead of ~150.
+        # one) would be fairer to long jobs, but it stalled a busy worker for
+        # up to 2 s between jobs, measured at 15-65 jobs/s instead of ~150
+        # (celery/celery#3978), before PromptCallbacksStep; probably the same
+        # stall (the acknowledgement waiting for the poll), not measured since.
         worker_prefetch_multiplier=4,
         task_ignore_result=True,
         task_serializer="json",

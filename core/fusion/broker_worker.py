@@ -223,7 +223,7 @@ class PromptCallbacksStep(bootsteps.StartStopStep):
     every heartbeat / 3 seconds, so 2 s with Fusion's 6 s heartbeat. Measured
     with bench_jobs before this step: a third of the rounds had both workers
     idle for 1.1-1.8 s, each pause ending on that timer (3 s with a 9 s
-    heartbeat). It is the cause of celery/celery#3978 too.
+    heartbeat). A prefetch of 1 (broker_app.py) probably stalled the same way.
 
     The step adds a tick callback (`hub.on_tick`, run just before each
     poll) that wakes the poll at once when callbacks are waiting. It reads
