@@ -67,10 +67,11 @@ def build_celery_app(alias: str, options: EngineOptions) -> FusionCelery:
         # the recovery applies backoff and counts it, like any lost worker.
         task_acks_on_failure_or_timeout=True,
         # Celery's default. 1 (one message per process beyond the running
-        # one) would be fairer to long jobs, but it stalled a busy worker for
-        # up to 2 s between jobs, measured at 15-65 jobs/s instead of ~150
-        # (celery/celery#3978), before PromptCallbacksStep; probably the same
-        # stall (the acknowledgement waiting for the poll), not measured since.
+        # one) would be fairer to long jobs, but costs a round trip per job:
+        # bench_jobs (--no-pin, 7 rounds, with PromptCallbacksStep) measured
+        # 703 jobs/s (563-893) against 896 (825-978) with 4. Before that step
+        # it also stalled a busy worker for up to 2 s between jobs (15-65
+        # jobs/s; celery/celery#3978).
         worker_prefetch_multiplier=4,
         task_ignore_result=True,
         task_serializer="json",

@@ -223,7 +223,8 @@ class PromptCallbacksStep(bootsteps.StartStopStep):
     every heartbeat / 3 seconds, so 2 s with Fusion's 6 s heartbeat. Measured
     with bench_jobs before this step: a third of the rounds had both workers
     idle for 1.1-1.8 s, each pause ending on that timer (3 s with a 9 s
-    heartbeat). A prefetch of 1 (broker_app.py) probably stalled the same way.
+    heartbeat). A prefetch of 1 (broker_app.py) stalled the same way, at
+    15-65 jobs/s; with this step it runs at about 700.
 
     The step adds a tick callback (`hub.on_tick`, run just before each
     poll) that wakes the poll at once when callbacks are waiting. It reads
