@@ -140,10 +140,10 @@ run_step "import contracts" lint-imports
 
 # The two pytest runs go side by side: they share nothing (each test starts
 # the servers it kills on free ports, broker queues carry a prefix of their
-# own, the databases differ, each has a data folder of its own under
-# var/test-data/ for the local files and development keys) and spend most of their time waiting on worker
-# processes and sockets, so together they take about as long as the
-# PostgreSQL run alone. The PostgreSQL run's output streams; the SQLite
+# own, the databases differ, and each run has a data folder of its own
+# under var/test-data/ for the local files and development keys) and spend
+# most of their time waiting on worker processes and sockets, so together
+# they take about as long as the PostgreSQL run alone. The PostgreSQL run's output streams; the SQLite
 # run's is printed when it ends. The quick benchmarks come after both, on a
 # machine no test is using.
 postgres_url="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"

@@ -12,13 +12,13 @@ wakes the poll whenever callbacks are queued.
 
 These tests drive kombu's own hub, as the worker does, with a socket
 registered (as the broker connection is) and a timer a second away (as the
-heartbeat check is); `second` is queued by a callback of the loop, as an
-acknowledgement is by the job's message handler.
+heartbeat check is); the callback under test is queued by another callback
+of the loop, as an acknowledgement is by the job's message handler.
 """
 
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from kombu.asynchronous.hub import Hub
@@ -48,33 +48,25 @@ def hub() -> Iterator[Hub]:
     other_end.close()
 
 
-def queued_by_the_loop(hub: Hub) -> Callable[[], float | None]:
-    """Queue a callback that queues `second` from the loop's own thread;
-    run the loop until `second` ran. Returns how many seconds before the
+def queued_by_the_loop(hub: Hub) -> float | None:
+    """Queue a callback that queues a second one from the loop's own
+    thread; run the loop until the second ran. Returns how many seconds before the
     timer was due it ran (negative: after), None if it never did."""
     ran_at: list[float] = []
     due = time.monotonic() + TIMER_SECONDS
-
-    def second() -> None:
-        ran_at.append(time.monotonic())
-
-    hub.call_soon(lambda: hub.call_soon(second))
-
-    def run() -> float | None:
-        loop = hub.create_loop()
-        for _ in range(TURNS):
-            next(loop)
-            if ran_at:
-                return due - ran_at[0]
-        return None
-
-    return run
+    hub.call_soon(lambda: hub.call_soon(lambda: ran_at.append(time.monotonic())))
+    loop = hub.create_loop()
+    for _ in range(TURNS):
+        next(loop)
+        if ran_at:
+            return due - ran_at[0]
+    return None
 
 
 def test_a_callback_queued_by_the_loop_runs_before_the_next_timer(hub: Hub):
     wake_for_queued_callbacks(hub)
 
-    early = queued_by_the_loop(hub)()
+    early = queued_by_the_loop(hub)
 
     assert early is not None
     assert early > TIMER_SECONDS / 2  # the next turn, not the timer's
@@ -83,7 +75,7 @@ def test_a_callback_queued_by_the_loop_runs_before_the_next_timer(hub: Hub):
 def test_without_the_wake_the_callback_waits_for_the_timer(hub: Hub):
     """Why PromptCallbacksStep exists: kombu as pinned. When this fails,
     kombu runs queued callbacks before polling, and the step can go."""
-    early = queued_by_the_loop(hub)()
+    early = queued_by_the_loop(hub)
 
     assert early is not None
     assert early < TIMER_SECONDS / 2
